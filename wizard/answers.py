@@ -1,0 +1,272 @@
+"""The answers file: TOML in, one frozen value object out.
+
+The schema is cli.md's. Every key except the two hosts has a default; unknown keys and wrong
+types are refused with the file and the dotted key named, because a typo that silently falls
+back to a default is how a failover pair ends up half-configured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from wizard.errors import InputError
+
+
+@dataclass(frozen=True)
+class HostAnswers:
+    host: str
+    user: str | None = None
+    port: int | None = None
+    identity: str | None = None
+    known_hosts: str | None = None
+    sudo: bool = False
+    config: str | None = None
+    restart: str | None = None
+
+
+@dataclass(frozen=True)
+class FailoverAnswers:
+    name: str = "failover-partner"
+    primary_port: int = 647
+    secondary_port: int = 647
+    # Addresses the peers use for each other; when absent, the address SSH reached is used.
+    primary_address: str | None = None
+    secondary_address: str | None = None
+    mclt: int = 3600
+    split: int | None = 128
+    hba: str | None = None
+    max_response_delay: int = 60
+    max_unacked_updates: int = 10
+    load_balance_max_seconds: int = 3
+    pools: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class OmapiAnswers:
+    port: int = 7911
+    key_name: str = "omapi_key"
+    secret_file: str | None = None
+
+
+@dataclass(frozen=True)
+class ChecksAnswers:
+    max_skew_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class DrillAnswers:
+    # Where proof of service comes from: "lab:NAME" for the built-in lab's client namespace,
+    # or an SSH host (issue 5). None means the drill can only say "service not proven".
+    probe: str | None = None
+    probe_interface: str | None = None
+
+
+@dataclass(frozen=True)
+class Answers:
+    primary: HostAnswers
+    secondary: HostAnswers
+    failover: FailoverAnswers = field(default_factory=FailoverAnswers)
+    omapi: OmapiAnswers = field(default_factory=OmapiAnswers)
+    checks: ChecksAnswers = field(default_factory=ChecksAnswers)
+    drill: DrillAnswers = field(default_factory=DrillAnswers)
+    source: str | None = None
+
+    def host(self, role: str) -> HostAnswers:
+        if role not in ("primary", "secondary"):
+            raise ValueError(role)
+        return getattr(self, role)
+
+    def with_changes(self, section: str, **changes: Any) -> "Answers":
+        return replace(self, **{section: replace(getattr(self, section), **changes)})
+
+
+_SECTIONS: dict[str, type] = {
+    "primary": HostAnswers,
+    "secondary": HostAnswers,
+    "failover": FailoverAnswers,
+    "omapi": OmapiAnswers,
+    "checks": ChecksAnswers,
+    "drill": DrillAnswers,
+}
+
+# TOML type each key must have; int also accepted where a float is expected.
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "host": str, "user": str, "port": int, "identity": str, "known_hosts": str, "sudo": bool,
+    "config": str, "restart": str, "name": str, "primary_port": int, "secondary_port": int,
+    "primary_address": str, "secondary_address": str, "mclt": int, "split": int, "hba": str,
+    "max_response_delay": int, "max_unacked_updates": int, "load_balance_max_seconds": int,
+    "pools": list, "key_name": str, "secret_file": str, "max_skew_seconds": (int, float),
+    "probe": str, "probe_interface": str,
+}
+
+_TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
+               (int, float): "a number"}
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HBA_RE = re.compile(r"^([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$")
+
+
+def load_answers(path: str | Path) -> Answers:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"answers file {path} does not exist",
+                         "give the path of a TOML answers file; `dhcp-wizard lab up` writes one "
+                         "for the built-in lab") from None
+    except OSError as exc:
+        raise InputError(f"cannot read answers file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text", "save the answers file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}",
+                         "compare with the example in the README") from None
+    return answers_from_dict(data, source=str(path))
+
+
+def answers_from_dict(data: dict[str, Any], source: str = "<answers>") -> Answers:
+    def err(key: str, problem: str, hint: str | None = None) -> InputError:
+        return InputError(f"{source}: {key}: {problem}", hint)
+
+    for section in data:
+        if section not in _SECTIONS:
+            raise err(section, "unknown section",
+                      f"known sections are {', '.join('[' + s + ']' for s in _SECTIONS)}")
+    for required in ("primary", "secondary"):
+        if required not in data:
+            raise err(f"[{required}]", "missing section",
+                      f'add [{required}] with at least host = "address or ssh alias"')
+
+    built: dict[str, Any] = {}
+    for section, cls in _SECTIONS.items():
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise err(section, "must be a table", f"write it as [{section}]")
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            dotted = f"{section}.{key}"
+            if key not in known:
+                close = _closest(key, known)
+                raise err(dotted, "unknown key",
+                          f"did you mean {section}.{close}?" if close else
+                          f"known keys in [{section}]: {', '.join(sorted(known))}")
+            expected = _TYPES[key]
+            ok = isinstance(value, expected) and not (
+                expected in (int, (int, float)) and isinstance(value, bool))
+            if not ok:
+                raise err(dotted, f"must be {_TYPE_WORDS[expected]}, not {type(value).__name__} "
+                          f"({value!r})")
+            values[key] = value
+        _check_section(section, values, err)
+        built[section] = cls(**values)
+    return Answers(**built, source=source)
+
+
+def _check_section(section: str, v: dict[str, Any], err) -> None:
+    def port(key: str) -> None:
+        if key in v and not 1 <= v[key] <= 65535:
+            raise err(f"{section}.{key}", f"{v[key]} is not a TCP port", "use 1..65535")
+
+    def positive(key: str, allow_zero: bool = False) -> None:
+        if key in v and (v[key] < 0 or (v[key] == 0 and not allow_zero)):
+            raise err(f"{section}.{key}", f"must be {'0 or more' if allow_zero else 'positive'}")
+
+    if section in ("primary", "secondary"):
+        if "host" not in v or not v["host"].strip():
+            raise err(f"{section}.host", "missing",
+                      'set host = "address or Host alias from ~/.ssh/config"')
+        port("port")
+        if v.get("restart") is not None and not v["restart"].strip():
+            raise err(f"{section}.restart", "is empty", "remove it to have it detected")
+    elif section == "failover":
+        for key in ("primary_port", "secondary_port"):
+            port(key)
+        if "name" in v and not _NAME_RE.match(v["name"]):
+            raise err("failover.name", f"{v['name']!r} is not a usable relationship name",
+                      "use letters, digits, '-', '_' and '.'")
+        if "hba" in v:
+            if "split" in v:
+                raise err("failover.split", "split and hba are both set",
+                          "dhcpd takes one of them; keep split (simple) or hba, not both")
+            if not _HBA_RE.match(v["hba"]):
+                raise err("failover.hba", "must be 32 hex bytes separated by ':'")
+            v["split"] = None
+        if "split" in v and not 0 <= v["split"] <= 256:
+            raise err("failover.split", f"{v['split']} is outside 0..256",
+                      "128 balances load evenly; 256 makes the primary answer everything")
+        positive("mclt")
+        positive("max_response_delay")
+        positive("max_unacked_updates")
+        positive("load_balance_max_seconds", allow_zero=True)
+        for key in ("primary_address", "secondary_address"):
+            if key in v and not v[key].strip():
+                raise err(f"failover.{key}", "is empty")
+        if "pools" in v:
+            nets = []
+            for item in v["pools"]:
+                if not isinstance(item, str):
+                    raise err("failover.pools", f"{item!r} is not a string",
+                              'write subnets as strings, e.g. ["198.51.100.0/24"]')
+                try:
+                    nets.append(str(ipaddress.IPv4Network(item, strict=True)))
+                except ValueError as exc:
+                    raise err("failover.pools", f"{item!r} is not an IPv4 subnet ({exc})",
+                              'write network/prefix with host bits zero, e.g. "198.51.100.0/24"')
+            v["pools"] = tuple(nets)
+    elif section == "omapi":
+        port("port")
+        if "key_name" in v and not _NAME_RE.match(v["key_name"]):
+            raise err("omapi.key_name", f"{v['key_name']!r} is not a usable key name",
+                      "use letters, digits, '-', '_' and '.'")
+    elif section == "checks":
+        if "max_skew_seconds" in v:
+            if v["max_skew_seconds"] <= 0:
+                raise err("checks.max_skew_seconds", "must be positive")
+            if v["max_skew_seconds"] >= 60:
+                raise err("checks.max_skew_seconds", f"{v['max_skew_seconds']} s is not a safe limit",
+                          "dhcpd refuses a partner whose clock is 60 s or more off; use well below")
+            v["max_skew_seconds"] = float(v["max_skew_seconds"])
+
+
+def _closest(word: str, candidates: set[str]) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def dump_answers(answers: Answers) -> str:
+    """TOML text for answers, as the TUI saves them for `deploy` and `check`."""
+    out: list[str] = []
+    for section in _SECTIONS:
+        obj = getattr(answers, section)
+        lines = []
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if value is None or (section not in ("primary", "secondary") and value == f.default):
+                continue
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        if lines or section in ("primary", "secondary"):
+            out.append(f"[{section}]")
+            out.extend(lines)
+            out.append("")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,120 @@
+"""Command line: the contract in ../shared/reference/cli.md.
+
+The parser lives here; each subcommand's work lives in wizard/commands/<name>.py and is
+imported only when that subcommand runs, so `--help` and the TUI start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+
+from wizard import __version__
+from wizard.errors import WizardError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dhcp-wizard",
+        description="Set up, check and drill ISC DHCP failover pairs. Without a command, "
+                    "starts the interactive wizard.",
+    )
+    p.add_argument("--version", action="version", version=f"dhcp-wizard {__version__}")
+    p.add_argument("--answers", metavar="FILE", help="answers file (TOML) that pre-fills the wizard")
+    p.add_argument("--session", metavar="DIR", help="where the session is recorded")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    lab = sub.add_parser("lab", help="the built-in local lab: two real dhcpd servers and a client")
+    lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    up = lab_sub.add_parser("up", help="create the lab (harmless when it is already up)")
+    up.add_argument("--skew-secondary", type=float, default=0.0, metavar="S",
+                    help="run the secondary's clock S seconds off (NTP, date over SSH, dhcpd)")
+    _lab_common(up)
+    up.add_argument("--subnet", metavar="CIDR",
+                    help="lab segment, a /24 (default 198.51.100.0/24)")
+    down = lab_sub.add_parser("down", help="remove every namespace, mount, link and process of the lab")
+    _lab_common(down)
+    status = lab_sub.add_parser("status", help="describe the lab")
+    _lab_common(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    lease = lab_sub.add_parser("lease", help="obtain a lease from the client namespace with dhclient")
+    _lab_common(lease)
+    lease.add_argument("--timeout", type=float, default=20.0, metavar="S")
+    lease.add_argument("--new-client", action="store_true",
+                       help="use a fresh MAC address, as a client the servers never saw")
+    lease.add_argument("--json", action="store_true")
+
+    check = sub.add_parser("check", help="pre-flight and upgrade checks of a pair; changes nothing")
+    _answers(check)
+    check.add_argument("--json", action="store_true")
+    _session(check)
+
+    plan = sub.add_parser("plan", help="compute both new configs and print unified diffs")
+    _answers(plan)
+    plan.add_argument("--from", dest="from_files", nargs=2,
+                      metavar=("PRIMARY_CONF", "SECONDARY_CONF"),
+                      help="plan from local copies instead of reading the servers over SSH")
+    plan.add_argument("--out", metavar="DIR", help="write primary.conf and secondary.conf here")
+    _session(plan)
+
+    lint = sub.add_parser("lint", help="lint two local configs against each other as a failover pair")
+    lint.add_argument("primary_conf", metavar="PRIMARY_CONF")
+    lint.add_argument("secondary_conf", metavar="SECONDARY_CONF")
+    lint.add_argument("--json", action="store_true")
+
+    deploy = sub.add_parser("deploy", help="the whole guide without the TUI")
+    _answers(deploy)
+    deploy.add_argument("--yes", action="store_true", help="apply without asking")
+    deploy.add_argument("--no-drill", action="store_true", help="skip the failover drill")
+    _session(deploy)
+
+    drill = sub.add_parser("drill", help="live failover test on a pair that already runs failover")
+    _answers(drill)
+    _session(drill)
+
+    report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
+    report.add_argument("session_dir", metavar="SESSION_DIR")
+    verify = sub.add_parser("verify", help="check that a recorded session is complete and untampered")
+    verify.add_argument("session_dir", metavar="SESSION_DIR")
+    return p
+
+
+def _lab_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", default=None, metavar="NAME",
+                   help="lab instance name (default dhw); lets a test lab run beside yours")
+
+
+def _answers(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--answers", required=True, metavar="FILE", help="answers file (TOML)")
+
+
+def _session(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", metavar="DIR", help="session directory (default: user data dir)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = "tui" if args.command is None else args.command
+    try:
+        handler = importlib.import_module(f"wizard.commands.{module}")
+        return int(handler.run(args) or 0)
+    except WizardError as exc:
+        print(f"dhcp-wizard: {exc.render()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dhcp-wizard: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the user gets a message, the traceback a file
+        fd, crash = tempfile.mkstemp(prefix="dhcp-wizard-crash-", suffix=".txt")
+        with os.fdopen(fd, "w") as fh:
+            traceback.print_exc(file=fh)
+        print(f"dhcp-wizard: internal error: {type(exc).__name__}: {exc}\n"
+              f"  the details are in {crash}; please report them", file=sys.stderr)
+        return 1

@@ -1,0 +1,162 @@
+"""The session record: deployment evidence written as it happens.
+
+A session directory holds `events.jsonl` (one JSON event a line, appended and flushed one by
+one, so a crash loses nothing already done) and `artifacts/` (files such as configs before and
+after, each hashed in an event). Each event carries the sha256 of the line before it, so
+`verify` can tell a complete, untouched record from an edited one.
+
+Secrets never reach the disk: every string passes through the redactor, which knows the
+registered secrets and masks `secret ...;` statements in dhcpd config text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+MASK = "***REDACTED***"
+
+# `secret "..." ;` or `secret BASE64;` inside a dhcpd key block.
+_SECRET_STATEMENT = re.compile(r'(\bsecret\s+)("[^"]*"|[^;\s]+)(\s*;)', re.IGNORECASE)
+
+
+class Redactor:
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secret: str | bytes | None) -> None:
+        if not secret:
+            return
+        if isinstance(secret, bytes):
+            secret = secret.decode("utf-8", "replace")
+        # Short strings would mask innocent text everywhere; real secrets are long.
+        if len(secret) >= 6:
+            with self._lock:
+                self._secrets.add(secret)
+
+    def text(self, value: str) -> str:
+        value = _SECRET_STATEMENT.sub(lambda m: m.group(1) + MASK + m.group(3), value)
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes):
+            return self.text(value.decode("utf-8", "replace"))
+        if isinstance(value, dict):
+            return {str(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set)):
+            return [self.value(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        return self.text(str(value))
+
+
+def default_sessions_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "dhcp-wizard" / "sessions"
+
+
+def _now() -> tuple[float, str]:
+    ts = time.time()
+    iso = datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+    return ts, iso.replace("+00:00", "Z")
+
+
+class Session:
+    """An open session record. Thread-safe: both hosts are worked on in parallel."""
+
+    def __init__(self, path: Path, redactor: Redactor | None = None):
+        self.path = Path(path)
+        self.redactor = redactor or Redactor()
+        self.artifacts_dir = self.path / "artifacts"
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        self._events_path = self.path / "events.jsonl"
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._prev = "0" * 64
+        if self._events_path.exists():
+            # Reopened (e.g. `report` after `deploy`): continue the chain.
+            for line in self._events_path.read_bytes().splitlines():
+                if line.strip():
+                    self._seq += 1
+                    self._prev = hashlib.sha256(line).hexdigest()
+        self._fh = open(self._events_path, "ab")
+
+    @classmethod
+    def create(cls, path: str | Path | None = None, *, command: str = "",
+               redactor: Redactor | None = None) -> "Session":
+        if path is None:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+            path = default_sessions_dir() / stamp
+        session = cls(Path(path), redactor)
+        if session._seq == 0:
+            from wizard import __version__
+
+            session.event("session", "start", command=command, version=__version__,
+                          pid=os.getpid(), cwd=os.getcwd())
+        return session
+
+    def event(self, step: str, kind: str, host: str | None = None, **data: Any) -> dict:
+        ts, iso = _now()
+        with self._lock:
+            self._seq += 1
+            record = {"seq": self._seq, "ts": iso, "t": round(ts, 6), "step": step,
+                      "host": host, "kind": kind, "data": self.redactor.value(data),
+                      "prev": self._prev}
+            line = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            self._fh.write(line + b"\n")
+            self._fh.flush()
+            self._prev = hashlib.sha256(line).hexdigest()
+        return record
+
+    def artifact(self, name: str, content: str | bytes, *, step: str, host: str | None = None,
+                 **data: Any) -> Path:
+        """Store a file (redacted) and record its sha256 in an event."""
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"artifact name {name!r} must be a plain file name")
+        text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+        body = self.redactor.text(text).encode("utf-8")
+        target = self.artifacts_dir / name
+        tmp = target.with_name(f".{name}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(body)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+        self.event(step, "artifact", host, name=name, sha256=hashlib.sha256(body).hexdigest(),
+                   bytes=len(body), **data)
+        return target
+
+    def close(self, status: str = "done", **data: Any) -> None:
+        if self._fh.closed:
+            return
+        self.event("session", "end", status=status, **data)
+        self._fh.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close("error" if exc_type else "done",
+                   **({"error": str(exc)} if exc_type else {}))
+
+
+def read_events(path: str | Path) -> list[dict]:
+    events_path = Path(path) / "events.jsonl"
+    return [json.loads(line) for line in events_path.read_text("utf-8").splitlines() if line]
