@@ -251,10 +251,10 @@ def dump_answers(answers: Answers) -> str:
         lines = []
         for f in fields(obj):
             value = getattr(obj, f.name)
-            if value is None or (section not in ("primary", "secondary") and value == f.default):
+            if value is None:
                 continue
             lines.append(f"{f.name} = {_toml_value(value)}")
-        if lines or section in ("primary", "secondary"):
+        if lines:
             out.append(f"[{section}]")
             out.extend(lines)
             out.append("")

@@ -1,0 +1,53 @@
+"""`dhcp-wizard lab up | down | status | lease`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from wizard.lab import lease, lifecycle
+from wizard.lab.spec import DEFAULT_NAME, LabSpec
+
+
+def run(args) -> int:
+    name = args.name or DEFAULT_NAME
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731 - progress on stderr, data on stdout
+    if args.lab_command == "up":
+        spec = LabSpec(name=name, subnet=args.subnet) if args.subnet else lifecycle.existing_spec(name)
+        st = lifecycle.up(spec, skew_secondary=args.skew_secondary, progress=say)
+        _print_summary(st)
+        print(st["answers"])
+        return 0
+    spec = lifecycle.existing_spec(name)
+    if args.lab_command == "down":
+        lifecycle.down(spec, progress=say)
+        return 0
+    if args.lab_command == "status":
+        st = lifecycle.status(spec)
+        if args.json:
+            print(json.dumps(st, indent=2))
+        else:
+            _print_summary(st, stream=sys.stdout)
+        return 0 if st["healthy"] or not st["up"] else 1
+    if args.lab_command == "lease":
+        got = lease(spec, timeout=args.timeout, new_client=args.new_client)
+        if args.json:
+            print(json.dumps(got.as_dict()))
+        else:
+            print(f"lease {got.address} from {got.server} for {got.lease_time} s "
+                  f"(client {got.mac}, {got.elapsed:.2f} s)")
+        return 0
+    raise AssertionError(args.lab_command)
+
+
+def _print_summary(st: dict, stream=sys.stderr) -> None:
+    if not st["up"]:
+        print(f"lab {st['name']}: down", file=stream)
+        return
+    print(f"lab {st['name']}: {'healthy' if st['healthy'] else 'UNHEALTHY'}, segment "
+          f"{st['subnet']}, this host {st['bridge']['address']}", file=stream)
+    for role, h in st["hosts"].items():
+        daemons = ", ".join(f"{d} {'up' if v['running'] else 'DOWN'}" for d, v in h["daemons"].items())
+        skew = f", clock {h['skew_seconds']:+g} s" if h["skew_seconds"] else ""
+        print(f"  {role:<9} {h['ssh']:<22} {daemons}{skew}", file=stream)
+    print(f"  client    namespace {st['client']['netns']}", file=stream)

@@ -1,0 +1,43 @@
+"""The scanner: compiled regular expressions that cut a whole config into statements.
+
+A campus config has hundreds of thousands of lines, so the text is never walked character by
+character in Python: one match of STATEMENT consumes the trivia before a statement, its head
+and its terminator. Possessive quantifiers keep a failed match (an unterminated string) from
+backtracking through the whole file.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A double-quoted dhcpd string; backslash escapes anything, including a quote or a newline.
+STRING = r'"(?:[^"\\]++|\\.)*+"'
+TRIVIA = r"(?:\s++|\#[^\n]*+)*+"
+HEAD = rf"(?:[^;{{}}\"\#]++|{STRING}|\#[^\n]*+)*+"
+# A comment on the same line as a terminator belongs to that statement, so that inserting a
+# statement after it does not separate the two.
+POST = r"(?:[ \t]*+\#[^\n]*+)?"
+
+STATEMENT = re.compile(
+    rf"(?P<pre>{TRIVIA})(?P<head>{HEAD})(?P<term>[;{{}}]|\Z)(?P<post>{POST})", re.S)
+
+# `option foo code 1 = { text, ip-address };`: braces that are part of a record type, not a
+# block. Matched from the `{` to the statement's `;`.
+RECORD_TAIL = re.compile(rf"(?P<body>(?:[^}}\"\#]++|{STRING}|\#[^\n]*+)*+\}}{HEAD});(?P<post>{POST})",
+                         re.S)
+RECORD_OPENER = re.compile(r"(?:=|\bof)\s*\Z")
+
+PRE_AND_HEAD = re.compile(rf"{TRIVIA}{HEAD}", re.S)
+
+WORD = re.compile(rf'{STRING}|\#[^\n]*+|[^\s"\#]++', re.S)
+
+
+def words(head: str) -> list[str]:
+    """Significant words of a statement head; comments dropped, strings kept quoted."""
+    return [w for w in WORD.findall(head) if w[0] != "#"]
+
+
+def unquote(word: str) -> str:
+    if len(word) >= 2 and word[0] == '"' and word[-1] == '"':
+        return word[1:-1]
+    return word

@@ -1,0 +1,252 @@
+"""lab up / down / status.
+
+`up` either finishes or tears down what it made; `down` removes every namespace, mount, link,
+file and process of the lab, finding processes by the network namespace they run in (never by
+name, so nothing outside the lab is touched).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from wizard.answers import answers_from_dict, dump_answers
+from wizard.lab import namespaces as ns
+from wizard.lab.hostfs import build_host, clock_offset_env, known_hosts_line, mount_script
+from wizard.lab.spec import ROLES, LabError, LabSpec
+
+# Pid files, as the daemons write them inside each host's private /run.
+PIDFILES = {"sshd": "sshd.pid", "dhcpd": "dhcpd.pid", "chronyd": "chrony/chronyd.pid",
+            "syslogd": "syslogd.pid"}
+
+
+def up(spec: LabSpec, skew_secondary: float = 0.0, progress=print) -> dict:
+    ns.preflight(need_faketime=bool(skew_secondary))
+    current = _read_state(spec)
+    if current:
+        st = status(spec)
+        if st["healthy"] and current.get("skew_secondary", 0.0) == skew_secondary \
+                and current.get("subnet") == spec.subnet:
+            progress(f"lab {spec.name} is already up")
+            return st
+        progress(f"lab {spec.name} exists but differs or is unhealthy; rebuilding it")
+        down(spec, progress=lambda _m: None)
+    ns.check_route_collision(spec)
+    try:
+        _build(spec, skew_secondary, progress)
+    except BaseException:
+        progress("lab up failed; removing what was made")
+        down(spec, progress=lambda _m: None)
+        raise
+    return status(spec)
+
+
+def _build(spec: LabSpec, skew: float, progress) -> None:
+    spec.state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(spec.state_dir, 0o700)
+    if not spec.key_path.exists():
+        ns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"dhcp-wizard-lab-{spec.name}",
+                "-f", str(spec.key_path)])
+    pubkey = spec.key_path.with_suffix(".pub").read_text()
+    skews = {"primary": 0.0, "secondary": skew}
+    progress("creating host file systems and keys")
+    for role in ROLES:
+        build_host(spec, role, skews[role], pubkey)
+    spec.client_dir.mkdir(parents=True, exist_ok=True)
+    progress(f"creating network {spec.subnet} (bridge {spec.bridge}, this host {spec.gateway})")
+    ns.create_network(spec)
+    ns.prepare_pin_dir(spec)
+    for role in ROLES:
+        ns.create_mount_ns(spec, role, mount_script(spec, role))
+    progress("starting syslogd, chronyd, sshd and dhcpd on both hosts")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda r: _start_daemons(spec, r, skews[r]), ROLES))
+    _write_access_files(spec, skew)
+    progress(f"answers file: {spec.answers_path}")
+
+
+def _start_daemons(spec: LabSpec, role: str, skew: float) -> None:
+    log = spec.host_dir(role) / "lab-daemons.log"
+    clock = clock_offset_env(skew)
+
+    def start(argv: list[str], env: dict[str, str]) -> None:
+        # Output goes to a file, not a pipe: daemons that fork would keep a pipe open forever.
+        with open(log, "ab") as fh:
+            proc = subprocess.run(ns.host_command(spec, role, argv), stdout=fh, stderr=fh,
+                                  stdin=subprocess.DEVNULL, env=env, timeout=30)
+        if proc.returncode != 0:
+            raise LabError(f"{role}: `{' '.join(argv)}` failed (exit {proc.returncode}); "
+                           f"see {log}")
+
+    start(["busybox", "syslogd", "-O", "/var/log/syslog"], ns.clean_env())
+    start(["chronyd", "-x", "-f", "/etc/chrony/chrony.conf"], ns.clean_env(**clock))
+    start(["/usr/sbin/sshd", "-f", "/etc/ssh/sshd_config"], ns.clean_env())
+    start(["service", "isc-dhcp-server", "start"], ns.clean_env())
+    _wait_for(lambda: _tcp_open(spec.address(role), 22), 10, f"{role}: sshd did not come up")
+    _wait_for(lambda: _daemon_pid(spec, role, "dhcpd") is not None, 10,
+              f"{role}: dhcpd did not start; see {spec.host_dir(role) / 'var-log' / 'syslog'}")
+
+
+def _write_access_files(spec: LabSpec, skew: float) -> None:
+    ns.write_private(spec.known_hosts_path,
+                     "".join(known_hosts_line(spec, role) for role in ROLES), mode=0o644)
+    host = lambda role: {"host": spec.address(role), "user": "root",  # noqa: E731
+                         "identity": str(spec.key_path), "known_hosts": str(spec.known_hosts_path)}
+    answers = answers_from_dict({
+        "primary": host("primary"),
+        "secondary": host("secondary"),
+        # The guide's ports and a short MCLT, so drills on the lab take seconds, not an hour.
+        "failover": {"name": "failover-partner", "primary_port": 519, "secondary_port": 520,
+                     "mclt": 60, "split": 128, "max_response_delay": 15,
+                     "max_unacked_updates": 10, "load_balance_max_seconds": 3,
+                     "pools": [spec.subnet]},
+        "omapi": {"port": 7911, "key_name": "omapi_key",
+                  "secret_file": str(spec.state_dir / "omapi.secret")},
+        "drill": {"probe": f"lab:{spec.name}"},
+    }, source=str(spec.answers_path))
+    header = (f"# Answers for the dhcp-wizard lab {spec.name!r} ({spec.subnet}), written by "
+              "`dhcp-wizard lab up`.\n# Use it with: dhcp-wizard --answers "
+              f"{spec.answers_path}\n\n")
+    ns.write_private(spec.answers_path, header + dump_answers(answers), mode=0o600)
+    state = {"name": spec.name, "subnet": spec.subnet, "skew_secondary": skew,
+             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    ns.write_private(spec.state_file, json.dumps(state, indent=2) + "\n")
+
+
+def down(spec: LabSpec, progress=print) -> list[str]:
+    if os.geteuid() != 0:
+        ns.preflight()  # raises the root message
+    removed: list[str] = []
+    for role in (*ROLES, "client"):
+        killed = _kill_netns_processes(spec.netns(role))
+        if killed:
+            removed.append(f"{killed} process(es) in {spec.netns(role)}")
+    removed += ns.release_mount_ns(spec)
+    removed += ns.delete_network(spec)
+    if spec.state_dir.exists():
+        shutil.rmtree(spec.state_dir)
+        removed.append(f"directory {spec.state_dir}")
+    parent = spec.run_dir.parent
+    if parent.exists() and not any(parent.iterdir()):
+        parent.rmdir()
+    progress(f"lab {spec.name}: " + ("removed " + ", ".join(removed) if removed
+                                     else "nothing to remove"))
+    return removed
+
+
+def _kill_netns_processes(netns: str) -> int:
+    pids = ns.netns_pids(netns)
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.05)
+        if not any(_alive(p) for p in pids):
+            break
+    return len(pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _daemon_pid(spec: LabSpec, role: str, daemon: str) -> int | None:
+    """The daemon's pid, if its pid file names a live process inside this host's namespace."""
+    pidfile = spec.host_dir(role) / "run" / PIDFILES[daemon]
+    try:
+        pid = int(pidfile.read_text().split()[0])
+        netns_inode = os.stat(f"/run/netns/{spec.netns(role)}").st_ino
+        if os.stat(f"/proc/{pid}/ns/net").st_ino != netns_inode or not _alive(pid):
+            return None
+        return pid
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _tcp_open(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for(predicate, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise LabError(message)
+        time.sleep(0.1)
+
+
+def _read_state(spec: LabSpec) -> dict | None:
+    try:
+        return json.loads(spec.state_file.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def status(spec: LabSpec) -> dict:
+    state = _read_state(spec)
+    hosts = {}
+    for role in ROLES:
+        daemons = {d: _daemon_pid(spec, role, d) for d in PIDFILES}
+        hosts[role] = {
+            "address": spec.address(role),
+            "netns": spec.netns(role),
+            "netns_present": ns.netns_exists(spec.netns(role)),
+            "mount_namespace": str(spec.mount_pin(role)),
+            "mount_namespace_present": ns.mount_ns_exists(spec, role),
+            "daemons": {d: {"running": pid is not None, "pid": pid} for d, pid in daemons.items()},
+            "ssh": f"root@{spec.address(role)}",
+            "dhcpd_conf": str(spec.host_dir(role) / "etc-dhcp" / "dhcpd.conf"),
+            "files": str(spec.host_dir(role)),
+            "skew_seconds": (state or {}).get("skew_secondary", 0.0) if role == "secondary" else 0.0,
+        }
+    client = {"netns": spec.netns("client"), "netns_present": ns.netns_exists(spec.netns("client"))}
+    healthy = bool(state) and client["netns_present"] and all(
+        h["netns_present"] and h["mount_namespace_present"]
+        and all(d["running"] for d in h["daemons"].values()) for h in hosts.values())
+    return {
+        "name": spec.name,
+        "up": state is not None,
+        "healthy": healthy,
+        "subnet": spec.subnet,
+        "bridge": {"name": spec.bridge, "address": spec.gateway,
+                   "present": ns.link_exists(spec.bridge)},
+        "hosts": hosts,
+        "client": client,
+        "pool": list(spec.pool),
+        "answers": str(spec.answers_path) if state else None,
+        "ssh_key": str(spec.key_path) if state else None,
+        "known_hosts": str(spec.known_hosts_path) if state else None,
+        "state_dir": str(spec.state_dir),
+        "created": (state or {}).get("created"),
+    }
+
+
+def existing_spec(name: str) -> LabSpec:
+    """The spec of a lab that is up (its subnet comes from its state), or a default one."""
+    from wizard.lab.spec import state_root
+
+    try:
+        state = json.loads((state_root() / name / "state.json").read_text())
+        return LabSpec(name=name, subnet=state["subnet"])
+    except (OSError, ValueError, KeyError):
+        return LabSpec(name=name)
+
