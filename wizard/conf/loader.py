@@ -1,0 +1,38 @@
+"""Where config text comes from. Local files now; the SSH layer adds a RemoteLoader."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+
+
+class Loader(ABC):
+    @abstractmethod
+    def read(self, path: str) -> str:
+        """The text of path; raise OSError when it cannot be read."""
+
+    def resolve(self, path: str, including: str | None = None) -> str:
+        """The path an `include` names, as this loader should read it."""
+        return path
+
+
+def decode(raw: bytes) -> str:
+    # surrogateescape lets a Latin-1 comment survive the round trip byte for byte.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+class LocalLoader(Loader):
+    def read(self, path: str) -> str:
+        with open(path, "rb") as fh:
+            return decode(fh.read())
+
+    def resolve(self, path: str, including: str | None = None) -> str:
+        # Offline copies sit together in one folder, so a relative include is looked up beside
+        # the file that includes it (dhcpd itself would use its working directory).
+        if including and not os.path.isabs(path):
+            return os.path.join(os.path.dirname(including), path)
+        return path
