@@ -199,7 +199,7 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
             if not _HBA_RE.match(v["hba"]):
                 raise err("failover.hba", "must be 32 hex bytes separated by ':'")
             v["split"] = None
-        if "split" in v and not 0 <= v["split"] <= 256:
+        if v.get("split") is not None and not 0 <= v["split"] <= 256:
             raise err("failover.split", f"{v['split']} is outside 0..256",
                       "128 balances load evenly; 256 makes the primary answer everything")
         positive("mclt")

@@ -1,0 +1,55 @@
+"""The command-line contract of cli.md, as a user meets it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_cli
+from wizard import __version__
+from wizard.cli import build_parser
+
+CONTRACT = ["lab", "check", "plan", "lint", "deploy", "drill", "report", "verify"]
+
+
+def test_version():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"dhcp-wizard {__version__}"
+
+
+def test_every_contract_command_is_present():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(CONTRACT) <= set(sub.choices)
+    lab = sub.choices["lab"]
+    lab_sub = next(a for a in lab._actions if a.dest == "lab_command")
+    assert {"up", "down", "status", "lease"} <= set(lab_sub.choices)
+
+
+def test_unknown_flag_is_exit_2():
+    proc = run_cli("lint", "a", "b", "--frobnicate")
+    assert proc.returncode == 2 and "--frobnicate" in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["report", "/nonexistent"], ["verify", "/nonexistent"]])
+def test_unbuilt_commands_say_so_and_never_fake_success(argv):
+    proc = run_cli(*argv)
+    assert proc.returncode == 2
+    assert "not available yet" in proc.stderr or "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_layering_core_never_imports_textual():
+    """wizard/ is the UI-free core: importing all of it must not pull in textual or rich."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pkgutil, importlib, sys, wizard\n"
+        "for m in pkgutil.walk_packages(wizard.__path__, 'wizard.'):\n"
+        "    if m.name not in ('wizard.commands.tui', 'wizard.__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = [n for n in sys.modules if n.split('.')[0] in ('textual', 'rich')]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

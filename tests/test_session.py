@@ -1,0 +1,75 @@
+"""The session record: flushed event by event, hash-chained, secrets never written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from wizard.session import MASK, Session, read_events
+
+
+def test_events_are_on_disk_before_close(tmp_path):
+    s = Session.create(tmp_path / "s", command="test")
+    s.event("servers", "ssh-connect", host="primary", address="198.51.100.11")
+    lines = (tmp_path / "s" / "events.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # start + ours, without closing the session
+    ev = json.loads(lines[1])
+    assert (ev["step"], ev["kind"], ev["host"]) == ("servers", "ssh-connect", "primary")
+    assert ev["data"] == {"address": "198.51.100.11"} and ev["ts"].endswith("Z")
+    s.close()
+
+
+def test_chain_links_each_event_to_the_previous_line(tmp_path):
+    with Session.create(tmp_path / "s", command="test") as s:
+        s.event("a", "x")
+        s.event("b", "y")
+    raw = (tmp_path / "s" / "events.jsonl").read_bytes().splitlines()
+    events = [json.loads(line) for line in raw]
+    assert events[0]["prev"] == "0" * 64
+    for line, ev in zip(raw, events[1:]):
+        assert ev["prev"] == hashlib.sha256(line).hexdigest()
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["kind"] == "end"
+
+
+def test_reopened_session_continues_the_chain(tmp_path):
+    Session.create(tmp_path / "s", command="one").close()
+    s = Session.create(tmp_path / "s", command="two")
+    s.event("c", "z")
+    s.close()
+    events = read_events(tmp_path / "s")
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert sum(e["kind"] == "start" for e in events) == 1
+
+
+def test_registered_secret_never_reaches_events_or_artifacts(tmp_path):
+    secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+    s = Session.create(tmp_path / "s", command="test")
+    s.redactor.add(secret)
+    s.event("review", "key", note=f"key is {secret}", nested={"list": [secret]})
+    conf = ('key omapi_key {\n  algorithm hmac-md5;\n  secret "other-secret-value";\n};\n'
+            f"# {secret}\n")
+    path = s.artifact("primary.after.conf", conf, step="plan", host="primary")
+    s.close()
+    on_disk = (tmp_path / "s" / "events.jsonl").read_text() + path.read_text()
+    assert secret not in on_disk and "other-secret-value" not in on_disk
+    assert MASK in path.read_text() and "algorithm hmac-md5;" in path.read_text()
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_artifact_hash_is_recorded(tmp_path):
+    s = Session.create(tmp_path / "s", command="test")
+    path = s.artifact("before.conf", "subnet 198.51.100.0 netmask 255.255.255.0 {}\n",
+                      step="plan", host="secondary")
+    s.close()
+    ev = [e for e in read_events(tmp_path / "s") if e["kind"] == "artifact"][0]
+    assert ev["data"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert ev["data"]["name"] == "before.conf" and ev["host"] == "secondary"
+
+
+def test_default_location_is_the_user_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    s = Session.create(command="test")
+    s.close()
+    assert s.path.parent == tmp_path / "dhcp-wizard" / "sessions"
