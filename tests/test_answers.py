@@ -108,3 +108,10 @@ def test_cli_reports_bad_answers_with_exit_2(tmp_path):
     assert proc.returncode == 2
     assert "failover.mlct" in proc.stderr and str(path) in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_documented_example_loads_with_the_documented_defaults():
+    from tests.conftest import REPO
+
+    a = load_answers(REPO / "docs" / "answers.example.toml")
+    assert a.failover == type(a.failover)() and a.omapi == type(a.omapi)()
