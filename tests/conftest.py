@@ -1,7 +1,8 @@
 """Shared fixtures. The `lab` fixture brings up a real two-server lab for the whole session.
 
-The test lab has its own name and subnet (dhwt, 203.0.113.0/24) so a developer's own lab
-(dhw, 198.51.100.0/24) keeps running beside it. Where the lab cannot be built (not root,
+The test lab has its own name and subnet (dhwt, 203.0.113.0/25) so a developer's own lab
+(dhw, 198.51.100.0/24) keeps running beside it, and a third (203.0.113.128/25) fits too.
+A test lab that was already up is left up at the end. Where the lab cannot be built (not root,
 packages missing) its tests are skipped, except under DHCP_WIZARD_REQUIRE_LAB=1 (CI), where
 that is a failure: a suite that silently skips the real daemons proves nothing.
 """
@@ -16,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_LAB_NAME = "dhwt"
-TEST_LAB_SUBNET = "203.0.113.0/24"
+TEST_LAB_SUBNET = "203.0.113.0/25"
 
 
 def _require_lab() -> bool:
@@ -36,6 +37,7 @@ def lab(lab_spec):
     from wizard.errors import WizardError
     from wizard.lab import lifecycle
 
+    was_up = lifecycle.status(lab_spec)["healthy"]
     try:
         status = lifecycle.up(lab_spec, progress=lambda _m: None)
     except WizardError as exc:
@@ -43,7 +45,8 @@ def lab(lab_spec):
             pytest.fail(f"the lab could not be built: {exc.render()}")
         pytest.skip(f"lab unavailable: {exc.message}")
     yield status
-    lifecycle.down(lab_spec, progress=lambda _m: None)
+    if not was_up:
+        lifecycle.down(lab_spec, progress=lambda _m: None)
 
 
 @pytest.fixture(scope="session")

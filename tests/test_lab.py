@@ -126,13 +126,20 @@ def test_route_collision_is_refused(monkeypatch):
         argv, 0, json.dumps(routes), ""))
     with pytest.raises(InputError, match="collides with the route `198.51.100.0/25 dev tun0`") as info:
         ns.check_route_collision(LabSpec())
-    assert "--subnet 203.0.113.0/24" in info.value.hint
+    assert "--subnet" in info.value.hint
 
 
 def test_uplink_range_and_other_ranges_are_refused():
-    for bad in ("192.0.2.0/24", "10.0.0.0/24"):
+    for bad in ("192.0.2.0/24", "10.0.0.0/24", "198.51.100.0/26", "198.51.0.0/16"):
         with pytest.raises(InputError, match="not allowed"):
             LabSpec(subnet=bad)
+
+
+def test_half_range_lab_addresses():
+    spec = LabSpec(name="x", subnet="203.0.113.128/25")
+    assert (spec.gateway, spec.address("primary")) == ("203.0.113.129", "203.0.113.139")
+    assert spec.pool == ("203.0.113.192", "203.0.113.247")
+    assert str(spec.remote_network) == "198.51.100.0/24"
 
 
 def test_not_root_is_told_what_to_do(monkeypatch):

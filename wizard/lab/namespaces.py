@@ -97,12 +97,11 @@ def check_route_collision(spec: LabSpec) -> None:
         except ValueError:
             continue
         if net.overlaps(lab):
-            other = [s for s in ALLOWED_SUBNETS if s != str(lab)][0]
             raise InputError(
                 f"the lab subnet {lab} collides with the route `{dst} dev {dev}` "
                 "that this machine already has",
-                f"use the other documentation range with `--subnet {other}`, "
-                "or remove what uses it")
+                f"pick a free one with `--subnet` ({', '.join(ALLOWED_SUBNETS)} or a /25 "
+                "half of one), or remove what uses it")
 
 
 def netns_exists(name: str) -> bool:

@@ -19,6 +19,7 @@ DEFAULT_SUBNET = "198.51.100.0/24"
 # RFC 5737 documentation ranges. 192.0.2.0/24 is left out on purpose: it is these machines'
 # own uplink, and a lab there would shadow the real network.
 ALLOWED_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24")
+# A lab takes a /24 or half of one (/25), so two labs fit in one documentation range.
 ROLES = ("primary", "secondary")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 
@@ -45,9 +46,10 @@ class LabSpec:
             net = ipaddress.IPv4Network(self.subnet, strict=True)
         except ValueError as exc:
             raise InputError(f"lab subnet {self.subnet!r} is not an IPv4 network: {exc}") from None
-        if str(net) not in ALLOWED_SUBNETS:
+        if net.prefixlen not in (24, 25) or not any(
+                net.subnet_of(ipaddress.IPv4Network(a)) for a in ALLOWED_SUBNETS):
             raise InputError(f"lab subnet {net} is not allowed",
-                             f"use one of the documentation ranges {' or '.join(ALLOWED_SUBNETS)}; "
+                             f"use {' or '.join(ALLOWED_SUBNETS)}, or a /25 half of one; "
                              "192.0.2.0/24 is this machine's own uplink")
 
     # -- network -------------------------------------------------------------
@@ -68,12 +70,14 @@ class LabSpec:
 
     @property
     def pool(self) -> tuple[str, str]:
-        return self._ip(100), self._ip(199)
+        return (self._ip(100), self._ip(199)) if self.network.prefixlen == 24 else (
+            self._ip(64), self._ip(119))
 
     @property
     def remote_network(self) -> ipaddress.IPv4Network:
         """The other documentation /24, declared in dhcpd.conf as a relayed segment."""
-        other = [s for s in ALLOWED_SUBNETS if s != str(self.network)][0]
+        other = [s for s in ALLOWED_SUBNETS
+                 if not self.network.subnet_of(ipaddress.IPv4Network(s))][0]
         return ipaddress.IPv4Network(other)
 
     # -- names ---------------------------------------------------------------
