@@ -37,3 +37,42 @@ def read(path: Path) -> str:
 
 needs_dhcpd = pytest.mark.skipif(not (Path(DHCPD).exists() or shutil.which("dhcpd")),
                                  reason="dhcpd (isc-dhcp-server) is not installed")
+
+
+ANSWERS = """\
+[primary]
+host = "192.0.2.11"
+[secondary]
+host = "192.0.2.12"
+[failover]
+name = "fo"
+{failover}
+[omapi]
+port = 7911
+key_name = "omapi_key"
+{omapi}
+"""
+
+
+def answers(tmp_path: Path, failover: str = "", omapi: str = ""):
+    from wizard.answers import load_answers
+
+    path = tmp_path / "answers.toml"
+    path.write_text(ANSWERS.format(failover=failover, omapi=omapi))
+    return load_answers(path)
+
+
+def has_ranges(path: Path) -> bool:
+    from wizard.conf.model import load
+
+    return any(True for _ in load(str(path)).all_ranges())
+
+
+def planned_pair(tmp_path: Path, primary: str, secondary: str | None = None, **kw):
+    """(answers, plan) for two config texts written to tmp_path."""
+    from wizard.conf.plan import plan_pair
+
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(primary if secondary is None else secondary)
+    ans = answers(tmp_path, **kw)
+    return ans, plan_pair(ans, str(tmp_path / "p.conf"), str(tmp_path / "s.conf"))

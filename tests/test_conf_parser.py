@@ -1,6 +1,6 @@
 import pytest
 
-from conf_helpers import corpus_params, read
+from tests.conf_helpers import corpus_params, read
 from wizard.conf import Block, parse
 from wizard.errors import InputError
 

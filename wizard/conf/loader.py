@@ -36,3 +36,19 @@ class LocalLoader(Loader):
         if including and not os.path.isabs(path):
             return os.path.join(os.path.dirname(including), path)
         return path
+
+
+class MemoryLoader(Loader):
+    """Texts already in hand (edited, or fetched), in front of another loader."""
+
+    def __init__(self, texts: dict[str, str], inner: Loader | None = None):
+        self.texts = texts
+        self.inner = inner or LocalLoader()
+
+    def read(self, path: str) -> str:
+        if path in self.texts:
+            return self.texts[path]
+        return self.inner.read(path)
+
+    def resolve(self, path: str, including: str | None = None) -> str:
+        return self.inner.resolve(path, including)

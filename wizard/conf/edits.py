@@ -1,0 +1,133 @@
+"""Minimal tree edits that keep the file's own layout: indentation, blank lines, comments.
+
+New statements take the indentation of their neighbours; a statement inserted before another
+goes above that one's comment, so the comment stays with what it describes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from wizard.conf.parser import parse
+from wizard.conf.tree import Block, Document, Stmt
+
+
+def indent_unit(doc: Document) -> str:
+    """The file's indentation step: a tab, or the most common run of spaces (else 4)."""
+    seen: Counter[str] = Counter()
+    for block in doc.children[:400]:
+        if not isinstance(block, Block):
+            continue
+        outer = line_indent(block.pre) or ""
+        for child in block.children[:3]:
+            inner = line_indent(child.pre)
+            if inner and len(inner) > len(outer) and inner.startswith(outer):
+                seen[inner[len(outer):]] += 1
+        if sum(seen.values()) >= 30:
+            break
+    if not seen:
+        return "    "
+    unit = seen.most_common(1)[0][0]
+    return "\t" if "\t" in unit else unit
+
+
+def line_indent(pre: str) -> str | None:
+    """The whitespace after the last newline of pre; None when pre holds no newline."""
+    at = pre.rfind("\n")
+    return None if at < 0 else pre[at + 1:]
+
+
+def snippet(text: str) -> Stmt:
+    """One statement or block, from text the wizard generated."""
+    return parse(text, "<generated>").children[0]
+
+
+def block_text(head: str, lines: list[str], indent: str, unit: str) -> str:
+    body = "".join(f"\n{indent}{unit}{line}" for line in lines)
+    return f"{head} {{{body}\n{indent}}}"
+
+
+def copy_node(node: Stmt) -> Stmt:
+    out: list[str] = []
+    node.emit(out)
+    out[0] = ""
+    return snippet("".join(out))
+
+
+def _split_attached(pre: str) -> tuple[str, str]:
+    """pre = lead + attached, where attached is the comment lines right above a statement
+    (no blank line between) plus its indentation."""
+    start = pre.rfind("\n") + 1
+    while start > 0:
+        prev = pre.rfind("\n", 0, start - 1)
+        if prev < 0 or not pre[prev + 1:start - 1].lstrip(" \t").startswith("#"):
+            break
+        start = prev + 1
+    return pre[:start], pre[start:]
+
+
+def insert_before(siblings: list[Stmt], index: int, nodes: list[Stmt], gap: bool = False) -> None:
+    """Put nodes before siblings[index], each on its own line at that statement's indentation;
+    gap adds a blank line after them."""
+    after = siblings[index]
+    pre = after.pre
+    blank = "\n" if gap else ""
+    if "\n" not in pre:
+        indent = ""
+        nodes[0].pre = pre
+        after.pre = "\n" + blank + pre.lstrip(" \t")
+    else:
+        lead, attached = _split_attached(pre)
+        indent = line_indent(pre) or ""
+        nodes[0].pre = lead + indent
+        after.pre = "\n" + blank + attached
+    for node in nodes[1:]:
+        node.pre = "\n" + indent
+    siblings[index:index] = nodes
+
+
+def append(owner: Block | Document, nodes: list[Stmt], unit: str, gap: bool = False) -> None:
+    """Put nodes after the last statement of a block or file."""
+    siblings = owner.children
+    blank = "\n" if gap else ""
+    if siblings:
+        indent = line_indent(siblings[-1].pre)
+        if indent is None:
+            indent = _own_indent(owner, unit)
+    elif "\n" in owner.tail:
+        indent = (line_indent(owner.tail) or "") + unit
+    else:
+        indent = None
+    for i, node in enumerate(nodes):
+        if indent is None:
+            node.pre = " "
+        else:
+            node.pre = "\n" + (blank if i == 0 and siblings else "") + indent
+    siblings.extend(nodes)
+
+
+def _own_indent(owner: Block | Document, unit: str) -> str:
+    if isinstance(owner, Document):
+        return ""
+    return (line_indent(owner.tail) or "") + unit
+
+
+def remove(owner: Block | Document, node: Stmt) -> None:
+    """Drop a statement; comments above it stay, attached to what follows."""
+    siblings = owner.children
+    index = next(i for i, n in enumerate(siblings) if n is node)
+    del siblings[index]
+    if "#" in node.pre:
+        keep = node.pre[: max(node.pre.rfind("\n"), 0)]
+        if index < len(siblings):
+            siblings[index].pre = keep + siblings[index].pre
+        else:
+            owner.tail = keep + owner.tail
+
+
+def set_words(stmt: Stmt, text: str) -> bool:
+    """Give stmt the head `text` unless it already says the same words; True when changed."""
+    if stmt.words == parse(text + ";", "<generated>").children[0].words:
+        return False
+    stmt.set_head(text)
+    return True

@@ -1,0 +1,198 @@
+"""Failover edits on one server's config: the peer block and the pools that refer to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wizard.conf import edits
+from wizard.conf.model import Config, Peer, Pool, Range, Subnet, Where
+from wizard.conf.tree import Block
+
+SETTING_ORDER = ("role", "address", "port", "peer address", "peer port", "max-response-delay",
+                 "max-unacked-updates", "mclt", "split", "hba", "load balance max seconds")
+# dhcpd rejects the secondary's block when it has split/hba, and ignores mclt there.
+SECONDARY_FORBIDDEN = ("mclt", "split", "hba")
+
+
+@dataclass(frozen=True)
+class PeerSpec:
+    """What one side's `failover peer` block must say."""
+
+    name: str
+    role: str
+    address: str
+    port: int
+    peer_address: str
+    peer_port: int
+    max_response_delay: int
+    max_unacked_updates: int
+    load_balance_max_seconds: int
+    mclt: int | None = None
+    split: int | None = None
+    hba: str | None = None
+
+    def settings(self) -> list[tuple[str, str]]:
+        values = {
+            "role": self.role, "address": self.address, "port": self.port,
+            "peer address": self.peer_address, "peer port": self.peer_port,
+            "max-response-delay": self.max_response_delay,
+            "max-unacked-updates": self.max_unacked_updates, "mclt": self.mclt,
+            "split": self.split, "hba": self.hba,
+            "load balance max seconds": self.load_balance_max_seconds,
+        }
+        return [(key, str(values[key]) if key == "role" else f"{key} {values[key]}")
+                for key in SETTING_ORDER if values[key] is not None]
+
+    def forbidden(self) -> tuple[str, ...]:
+        if self.role == "secondary":
+            return SECONDARY_FORBIDDEN
+        return ("hba",) if self.split is not None else ("split",)
+
+
+class Scope:
+    """Which pools join failover: those of the chosen subnets (None: every pool)."""
+
+    def __init__(self, cidrs: tuple[str, ...] | None):
+        self.cidrs = None if cidrs is None else frozenset(cidrs)
+
+    def subnet(self, subnet: Subnet) -> bool:
+        return self.cidrs is None or subnet.cidr in self.cidrs
+
+    def pool(self, pool: Pool) -> bool:
+        if pool.subnet is not None:
+            return self.subnet(pool.subnet)
+        return self.shared_ranges(pool.shared, pool.ranges)
+
+    def shared_ranges(self, shared, ranges: list[Range]) -> bool:
+        chosen = [s for s in shared.subnets if self.subnet(s)]
+        if not ranges:
+            return bool(chosen)
+        return any(s.contains(r.lo) for r in ranges for s in chosen)
+
+
+def apply(config: Config, spec: PeerSpec, scope: Scope, notes: list[str]) -> None:
+    unit = edits.indent_unit(config.main)
+    users = _refer_pools(config, spec.name, scope, unit, notes)
+    if not users:
+        return
+    peer = config.peers.get(spec.name)
+    if peer is None:
+        _insert_peer(config, spec, users, unit)
+    else:
+        _update_peer(config, peer, spec, users, unit, notes)
+
+
+def _refer_pools(config: Config, name: str, scope: Scope, unit: str,
+                 notes: list[str]) -> list[Where]:
+    """Make every pool in scope refer to the peer; return where the referring pools sit."""
+    users: list[Where] = []
+    ref = f'failover peer "{name}"'
+    for pool in config.pools:
+        if not scope.pool(pool):
+            continue
+        where = pool.at.location
+        if pool.no_failover:
+            notes.append(f"{where}: pool says `no failover peer`; left out of failover")
+            continue
+        current = pool.peer
+        if current is not None and current != name:
+            notes.append(f"{where}: pool already belongs to failover peer {current!r}; left alone")
+            continue
+        _drop_bootp(pool.ranges, notes)
+        if current is None:
+            stmt = edits.snippet(ref + ";")
+            if pool.at.node.children:
+                edits.insert_before(pool.at.node.children, 0, [stmt])
+            else:
+                edits.append(pool.at.node, [stmt], unit)
+        users.append(pool.at)
+    for holder in (*config.subnets, *config.shared_networks):
+        for rng in holder.bare_ranges:
+            if isinstance(holder, Subnet) and not scope.subnet(holder):
+                continue
+            if not isinstance(holder, Subnet) and not scope.shared_ranges(holder, [rng]):
+                continue
+            _drop_bootp([rng], notes)
+            _wrap_in_pool(rng, ref, unit)
+            notes.append(f"{rng.at.location}: range {rng.text()} wrapped in a pool so that it "
+                         "can join failover")
+            users.append(rng.at)
+    return users
+
+
+def _drop_bootp(ranges: list[Range], notes: list[str]) -> None:
+    for rng in ranges:
+        if rng.bootp:
+            words = [w for w in rng.at.node.words if w != "dynamic-bootp"]
+            rng.at.node.set_head(" ".join(words))
+            notes.append(f"{rng.at.location}: `dynamic-bootp` dropped from range {rng.text()}: "
+                         "the failover protocol does not allow dynamic BOOTP (dhcpd refuses it)")
+
+
+def _wrap_in_pool(rng: Range, ref: str, unit: str) -> None:
+    node = rng.at.node
+    siblings = rng.at.siblings
+    index = next(i for i, n in enumerate(siblings) if n is node)
+    indent = edits.line_indent(node.pre)
+    pool = edits.snippet("pool {}")
+    pool.pre = node.pre
+    if indent is None:
+        node.pre = " "
+        ref_stmt = edits.snippet(ref + ";")
+        ref_stmt.pre = " "
+        pool.tail = " "
+    else:
+        node.pre = "\n" + indent + unit
+        ref_stmt = edits.snippet(ref + ";")
+        ref_stmt.pre = node.pre
+        pool.tail = "\n" + indent
+    pool.children[:] = [ref_stmt, node]
+    siblings[index] = pool
+
+
+def _first_use(config: Config, users: list[Where]) -> int:
+    order = {id(n): i for i, n in enumerate(config.main.children)}
+    return min(order[id(u.anchor)] for u in users)
+
+
+def _insert_peer(config: Config, spec: PeerSpec, users: list[Where], unit: str) -> None:
+    lines = [text + ";" for _, text in spec.settings()]
+    block = edits.snippet(edits.block_text(f'failover peer "{spec.name}"', lines, "", unit))
+    edits.insert_before(config.main.children, _first_use(config, users), [block], gap=True)
+
+
+def _update_peer(config: Config, peer: Peer, spec: PeerSpec, users: list[Where], unit: str,
+                 notes: list[str]) -> None:
+    block = peer.at.node
+    assert isinstance(block, Block)
+    for key, text in spec.settings():
+        stmt = peer.settings.get(key)
+        if stmt is not None:
+            edits.set_words(stmt, text)
+            continue
+        new = edits.snippet(text + ";")
+        if key == "role" and block.children:
+            edits.insert_before(block.children, 0, [new])
+        else:
+            edits.append(block, [new], unit)
+    for key in spec.forbidden():
+        stmt = peer.settings.get(key)
+        if stmt is not None:
+            edits.remove(block, stmt)
+            notes.append(f"{peer.at.location}: `{key}` removed from the {spec.role}'s peer block")
+    _declare_before_use(config, peer, users, notes)
+
+
+def _declare_before_use(config: Config, peer: Peer, users: list[Where], notes: list[str]) -> None:
+    """dhcpd refuses a pool that names a peer declared further down: move the block up."""
+    if peer.at.anchor is not peer.at.node or peer.at.doc is not config.main:
+        return
+    main = config.main.children
+    first = _first_use(config, users)
+    index = next(i for i, n in enumerate(main) if n is peer.at.node)
+    if index <= first:
+        return
+    edits.remove(config.main, peer.at.node)
+    edits.insert_before(main, first, [peer.at.node], gap=True)
+    notes.append(f"{peer.at.location}: peer block moved above the first pool that uses it")
+

@@ -1,0 +1,342 @@
+"""What a parsed config means: peers, OMAPI, shared-networks, subnets, pools, ranges, hosts.
+
+The model points into the tree (each object keeps its node, the list holding it and its file)
+so that edits land where the declaration is, including inside included files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+
+from wizard.conf.loader import Loader, LocalLoader
+from wizard.conf.located import located
+from wizard.conf.parser import parse
+from wizard.conf.tokens import WORD
+from wizard.conf.tree import Block, Document, Stmt
+from wizard.errors import InputError
+
+# What people paste from the ISC guide: typographic hyphens that dhcpd does not accept.
+UNICODE_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                                 "\u2212": "-"})
+
+
+@dataclass(slots=True, eq=False)
+class Where:
+    doc: Document
+    node: Stmt
+    owner: "Block | Document"
+    # The main file's top-level statement this node sits under (an include for included files):
+    # what "declared before first use" is measured by.
+    anchor: Stmt
+
+    @property
+    def siblings(self) -> list:
+        return self.owner.children
+
+    @property
+    def location(self) -> str:
+        return f"{self.doc.path}:{self.node.line}"
+
+
+@dataclass(slots=True, eq=False)
+class Range:
+    at: Where
+    lo: int | None
+    hi: int | None
+    bootp: bool
+
+    def text(self) -> str:
+        lo, hi = (str(ipaddress.IPv4Address(a)) if a is not None else "?" for a in (self.lo, self.hi))
+        return f"{lo}-{hi}"
+
+
+@dataclass(slots=True, eq=False)
+class Pool:
+    at: Where
+    subnet: "Subnet | None"
+    shared: "SharedNetwork | None"
+    ranges: list[Range] = field(default_factory=list)
+    peer_ref: Stmt | None = None
+    no_failover: bool = False
+
+    @property
+    def peer(self) -> str | None:
+        if self.no_failover:
+            return None
+        if self.peer_ref is not None:
+            return self.peer_ref.arg(2)
+        if self.shared is not None and self.shared.peer_ref is not None:
+            return self.shared.peer_ref.arg(2)
+        return None
+
+
+@dataclass(slots=True, eq=False)
+class Subnet:
+    at: Where
+    network: int | None
+    mask: int | None
+    shared: "SharedNetwork | None"
+    pools: list[Pool] = field(default_factory=list)
+    bare_ranges: list[Range] = field(default_factory=list)
+
+    @property
+    def cidr(self) -> str | None:
+        if self.network is None or self.mask is None:
+            return None
+        try:
+            # Host bits set is an error dhcpd reports; the model still names the network.
+            return str(ipaddress.IPv4Network((self.network, bin(self.mask).count("1")),
+                                             strict=False))
+        except ValueError:
+            return None
+
+    def contains(self, addr: int | None) -> bool:
+        return (addr is not None and self.network is not None and self.mask is not None
+                and addr & self.mask == self.network & self.mask)
+
+
+@dataclass(slots=True, eq=False)
+class SharedNetwork:
+    at: Where
+    name: str
+    subnets: list[Subnet] = field(default_factory=list)
+    pools: list[Pool] = field(default_factory=list)
+    bare_ranges: list[Range] = field(default_factory=list)
+    peer_ref: Stmt | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Peer:
+    at: Where
+    name: str
+    # setting name ("peer address", "mclt", "role", ...) -> statement
+    settings: dict[str, Stmt] = field(default_factory=dict)
+
+    def value(self, key: str) -> str | None:
+        stmt = self.settings.get(key)
+        if stmt is None:
+            return None
+        return "".join(stmt.words[-1:]) if key != "role" else stmt.keyword
+
+
+@dataclass(slots=True, eq=False)
+class Key:
+    at: Where
+    name: str
+    algorithm: str | None
+    secret: str | None
+
+
+@dataclass(slots=True, eq=False)
+class Config:
+    loader: Loader
+    docs: list[Document] = field(default_factory=list)
+    settings: dict[str, Where] = field(default_factory=dict)
+    peers: dict[str, Peer] = field(default_factory=dict)
+    keys: dict[str, Key] = field(default_factory=dict)
+    omapi_port: Where | None = None
+    omapi_key: Where | None = None
+    shared_networks: list[SharedNetwork] = field(default_factory=list)
+    subnets: list[Subnet] = field(default_factory=list)
+    pools: list[Pool] = field(default_factory=list)
+    groups: list[Where] = field(default_factory=list)
+    hosts: list[tuple[str, Where]] = field(default_factory=list)
+
+    @property
+    def main(self) -> Document:
+        return self.docs[0]
+
+    def all_ranges(self):
+        for pool in self.pools:
+            yield from pool.ranges
+        for holder in (*self.subnets, *self.shared_networks):
+            yield from holder.bare_ranges
+
+
+def peer_setting_key(stmt: Stmt) -> str:
+    w = [x.translate(UNICODE_HYPHENS) for x in stmt.words]
+    if len(w) == 1 and w[0] in ("primary", "secondary"):
+        return "role"
+    return " ".join(w[:-1]) if len(w) > 1 else (w[0] if w else "")
+
+
+def ip_int(text: str | None) -> int | None:
+    try:
+        return int.from_bytes(socket.inet_aton(text), "big") if text and text.count(".") == 3 else None
+    except OSError:
+        return None
+
+
+def load(path: str, loader: Loader | None = None, text: str | None = None) -> Config:
+    loader = loader or LocalLoader()
+    if text is None:
+        try:
+            text = loader.read(path)
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}",
+                             "check the path and the permissions") from None
+    config = Config(loader)
+    doc = parse(text, path)
+    config.docs.append(doc)
+    _Walker(config).walk(doc, doc, None, None, None, top=True, seen=(path,))
+    return config
+
+
+_STMT_KEYWORDS = frozenset(("range", "include", "failover"))
+
+
+def _fast_keyword(node: Stmt) -> str:
+    head = node.head
+    first = head.split(None, 1)[0] if head and not head.isspace() else ""
+    if '"' in first or "#" in first:
+        return node.keyword
+    return first
+
+
+class _Walker:
+    def __init__(self, config: Config):
+        self.c = config
+
+    def walk(self, doc: Document, owner, shared, subnet, anchor, *, top: bool,
+             seen: tuple[str, ...]) -> None:
+        c = self.c
+        for node in owner.children:
+            kw = _fast_keyword(node)
+            if not kw:
+                continue
+            if type(node) is Block or kw in _STMT_KEYWORDS or top:
+                here = Where(doc, node, owner, node if anchor is None else anchor)
+            else:
+                continue
+            if type(node) is Block:
+                if kw == "subnet":
+                    sub = _subnet(here, shared)
+                    c.subnets.append(sub)
+                    if shared is not None:
+                        shared.subnets.append(sub)
+                    self.walk(doc, node, shared, sub, here.anchor, top=False, seen=seen)
+                elif kw == "shared-network":
+                    net = SharedNetwork(here, node.arg(1) or "")
+                    c.shared_networks.append(net)
+                    self.walk(doc, node, net, None, here.anchor, top=False, seen=seen)
+                elif kw == "pool":
+                    self._pool(here, shared, subnet)
+                elif kw == "group":
+                    c.groups.append(here)
+                    self.walk(doc, node, shared, subnet, here.anchor, top=False, seen=seen)
+                elif kw == "host":
+                    c.hosts.append((node.arg(1) or "", here))
+                elif kw == "failover" and node.arg(1) == "peer":
+                    peer = Peer(here, node.arg(2) or "")
+                    for stmt in node.children:
+                        if stmt.words:
+                            peer.settings.setdefault(peer_setting_key(stmt), stmt)
+                    c.peers.setdefault(peer.name, peer)
+                elif kw == "key":
+                    self._key(here)
+            elif kw == "range":
+                holder = subnet or shared
+                if holder is not None:
+                    holder.bare_ranges.append(_range(here))
+            elif kw == "include":
+                self._include(doc, here, shared, subnet, top, seen)
+            elif kw == "failover" and shared is not None and subnet is None:
+                shared.peer_ref = node
+            elif top:
+                if kw == "omapi-port":
+                    c.omapi_port = here
+                elif kw == "omapi-key":
+                    c.omapi_key = here
+                w = node.words
+                c.settings.setdefault(" ".join(w[:-1]) if len(w) > 1 else kw, here)
+
+    def _pool(self, here: Where, shared, subnet) -> None:
+        pool = Pool(here, subnet, shared)
+        for stmt in here.node.children:
+            kw = _fast_keyword(stmt)
+            if kw == "range":
+                pool.ranges.append(_range(Where(here.doc, stmt, here.node, here.anchor)))
+            elif kw == "failover" and stmt.arg(1) == "peer":
+                pool.peer_ref = stmt
+            elif kw == "no" and stmt.arg(1) == "failover":
+                pool.no_failover = True
+        self.c.pools.append(pool)
+        (subnet or shared).pools.append(pool) if (subnet or shared) else None
+
+    def _key(self, here: Where) -> None:
+        algorithm = secret = None
+        for stmt in here.node.children:
+            if stmt.keyword == "algorithm":
+                algorithm = stmt.arg(1)
+            elif stmt.keyword == "secret":
+                secret = stmt.arg(1)
+        key = Key(here, here.node.arg(1) or "", algorithm, secret)
+        self.c.keys.setdefault(key.name, key)
+
+    def _include(self, doc: Document, here: Where, shared, subnet, top: bool, seen) -> None:
+        loader = self.c.loader
+        target = loader.resolve(here.node.arg(1) or "", doc.path)
+        if target in seen:
+            raise _at(here, f"include loop: {target} includes itself",
+                      "remove the include that closes the loop")
+        try:
+            text = loader.read(target)
+        except OSError as exc:
+            raise _at(here, f"cannot read included file {target}: {exc.strerror or exc}",
+                      "put a copy of the included file where this path points, or inline it")
+        inc = parse(text, target)
+        self.c.docs.append(inc)
+        self.walk(inc, inc, shared, subnet, here.anchor, top=top, seen=seen + (target,))
+
+
+def _range(here: Where) -> Range:
+    w = here.node.words
+    first = 2 if len(w) > 1 and w[1] == "dynamic-bootp" else 1
+    addrs = [ip_int(x) for x in w[first:first + 2]]
+    for i, addr in enumerate(addrs):
+        if addr is None:
+            raise _at(here, f"`{w[first + i]}` is not an IPv4 address", "write `range FIRST LAST;` "
+                      "with two IPv4 addresses", first + i)
+    if not addrs or len(w) > first + 2:
+        raise _at(here, "`range` takes one or two addresses", _semicolon_hint(here),
+                  min(len(w) - 1, first + 2))
+    return Range(here, addrs[0], addrs[-1], first == 2)
+
+
+def _subnet(here: Where, shared) -> Subnet:
+    w = here.node.words
+    net, mask = (ip_int(w[i]) if len(w) > i else None for i in (1, 3))
+    if len(w) != 4 or w[2] != "netmask" or net is None or mask is None:
+        bad = next((i for i, ok in ((1, net), (2, len(w) > 2 and w[2] == "netmask"), (3, mask))
+                    if ok is None or ok is False), 4)
+        raise _at(here, "expected `subnet NETWORK netmask MASK`",
+                  "write the network and its mask as IPv4 addresses, e.g. "
+                  "`subnet 198.51.100.0 netmask 255.255.255.0 {`", min(bad, len(w) - 1))
+    return Subnet(here, net, mask, shared)
+
+
+def _semicolon_hint(here: Where) -> str:
+    if "\n" in here.node.head.strip():
+        return (f"a ';' is probably missing at the end of line {here.node.line}: "
+                "dhcpd reads on into the next line")
+    return "write `range FIRST LAST;`"
+
+
+def _at(here: Where, problem: str, hint: str, word: int = 0) -> InputError:
+    """A located error at the word-th word of here's statement."""
+    source = here.doc.source.splitlines()
+    line, head = here.node.line, here.node.head
+    text = source[line - 1] if 0 < line <= len(source) else ""
+    col = max(text.find(head.split("\n", 1)[0]), 0) + 1
+    spots = [m.start() for m in WORD.finditer(head) if head[m.start()] != "#"]
+    offset = spots[word] if word < len(spots) else 0
+    before = head[:offset]
+    if "\n" in before:
+        line += before.count("\n")
+        col = offset - before.rfind("\n")
+        text = source[line - 1] if line <= len(source) else ""
+    else:
+        col += offset
+    return InputError(located(here.doc.path, line, col, problem, text), hint)

@@ -1,0 +1,52 @@
+"""OMAPI edits: `omapi-port`, the `key` block and `omapi-key`, reused or updated in place."""
+
+from __future__ import annotations
+
+from wizard.conf import edits
+from wizard.conf.model import Config
+from wizard.conf.tree import Block
+
+ALGORITHM = "hmac-md5"  # the only one pypureomapi speaks
+
+
+def apply(config: Config, port: int, key_name: str, secret: str) -> None:
+    unit = edits.indent_unit(config.main)
+    missing = []
+    if config.omapi_port is not None:
+        edits.set_words(config.omapi_port.node, f"omapi-port {port}")
+    else:
+        missing.append(edits.snippet(f"omapi-port {port};"))
+    if config.omapi_key is not None:
+        edits.set_words(config.omapi_key.node, f"omapi-key {key_name}")
+    else:
+        missing.append(edits.snippet(f"omapi-key {key_name};"))
+    key = config.keys.get(key_name)
+    if key is None:
+        lines = [f"algorithm {ALGORITHM};", f"secret {secret};"]
+        missing.append(edits.snippet(edits.block_text(f"key {key_name}", lines, "", unit)))
+    else:
+        _update_key(key.at.node, key.algorithm, key.secret, secret, unit)
+    if missing:
+        _insert_globals(config, missing, unit)
+
+
+def _update_key(block: Block, algorithm: str | None, old: str | None, secret: str,
+                unit: str) -> None:
+    wanted = {"algorithm": (algorithm, ALGORITHM), "secret": (old, secret)}
+    for stmt in block.children:
+        pair = wanted.pop(stmt.keyword, None)
+        if pair is not None and pair[0] != pair[1]:
+            stmt.set_head(f"{stmt.keyword} {pair[1]}")
+    for word, (_, value) in wanted.items():
+        edits.append(block, [edits.snippet(f"{word} {value};")], unit)
+
+
+def _insert_globals(config: Config, nodes, unit: str) -> None:
+    """Global statements go after the leading global settings, before the first declaration."""
+    main = config.main.children
+    for index, node in enumerate(main):
+        if isinstance(node, Block) or node.keyword == "include":
+            # A block gets a blank line after it, as the generated key block ends the group.
+            edits.insert_before(main, index, nodes, gap=True)
+            return
+    edits.append(config.main, nodes, unit, gap=bool(main))

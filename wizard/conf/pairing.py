@@ -1,0 +1,136 @@
+"""Pools must be identical on both peers: compare them, and copy the primary's to the secondary.
+
+A mismatch passes `dhcpd -t` and only shows at runtime, as `bind update ... rejected: unknown
+IP address`, so the wizard compares subnet by subnet and shared-network by shared-network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from wizard.conf import edits
+from wizard.conf.model import Config, Range, SharedNetwork, Subnet
+
+Holder = Subnet | SharedNetwork
+
+
+@dataclass(frozen=True)
+class Difference:
+    key: str                   # "subnet 10.0.0.0/24" or "shared-network NAME"
+    primary: Holder | None
+    secondary: Holder | None
+    only_primary: tuple[str, ...] = ()
+    only_secondary: tuple[str, ...] = ()
+
+    def sentence(self) -> str:
+        if self.secondary is None:
+            return f"{self.key} (with pools {', '.join(self.only_primary)}) is on the primary only"
+        if self.primary is None:
+            return (f"{self.key} (with pools {', '.join(self.only_secondary)}) is on the "
+                    "secondary only")
+        parts = []
+        if self.only_primary:
+            parts.append(f"only the primary has {', '.join(self.only_primary)}")
+        if self.only_secondary:
+            parts.append(f"only the secondary has {', '.join(self.only_secondary)}")
+        return f"{self.key}: pools differ: " + "; ".join(parts or ["ranges are grouped differently"])
+
+
+def holder_key(holder: Holder) -> str:
+    if isinstance(holder, Subnet):
+        return f"subnet {holder.cidr}"
+    return f"shared-network {holder.name}"
+
+
+def _shape(holder: Holder) -> list[tuple[tuple[int | None, int | None], ...]]:
+    """Pools as sorted tuples of ranges; a bare range counts as a pool of its own, since
+    failover needs it wrapped in one anyway."""
+    pools = [tuple(sorted((r.lo, r.hi) for r in p.ranges)) for p in holder.pools]
+    pools += [((r.lo, r.hi),) for r in holder.bare_ranges]
+    return sorted(pools, key=repr)
+
+
+def _ranges(holder: Holder) -> list[Range]:
+    return [r for p in holder.pools for r in p.ranges] + list(holder.bare_ranges)
+
+
+def holders(config: Config) -> dict[str, Holder]:
+    found: dict[str, Holder] = {}
+    for holder in (*config.subnets, *config.shared_networks):
+        found.setdefault(holder_key(holder), holder)
+    return found
+
+
+def compare(primary: Config, secondary: Config,
+            relevant: Callable[[Holder], bool]) -> list[Difference]:
+    """Differences between the two sides' pools, for holders relevant on either side."""
+    p, s = holders(primary), holders(secondary)
+    diffs = []
+    for key in [*p, *(k for k in s if k not in p)]:
+        ph, sh = p.get(key), s.get(key)
+        if not ((ph and relevant(ph)) or (sh and relevant(sh))):
+            continue
+        if (_shape(ph) if ph else []) == (_shape(sh) if sh else []):
+            continue
+        p_texts = {r.text() for r in _ranges(ph)} if ph else set()
+        s_texts = {r.text() for r in _ranges(sh)} if sh else set()
+        diffs.append(Difference(key, ph, sh, tuple(sorted(p_texts - s_texts)),
+                                tuple(sorted(s_texts - p_texts))))
+    return diffs
+
+
+def match_secondary(secondary: Config, diffs: list[Difference], notes: list[str]) -> bool:
+    """Make the secondary's pools those of the primary; True when anything changed."""
+    unit = edits.indent_unit(secondary.main)
+    copied_shared: set[str] = set()
+    changed = False
+    for diff in diffs:
+        if diff.primary is None:
+            notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
+                         "(declare it on the primary too, or remove it)")
+            continue
+        if diff.secondary is not None:
+            _replace_pools(diff.primary, diff.secondary, unit)
+            notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
+                         "the primary's pools")
+        else:
+            if not _add_missing(secondary, diff.primary, copied_shared, unit):
+                continue
+            notes.append(f"{secondary.main.path}: {diff.sentence()}; copied to the secondary")
+        changed = True
+    return changed
+
+
+def _replace_pools(src: Holder, dst: Holder, unit: str) -> None:
+    block = dst.at.node
+    old = {id(p.at.node) for p in dst.pools} | {id(r.at.node) for r in dst.bare_ranges}
+    first = next((i for i, n in enumerate(block.children) if id(n) in old), None)
+    for node in [n for n in block.children if id(n) in old]:
+        edits.remove(block, node)
+    new = [edits.copy_node(p.at.node) for p in src.pools]
+    new += [edits.copy_node(r.at.node) for r in src.bare_ranges]
+    if not new:
+        return
+    if first is not None and first < len(block.children):
+        edits.insert_before(block.children, first, new)
+    else:
+        edits.append(block, new, unit)
+
+
+def _add_missing(secondary: Config, src: Holder, copied_shared: set[str], unit: str) -> bool:
+    shared = src.shared if isinstance(src, Subnet) else src
+    if shared is not None:
+        target = next((n for n in secondary.shared_networks if n.name == shared.name), None)
+        if target is not None:
+            if isinstance(src, Subnet):
+                edits.append(target.at.node, [edits.copy_node(src.at.node)], unit)
+            else:
+                _replace_pools(src, target, unit)
+            return True
+        if shared.name in copied_shared:
+            return False
+        copied_shared.add(shared.name)
+        src = shared
+    edits.append(secondary.main, [edits.copy_node(src.at.node)], unit, gap=True)
+    return True

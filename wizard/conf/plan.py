@@ -1,0 +1,112 @@
+"""Both new configs of a failover pair, from the two current ones and the answers."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from wizard.answers import Answers
+from wizard.conf import failover, omapi, omapi_key, pairing
+from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
+from wizard.conf.model import Config, load
+from wizard.errors import InputError
+
+
+@dataclass
+class FilePlan:
+    role: str
+    path: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        if not self.changed:
+            return ""
+        return "".join(difflib.unified_diff(
+            self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
+            f"a/{self.path.lstrip('/')}", f"b/{self.path.lstrip('/')}", n=3))
+
+
+@dataclass
+class PairPlan:
+    files: list[FilePlan]
+    secret: str
+    secret_origin: str
+    differences: list[pairing.Difference] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def main(self, role: str) -> FilePlan:
+        return next(f for f in self.files if f.role == role)
+
+    @property
+    def changed(self) -> bool:
+        return any(f.changed for f in self.files)
+
+
+def peer_specs(answers: Answers) -> tuple[failover.PeerSpec, failover.PeerSpec]:
+    fo = answers.failover
+    p_addr = fo.primary_address or answers.primary.host
+    s_addr = fo.secondary_address or answers.secondary.host
+    common = dict(name=fo.name, max_response_delay=fo.max_response_delay,
+                  max_unacked_updates=fo.max_unacked_updates,
+                  load_balance_max_seconds=fo.load_balance_max_seconds)
+    primary = failover.PeerSpec(role="primary", address=p_addr, port=fo.primary_port,
+                                peer_address=s_addr, peer_port=fo.secondary_port, mclt=fo.mclt,
+                                split=fo.split if fo.hba is None else None, hba=fo.hba, **common)
+    secondary = failover.PeerSpec(role="secondary", address=s_addr, port=fo.secondary_port,
+                                  peer_address=p_addr, peer_port=fo.primary_port, **common)
+    return primary, secondary
+
+
+def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
+              loader: Loader | None = None) -> PairPlan:
+    loader = loader or LocalLoader()
+    p = load(primary_path, loader)
+    s = load(secondary_path, loader)
+    befores = {(role, d.path): d.source for role, c in (("primary", p), ("secondary", s))
+               for d in c.docs}
+    scope = failover.Scope(answers.failover.pools)
+    _check_scope(p, answers, scope)
+    notes: list[str] = []
+    diffs = pairing.compare(p, s, lambda h: _in_scope(scope, h))
+    if diffs and pairing.match_secondary(s, diffs, notes):
+        # The secondary's tree changed under its model: read it again from the edited text.
+        s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, loader))
+    secret, origin = omapi_key.choose(answers.omapi.key_name, answers.omapi.secret_file, p, s)
+    p_spec, s_spec = peer_specs(answers)
+    for config, spec in ((p, p_spec), (s, s_spec)):
+        done: list[str] = []
+        failover.apply(config, spec, scope, done)
+        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret)
+        notes += [f"{spec.role}: {note}" for note in done]
+    files = []
+    for role, config in (("primary", p), ("secondary", s)):
+        for doc in config.docs:
+            files.append(FilePlan(role, doc.path, befores.get((role, doc.path), ""), doc.render()))
+    return PairPlan(files, secret, origin, diffs, notes)
+
+
+def _in_scope(scope: failover.Scope, holder) -> bool:
+    if isinstance(holder, failover.Subnet):
+        return scope.subnet(holder)
+    return scope.shared_ranges(holder, pairing._ranges(holder))
+
+
+def _check_scope(primary: Config, answers: Answers, scope: failover.Scope) -> None:
+    known = {s.cidr for s in primary.subnets}
+    for cidr in answers.failover.pools or ():
+        if cidr not in known:
+            raise InputError(f"failover.pools names {cidr}, but {primary.main.path} declares no "
+                             "such subnet",
+                             "list subnets exactly as the primary declares them (network/prefix)")
+    if not any(scope.pool(pool) for pool in primary.pools) and not any(
+            scope.subnet(sub) and sub.bare_ranges for sub in primary.subnets) and not any(
+            scope.shared_ranges(net, net.bare_ranges) for net in primary.shared_networks
+            if net.bare_ranges):
+        raise InputError(f"{primary.main.path} has no pool or range to put under failover",
+                         "dhcpd refuses a failover peer that no pool refers to; add a pool with "
+                         "a range, or choose subnets that have one in failover.pools")
