@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TEST_LAB_NAME = "dhwt"
-TEST_LAB_SUBNET = "203.0.113.0/25"
+# DHCP_WIZARD_TEST_LAB=NAME:SUBNET points the suite at another lab (two developers, one machine).
+TEST_LAB_NAME, TEST_LAB_SUBNET = os.environ.get(
+    "DHCP_WIZARD_TEST_LAB", "dhwt:203.0.113.0/25").split(":", 1)
 
 
 def _require_lab() -> bool:
