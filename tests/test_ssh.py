@@ -1,0 +1,174 @@
+"""SSH layer: ~/.ssh/config resolution (pure) and, against the real lab, host-key refusal,
+trust, auth, passphrases, ProxyJump, unreachable hosts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from wizard import ssh
+from wizard.ssh_config import (HostKeyChanged, UnknownHostKey, load_ssh_config, resolve,
+                               trust_host_key)
+
+
+def _config(tmp_path, text):
+    path = tmp_path / "config"
+    path.write_text(text)
+    return load_ssh_config(path)
+
+
+def test_alias_resolves_hostname_user_port_identity_and_jump(tmp_path):
+    cfg = _config(tmp_path, """
+Host dhcp1
+    HostName 10.0.0.5
+    User admin
+    Port 2222
+    IdentityFile ~/.ssh/dhcp_key
+    ProxyJump ops@bastion:2200
+Host bastion
+    HostName 10.9.9.9
+    IdentityFile /keys/bastion
+""")
+    t = resolve("dhcp1", ssh_config=cfg)
+    assert (t.hostname, t.user, t.port) == ("10.0.0.5", "admin", 2222)
+    assert t.identities[0].endswith("/.ssh/dhcp_key") and not t.identities[0].startswith("~")
+    assert not t.default_identities
+    assert t.known_hosts_name == "[10.0.0.5]:2222"
+    [jump] = t.jumps
+    assert (jump.hostname, jump.user, jump.port, jump.identities) == (
+        "10.9.9.9", "ops", 2200, ("/keys/bastion",))
+
+
+def test_answers_override_ssh_config(tmp_path):
+    cfg = _config(tmp_path, "Host dhcp1\n  HostName 10.0.0.5\n  User admin\n  Port 2222\n")
+    t = resolve("dhcp1", user="root", port=22, identity="/k", known_hosts="/kh", ssh_config=cfg)
+    assert (t.user, t.port, t.identities, t.known_hosts) == ("root", 22, ("/k",), "/kh")
+    assert t.known_hosts_name == "10.0.0.5"
+
+
+def test_plain_address_uses_openssh_defaults(tmp_path):
+    t = resolve("192.0.2.7", ssh_config=_config(tmp_path, ""))
+    assert t.hostname == "192.0.2.7" and t.port == 22 and t.default_identities
+    assert t.known_hosts.endswith("/.ssh/known_hosts")
+
+
+def test_sudo_refusal_is_recognised():
+    res = ssh.CommandResult("sudo -n -- sh -c id", 1, "", "sudo: a password is required\n", 0.01)
+    assert ssh.sudo_refused(res)
+    assert not ssh.sudo_refused(ssh.CommandResult("x", 1, "", "cat: x: No such file\n", 0.01))
+
+
+# -- live, against the test lab ----------------------------------------------------------
+
+def _target(lab_answers, role="primary", **changes):
+    host = lab_answers.host(role)
+    fields = {"user": host.user, "port": host.port, "identity": host.identity,
+              "known_hosts": host.known_hosts, **changes}
+    return resolve(host.host, ssh_config=load_ssh_config(_nowhere()), **fields)
+
+
+def _nowhere():
+    from pathlib import Path
+
+    return Path("/nonexistent/ssh_config")
+
+
+def test_runs_commands_keeping_exit_code_streams_and_duration(lab_answers):
+    conn = ssh.connect("primary", _target(lab_answers))
+    try:
+        res = conn.run("echo out; echo err >&2; exit 3")
+        assert (res.exit_code, res.stdout, res.stderr) == (3, "out\n", "err\n")
+        assert 0 < res.duration < 5
+        res = conn.run("sleep 5", timeout=0.5)
+        assert res.timed_out and res.exit_code is None
+        # The connection survives a timed-out command and is reused.
+        assert conn.run("cat", stdin="piped").stdout == "piped"
+    finally:
+        conn.close()
+
+
+def test_unknown_host_key_is_refused_with_fingerprint_and_nothing_written(lab_answers, lab_spec,
+                                                                          tmp_path):
+    kh = tmp_path / "known_hosts"
+    target = _target(lab_answers, known_hosts=str(kh))
+    with pytest.raises(UnknownHostKey) as info:
+        ssh.connect("primary", target)
+    pub = lab_spec.host_dir("primary") / "etc-ssh" / "ssh_host_ed25519_key.pub"
+    expected = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True,
+                              text=True).stdout.split()[1]
+    err = info.value
+    assert err.fingerprint == expected and expected in err.message
+    assert err.key_type == "ssh-ed25519" and err.known_hosts == str(kh)
+    assert not kh.exists()
+    # After the user accepted the fingerprint, the same key connects.
+    trust_host_key(err)
+    ssh.connect("primary", target).close()
+
+
+def test_changed_host_key_is_refused_and_not_trustable(lab_answers, tmp_path):
+    # The secondary's key filed under the primary's address: what an impostor looks like.
+    secondary_key = open(lab_answers.secondary.known_hosts).read().splitlines()[1].split()[1:]
+    kh = tmp_path / "known_hosts"
+    kh.write_text(f"{lab_answers.primary.host} {' '.join(secondary_key)}\n")
+    before = kh.read_bytes()
+    with pytest.raises(HostKeyChanged) as info:
+        ssh.connect("primary", _target(lab_answers, known_hosts=str(kh)))
+    assert "CHANGED" in info.value.message and "ssh-keygen -R" in info.value.hint
+    with pytest.raises(ssh.OperationFailed):
+        trust_host_key(info.value)
+    assert kh.read_bytes() == before
+
+
+def test_wrong_key_is_an_auth_failure_with_a_fix(lab_answers, tmp_path):
+    key = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with pytest.raises(ssh.AuthFailed) as info:
+        ssh.connect("primary", _target(lab_answers, identity=str(key)))
+    assert str(key) in info.value.message and "authorized_keys" in info.value.hint
+
+
+def test_encrypted_key_asks_the_callback_for_its_passphrase(lab_answers, tmp_path):
+    key = tmp_path / "enc"
+    shutil.copy(lab_answers.primary.identity, key)
+    key.chmod(0o600)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-N", "s3cret-pass", "-f", str(key)], check=True)
+    asked = []
+    conn = ssh.connect("primary", _target(lab_answers, identity=str(key)),
+                       passphrase=lambda path: asked.append(path) or "s3cret-pass")
+    conn.close()
+    assert asked == [str(key)]
+    with pytest.raises(ssh.AuthFailed) as info:
+        ssh.connect("primary", _target(lab_answers, identity=str(key)), passphrase=lambda p: None)
+    assert "needs a passphrase" in info.value.message
+
+
+def test_proxyjump_through_the_primary_reaches_the_secondary(lab_answers, tmp_path):
+    p, s = lab_answers.primary, lab_answers.secondary
+    cfg = tmp_path / "config"
+    cfg.write_text(f"Host jump\n  HostName {p.host}\n  User root\n  IdentityFile {p.identity}\n"
+                   f"Host sec\n  HostName {s.host}\n  User root\n  ProxyJump jump\n")
+    target = resolve("sec", identity=s.identity, known_hosts=s.known_hosts,
+                     ssh_config=load_ssh_config(cfg))
+    conn = ssh.connect("secondary", target)
+    try:
+        # The secondary sees the connection coming from the primary, not from this host.
+        res = conn.run("echo $SSH_CONNECTION")
+        assert res.stdout.split()[0] == p.host and res.stdout.split()[2] == s.host
+    finally:
+        conn.close()
+
+
+def test_unreachable_host_fails_fast_and_the_other_is_still_connected(lab_answers, lab_spec):
+    unused = str(lab_spec.network.network_address + 13)
+    answers = lab_answers.with_changes("secondary", host=unused)
+    start = time.monotonic()
+    pair = ssh.Pair(answers, timeout=2).open()
+    try:
+        assert time.monotonic() - start < 5
+        assert isinstance(pair.errors["secondary"], ssh.ConnectFailed)
+        assert pair.conn("primary").run("true").ok
+    finally:
+        pair.close()
