@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
 from wizard.answers import Answers
 from wizard.conf import failover, omapi, omapi_key, pairing
+from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
 from wizard.conf.model import Config, load
 from wizard.errors import InputError
@@ -26,9 +26,8 @@ class FilePlan:
     def diff(self) -> str:
         if not self.changed:
             return ""
-        return "".join(difflib.unified_diff(
-            self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-            f"a/{self.path.lstrip('/')}", f"b/{self.path.lstrip('/')}", n=3))
+        name = self.path.lstrip("/")
+        return unified(self.before, self.after, f"a/{name}", f"b/{name}")
 
 
 @dataclass

@@ -1,0 +1,46 @@
+import difflib
+import random
+
+import pytest
+
+from wizard.conf.diff import opcodes, unified
+
+# Like a config: many identical lines, so a wrong resynchronisation would be easy.
+BASE = [f"  option x {i % 5};\n" if i % 4 else "  }\n" for i in range(400)]
+
+
+def mutate(rng: random.Random) -> list[str]:
+    b = list(BASE)
+    for _ in range(rng.randint(0, 15)):
+        k = rng.randrange(len(b) + 1)
+        roll = rng.random()
+        if roll < 0.4:
+            b[k:k] = [f"new {rng.random()}\n" for _ in range(rng.randint(1, 30))]
+        elif roll < 0.7:
+            del b[k:k + rng.randint(1, 6)]
+        else:
+            b[k:k + 1] = ["  }\n", f"changed {rng.random()}\n"]
+    return b
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_opcodes_rebuild_the_new_text(seed):
+    b = mutate(random.Random(seed))
+    rebuilt = []
+    for tag, i1, i2, j1, j2 in opcodes(BASE, b):
+        if tag == "equal":
+            assert BASE[i1:i2] == b[j1:j2]
+        rebuilt += BASE[i1:i2] if tag == "equal" else b[j1:j2]
+    assert rebuilt == b
+
+
+def test_simple_change_reads_like_difflib():
+    a = "a\nb\nc\nd\ne\nf\ng\nh\n"
+    b = "a\nb\nc\nX\nd\ne\nf\ng\nh\n"
+    assert unified(a, b, "a/f", "b/f") == "".join(difflib.unified_diff(
+        a.splitlines(True), b.splitlines(True), "a/f", "b/f"))
+
+
+def test_missing_final_newline_is_marked():
+    assert unified("a\nb", "a\nc", "x", "y").endswith("+c\n\\ No newline at end of file\n")
+    assert unified("same", "same", "x", "y") == ""

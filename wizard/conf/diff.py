@@ -1,0 +1,98 @@
+"""Unified diffs of a config before and after the plan, in time linear in the file.
+
+difflib's matcher is quadratic on configs where thousands of lines read `  }`; a plan only
+inserts and rewrites a few lines here and there, so equal runs are skipped line by line and
+a change is resynchronised by looking a few lines ahead, with difflib only as a fallback on a
+small window.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+_CONFIRM = 3   # lines that must agree for a resynchronisation to count
+_NEAR = 12     # how far the cheap look-ahead searches
+
+
+def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    ops: list[tuple[str, int, int, int, int]] = []
+    i = j = 0
+    n, m = len(a), len(b)
+    while i < n or j < m:
+        start_i, start_j = i, j
+        while i < n and j < m and a[i] == b[j]:
+            i += 1
+            j += 1
+        if i > start_i:
+            ops.append(("equal", start_i, i, start_j, j))
+        if i == n or j == m:
+            if i < n or j < m:
+                ops.append(("delete" if j == m else "insert", i, n, j, m))
+            break
+        x, y = _resync(a, b, i, j)
+        tag = "replace" if x > i and y > j else ("delete" if x > i else "insert")
+        ops.append((tag, i, x, j, y))
+        i, j = x, y
+    return ops
+
+
+def _agree(a: list[str], b: list[str], x: int, y: int) -> bool:
+    k = min(_CONFIRM, len(a) - x, len(b) - y)
+    return k > 0 and a[x:x + k] == b[y:y + k] and (k == _CONFIRM or x + k == len(a) or y + k == len(b))
+
+
+def _resync(a: list[str], b: list[str], i: int, j: int) -> tuple[int, int]:
+    """The nearest (x, y) after a mismatch at (i, j) from which both sides agree again."""
+    for total in range(1, 2 * _NEAR):
+        for dx in range(0, min(total, _NEAR) + 1):
+            dy = total - dx
+            if dy <= _NEAR and _agree(a, b, i + dx, j + dy):
+                return i + dx, j + dy
+    width = 256
+    while True:
+        sm = difflib.SequenceMatcher(None, a[i:i + width], b[j:j + width], autojunk=False)
+        for block in sm.get_matching_blocks():
+            if block.size and _agree(a, b, i + block.a, j + block.b):
+                return i + block.a, j + block.b
+        if i + width >= len(a) and j + width >= len(b):
+            return len(a), len(b)
+        width *= 4
+
+
+class _Opcodes:
+    # difflib groups opcodes into hunks with context; it only needs get_opcodes() from us.
+    def __init__(self, ops):
+        self.ops = ops
+
+    def get_opcodes(self):
+        return self.ops
+
+
+def _range(start: int, stop: int) -> str:
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start if not length else start + 1},{length}"
+
+
+def _line(prefix: str, text: str) -> str:
+    if text.endswith("\n"):
+        return prefix + text
+    return prefix + text + "\n\\ No newline at end of file\n"
+
+
+def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 3) -> str:
+    if before == after:
+        return ""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    out = [f"--- {fromfile}\n", f"+++ {tofile}\n"]
+    for group in difflib.SequenceMatcher.get_grouped_opcodes(_Opcodes(opcodes(a, b)), context):
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [_line(" ", line) for line in a[i1:i2]]
+                continue
+            out += [_line("-", line) for line in a[i1:i2]]
+            out += [_line("+", line) for line in b[j1:j2]]
+    return "".join(out)
