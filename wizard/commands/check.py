@@ -1,10 +1,45 @@
-"""`dhcp-wizard check`."""
+"""`dhcp-wizard check`: pre-flight and upgrade checks of a pair; changes nothing.
+
+Exit 0 when nothing failed (warnings and skips included), 1 when a check failed, 2 for bad
+input. Human output is one line per check, its verdict first; --json is cli.md's format.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
 
 from wizard.answers import load_answers
-from wizard.errors import NotAvailable
+from wizard.session import Session
+
+MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
 
 
 def run(args) -> int:
-    load_answers(args.answers)  # bad answers are reported even before the command exists
-    raise NotAvailable("`dhcp-wizard check` is not available yet in this version",
-                       "it is being built (issue 4); nothing was changed")
+    from wizard.checks import ok, run_checks
+
+    answers = load_answers(args.answers)
+    session = Session.create(args.session, command="check")
+    with session:
+        session.event("check", "inputs", answers=answers.source,
+                      primary=answers.primary.host, secondary=answers.secondary.host)
+        results = run_checks(answers, session)
+        passed = ok(results)
+        session.event("check", "done", ok=passed,
+                      counts={s: sum(r.status == s for r in results) for s in MARKS})
+    out = sys.stdout
+    if args.json:
+        json.dump({"ok": passed, "checks": [r.as_dict() for r in results],
+                   "session": str(session.path)}, out, indent=2)
+        out.write("\n")
+    else:
+        for r in results:
+            host = f" [{r.host}]" if r.host else ""
+            out.write(f"{MARKS[r.status]}  {r.id}{host}: {r.detail}\n")
+            if r.fix:
+                out.write(f"      {'fix' if r.status in ('fail', 'warn') else 'note'}: "
+                          f"{r.fix}\n")
+        failed = sum(r.status == "fail" for r in results)
+        out.write(f"\n{'OK' if passed else 'FAILED'}: {len(results)} checks, {failed} failed; "
+                  f"session recorded in {session.path}\n")
+    return 0 if passed else 1
