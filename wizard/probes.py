@@ -82,7 +82,7 @@ fi
 def parse_probe_output(stdout: str) -> tuple[str, str]:
     line = (stdout.strip().splitlines() or [""])[-1]
     word, _, rest = line.partition(" ")
-    if word in OUTCOMES or word == "no-tool":
+    if word in OUTCOMES or word in ("no-tool", "error"):
         return word, rest
     return "error", line or "no output"
 
