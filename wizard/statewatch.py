@@ -67,10 +67,15 @@ def wait_for(reader: Reader, condition: Condition, timeout: float, *,
              interval: float = 0.2, cancel: threading.Event | None = None,
              on_transition: Callable[[Transition], None] | None = None,
              clock: Callable[[], float] = time.time,
-             sleep: Callable[[float], None] = time.sleep) -> WaitResult:
-    """Poll until condition holds or timeout passes, recording every state change."""
+             sleep: Callable[[float], None] = time.sleep,
+             known: dict[str, str] | None = None) -> WaitResult:
+    """Poll until condition holds or timeout passes, recording every state change.
+
+    known carries the last seen states from one wait to the next (updated in place), so a
+    sequence of waits makes one timeline without repeating unchanged states.
+    """
     start = clock()
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = known if known is not None else {}
     timeline: list[Transition] = []
     while True:
         samples = reader()
@@ -150,7 +155,7 @@ def log_hints(log_text: str) -> list[str]:
     if "connect: Connection refused" in log_text or "Connection refused" in log_text:
         hints.append("the partner refused the failover connection: its dhcpd is not listening "
                      "on the peer port (not running, or another port in its config).")
-    if "Address not available" in log_text or "Can't bind" in log_text:
+    if "address not available" in log_text.lower() or "Can't bind" in log_text:
         hints.append("dhcpd could not bind its failover `address`: it must be an address of "
                      "that host.")
     return hints

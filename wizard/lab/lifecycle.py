@@ -104,7 +104,7 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
         "secondary": host("secondary"),
         # The guide's ports and a short MCLT, so drills on the lab take seconds, not an hour.
         "failover": {"name": "failover-partner", "primary_port": 519, "secondary_port": 520,
-                     "mclt": 60, "split": 128, "max_response_delay": 15,
+                     "mclt": 30, "split": 128, "max_response_delay": 15,
                      "max_unacked_updates": 10, "load_balance_max_seconds": 3,
                      "pools": [spec.subnet]},
         "omapi": {"port": 7911, "key_name": "omapi_key",

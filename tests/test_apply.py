@@ -1,0 +1,188 @@
+"""The two-peer transaction against the real lab: success, and every fault rolled back."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from tests.apply_helpers import fresh, plan, transaction
+from wizard.lab import lease, lifecycle
+from wizard.lab import namespaces as ns
+from wizard.omapi import read_states
+from wizard.session import Session, read_events
+
+pytestmark = pytest.mark.lab
+
+
+def host_conf(spec, role):
+    return (spec.host_dir(role) / "etc-dhcp" / "dhcpd.conf").read_text()
+
+
+def assert_serving_on(spec, texts: dict[str, str]):
+    """Each host runs dhcpd on exactly the given config, and dhcpd -t accepts it."""
+    st = lifecycle.status(spec)
+    for role, text in texts.items():
+        assert host_conf(spec, role) == text, f"{role} is not on the expected config"
+        assert st["hosts"][role]["daemons"]["dhcpd"]["running"], f"{role}: dhcpd not running"
+        proc = subprocess.run(["dhcpd", "-t", "-cf", str(spec.host_dir(role) / "etc-dhcp" /
+                                                         "dhcpd.conf")], capture_output=True)
+        assert proc.returncode == 0
+
+
+def other_half(spec) -> str:
+    net = spec.network
+    sup = net.supernet(new_prefix=24) if net.prefixlen > 24 else net.supernet()
+    return str(next(s for s in sup.subnets(new_prefix=net.prefixlen) if s != net))
+
+
+def test_apply_makes_a_failover_pair_then_is_a_no_op(lab, lab_spec, tmp_path):
+    answers = fresh(lab_spec)
+    the_plan = plan(lab_spec, answers)
+    session = Session.create(tmp_path / "s", command="test")
+    session.redactor.add(the_plan.secret)
+    tx, pair, events = transaction(lab_spec, answers, the_plan, session=session)
+    result = tx.run()
+    pair.close()
+    assert result.ok, result.reason
+    assert_serving_on(lab_spec, {r: the_plan.main(r).after for r in ("primary", "secondary")})
+    steps = [(r, s) for _t, r, s, _m in events]
+    for role in ("primary", "secondary"):
+        for step in ("validated", "backed-up", "watchdog", "switched", "restarted"):
+            assert (role, step) in steps
+    # Both restarted close together: the second restart finished within 2 s of the first.
+    done = [t for t, _r, s, _m in events if s == "restarted"]
+    assert max(done) - min(done) < 2
+    states = read_states({r: (lab_spec.address(r), 7911) for r in ("primary", "secondary")},
+                         "omapi_key", the_plan.secret, answers.failover.name)
+    assert {r: s.state.local_state for r, s in states.items()} == {
+        "primary": "normal", "secondary": "normal"}
+    # The key file is not world-readable, and backups of config and leases exist.
+    mode = os.stat(lab_spec.host_dir("primary") / "etc-dhcp" / "dhcpd.conf").st_mode
+    assert mode & 0o007 == 0
+    baks = sorted(p.name for p in (lab_spec.host_dir("primary") / "etc-dhcp").iterdir()
+                  if p.name.endswith(".bak"))
+    assert len(baks) == 1 and baks[0].startswith("dhcpd.conf.dhcp-wizard-")
+    session.close()
+    text = (tmp_path / "s" / "events.jsonl").read_text()
+    assert the_plan.secret not in text and "committed" in text
+
+    again = plan(lab_spec, answers)
+    assert not again.changed
+    tx2, pair2, _ = transaction(lab_spec, answers, again)
+    result2 = tx2.run()
+    pair2.close()
+    assert result2.ok and "nothing to change" in result2.reason
+
+
+def test_config_rejected_by_one_peer_switches_nothing(lab, lab_spec):
+    answers = fresh(lab_spec)
+    the_plan = plan(lab_spec, answers)
+    before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
+    bad = the_plan.main("secondary").after + "\nthis-is-not-a-statement 42;\n"
+    tx, pair, events = transaction(lab_spec, answers, the_plan, after={"secondary": bad})
+    result = tx.run()
+    pair.close()
+    assert not result.ok and result.phase == "prepare"
+    assert "secondary: its dhcpd rejects the new config" in result.reason
+    assert re.search(r"/etc/dhcp/dhcpd\.conf:\d+:\d+: ", result.reason)  # located, with caret
+    assert "nothing was switched" in result.reason
+    assert_serving_on(lab_spec, before)
+    leftovers = [p.name for r in ("primary", "secondary")
+                 for p in (lab_spec.host_dir(r) / "etc-dhcp").iterdir() if p.name.endswith(".new")]
+    assert leftovers == []
+    assert not any(s == "switched" for _t, _r, s, _m in events)
+
+
+def test_dhcpd_failing_to_start_on_one_peer_rolls_both_back(lab, lab_spec):
+    answers = fresh(lab_spec)
+    the_plan = plan(lab_spec, answers)
+    before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
+    # Valid for `dhcpd -t`, fatal at start: no subnet declaration covers the host's eth0.
+    here, there = str(lab_spec.network.network_address), other_half(lab_spec).split("/")[0]
+    moved = []
+    for line in the_plan.main("secondary").after.splitlines(keepends=True):
+        if line.lstrip().startswith(("subnet " + here, "range", "option routers")):
+            line = line.replace(here, there)
+            a, b = ipaddress.IPv4Address(here), ipaddress.IPv4Address(there)
+            for n in range(256):
+                line = line.replace(str(a + n), str(b + n)) if str(a + n) in line else line
+        moved.append(line)
+    tx, pair, _ = transaction(lab_spec, answers, the_plan, after={"secondary": "".join(moved)})
+    result = tx.run()
+    pair.close()
+    assert not result.ok and result.phase == "restart" and result.rolled_back, result.reason
+    assert "secondary: dhcpd is not running after the restart" in result.reason
+    assert_serving_on(lab_spec, before)
+    got = lease(lab_spec, new_client=True, timeout=15)
+    assert got.server in (lab_spec.address("primary"), lab_spec.address("secondary"))
+
+
+def test_failover_port_dropped_never_normal_rolls_back_and_clients_are_served(lab, lab_spec):
+    answers = fresh(lab_spec)
+    the_plan = plan(lab_spec, answers)
+    before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
+    in_sec = lambda *argv: ns.run(ns.host_command(lab_spec, "secondary", list(argv)))  # noqa: E731
+    in_sec("nft", "add", "table", "inet", "dhwfault")
+    try:
+        in_sec("nft", "add chain inet dhwfault input { type filter hook input priority 0; }")
+        # Both peers open connections in 4.4, so drop the ports either way.
+        in_sec("nft", "add rule inet dhwfault input tcp dport { 519, 520 } drop")
+        in_sec("nft", "add rule inet dhwfault input tcp sport { 519, 520 } drop")
+        tx, pair, _ = transaction(lab_spec, answers, the_plan, normal_timeout=20)
+        result = tx.run()
+        pair.close()
+    finally:
+        in_sec("nft", "delete", "table", "inet", "dhwfault")
+    assert not result.ok and result.phase == "normal" and result.rolled_back
+    assert "did not reach normal within" in result.reason
+    assert_serving_on(lab_spec, before)
+    got = lease(lab_spec, new_client=True, timeout=15)
+    assert got.address
+
+
+def test_wrong_omapi_key_cannot_confirm_normal_so_it_rolls_back(lab, lab_spec):
+    answers = fresh(lab_spec)
+    the_plan = plan(lab_spec, answers)
+    before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
+    wrong = "d3JvbmctZC13cm9uZy1kLXdyb25nLWQtd3JvbmctZC13cm9uZw=="
+    tx, pair, _ = transaction(lab_spec, answers, the_plan, secret=wrong, normal_timeout=10)
+    result = tx.run()
+    pair.close()
+    assert not result.ok and result.rolled_back
+    assert "refused our key" in result.reason
+    assert_serving_on(lab_spec, before)
+
+
+def test_ssh_connection_killed_mid_apply_still_ends_on_the_old_config(lab, lab_spec):
+    answers = fresh(lab_spec)
+    the_plan = plan(lab_spec, answers)
+    before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
+    sshd_pid = lifecycle.status(lab_spec)["hosts"]["primary"]["daemons"]["sshd"]["pid"]
+
+    def cut(role, step, _msg):
+        if role == "primary" and step == "switched":
+            # Kill the session processes of the primary's sshd (its children), as a dropped
+            # link would, while leaving the listener up for a reconnect.
+            for pid in ns.netns_pids(lab_spec.netns("primary")):
+                try:
+                    ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid == sshd_pid:
+                    os.kill(pid, signal.SIGKILL)
+
+    tx, pair, events = transaction(lab_spec, answers, the_plan, progress=cut)
+    result = tx.run()
+    pair.close()
+    assert not result.ok and result.rolled_back, result.reason
+    assert "connection lost" in result.reason
+    assert any(s == "reconnect" for _t, _r, s, _m in events)
+    assert_serving_on(lab_spec, before)
+    # The rollback disarmed both watchdogs, so none will restore anything later.
+    for role in ("primary", "secondary"):
+        assert list((lab_spec.host_dir(role) / "tmp").glob(".dhcp-wizard-*.confirmed"))

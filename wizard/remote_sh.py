@@ -1,0 +1,91 @@
+"""Shell snippets the apply step runs on the servers. POSIX sh, GNU and BSD userlands.
+
+Kept apart from the transaction logic so what runs as root on a production server can be
+read in one place.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+q = shlex.quote
+
+# Mode and owner of an existing file, on GNU (stat -c) and BSD (stat -f).
+_META = ('if stat -c %a {src} >/dev/null 2>&1; then m=$(stat -c %a {src}); o=$(stat -c %u:%g {src}); '
+         'else m=$(stat -f %Lp {src}); o=$(stat -f %u:%g {src}); fi')
+
+
+def write_like(target: str, like: str, private: bool) -> str:
+    """Read stdin into target with like's owner and mode; private drops the 'other' bits
+    (a file that holds the OMAPI key is never world-readable)."""
+    lines = [
+        "set -e",
+        "umask 077",
+        f"cat > {q(target)}",
+        f"if [ -e {q(like)} ]; then " + _META.format(src=q(like)) +
+        f"; chown \"$o\" {q(target)}; chmod \"$m\" {q(target)}; else chmod 644 {q(target)}; fi",
+    ]
+    if private:
+        lines.append(f"chmod o-rwx {q(target)}")
+    return "\n".join(lines)
+
+
+def validate(dhcpd: str, conf: str) -> str:
+    # Never -q: it hides the errors. -4: failover is IPv4 only.
+    return f"{q(dhcpd)} -4 -t -cf {q(conf)}"
+
+
+def backup(path: str, to: str, missing_ok: bool) -> str:
+    if missing_ok:
+        return f"if [ -e {q(path)} ]; then cp -p {q(path)} {q(to)}; else echo absent; fi"
+    return f"cp -p {q(path)} {q(to)}"
+
+
+def switch(tmp: str, target: str) -> str:
+    # rename(2) in one directory is atomic: the file is either all old or all new.
+    return f"mv -f {q(tmp)} {q(target)}"
+
+
+def restore(backup_path: str, target: str) -> str:
+    return f"cp -p {q(backup_path)} {q(target)}.dhcp-wizard-restore && " + switch(
+        f"{target}.dhcp-wizard-restore", target)
+
+
+def dhcpd_pids() -> str:
+    """PIDs of the IPv4 dhcpd serving this host.
+
+    Processes in another network namespace are skipped: on a host that runs containers (or
+    the wizard's own lab) their dhcpd serves other networks, and its restart is not ours.
+    """
+    return ("me=$(readlink /proc/self/ns/net 2>/dev/null); "
+            "for p in $(pgrep -x dhcpd 2>/dev/null); do "
+            "if [ -r /proc/$p/cmdline ]; then a=$(tr '\\0' ' ' < /proc/$p/cmdline); "
+            "[ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$me\" ] || continue; "
+            "else a=$(ps -o args= -p $p); fi; "
+            "case \"$a\" in *' -6'*) ;; *) echo $p;; esac; done")
+
+
+def watchdog(seconds: int, marker: str, steps: list[str], restart: str) -> str:
+    """A detached timer that restores the old files unless the wizard confirms in time.
+
+    If the wizard dies or its connection is cut after the switch, each server puts itself
+    back on its old config by itself, so the pair is never left half-changed.
+    """
+    restore_all = "; ".join(steps)
+    body = (f"sleep {int(seconds)}; if [ ! -e {q(marker)} ]; then {restore_all}; "
+            f"{restart}; fi")
+    return (f"rm -f {q(marker)}; nohup setsid sh -c {q(body)} >/dev/null 2>&1 </dev/null & "
+            "echo $!")
+
+
+def cancel_watchdog(pid: int, marker: str) -> str:
+    # The marker stays: should the kill miss, the timer still finds it and does nothing.
+    return (f"touch {q(marker)}; kill -- -{int(pid)} 2>/dev/null || kill {int(pid)} 2>/dev/null; "
+            "true")
+
+
+def dhcpd_log_tail(lines: int = 300) -> str:
+    """The recent dhcpd log, wherever this system keeps it."""
+    return (f"(journalctl -q -u isc-dhcp-server -u dhcpd -n {lines} --no-pager 2>/dev/null; "
+            f"for f in /var/log/syslog /var/log/messages /var/log/dhcpd.log; do "
+            f"[ -r $f ] && tail -n {lines * 4} $f | grep -i dhcpd; done) | tail -n {lines}")
