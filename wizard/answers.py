@@ -67,6 +67,17 @@ class DrillAnswers:
 
 
 @dataclass(frozen=True)
+class RelaysAnswers:
+    # DHCP relays in front of remote segments must forward to BOTH peers. `ssh` relays run
+    # dhcrelay and are checked over SSH (with [primary]'s user, identity and known_hosts);
+    # for the others `check` shows the helper-address lines, and `confirmed` records that the
+    # operator put them in place.
+    addresses: tuple[str, ...] = ()
+    ssh: tuple[str, ...] = ()
+    confirmed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answers:
     primary: HostAnswers
     secondary: HostAnswers
@@ -74,6 +85,7 @@ class Answers:
     omapi: OmapiAnswers = field(default_factory=OmapiAnswers)
     checks: ChecksAnswers = field(default_factory=ChecksAnswers)
     drill: DrillAnswers = field(default_factory=DrillAnswers)
+    relays: RelaysAnswers = field(default_factory=RelaysAnswers)
     source: str | None = None
 
     def host(self, role: str) -> HostAnswers:
@@ -92,6 +104,7 @@ _SECTIONS: dict[str, type] = {
     "omapi": OmapiAnswers,
     "checks": ChecksAnswers,
     "drill": DrillAnswers,
+    "relays": RelaysAnswers,
 }
 
 # TOML type each key must have; int also accepted where a float is expected.
@@ -101,7 +114,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "primary_address": str, "secondary_address": str, "mclt": int, "split": int, "hba": str,
     "max_response_delay": int, "max_unacked_updates": int, "load_balance_max_seconds": int,
     "pools": list, "key_name": str, "secret_file": str, "max_skew_seconds": (int, float),
-    "probe": str, "probe_interface": str,
+    "probe": str, "probe_interface": str, "addresses": list, "ssh": list, "confirmed": list,
 }
 
 _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
@@ -221,7 +234,13 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                     raise err("failover.pools", f"{item!r} is not an IPv4 subnet ({exc})",
                               'write network/prefix with host bits zero, e.g. "198.51.100.0/24"')
             v["pools"] = tuple(nets)
-    elif section == "omapi":
+    elif section == "relays":
+        for key in ("addresses", "ssh", "confirmed"):
+            if key in v:
+                if not all(isinstance(x, str) and x.strip() for x in v[key]):
+                    raise err(f"relays.{key}", "must be a list of non-empty strings",
+                              'e.g. ["10.1.0.1", "relay1.example"]')
+                v[key] = tuple(v[key])
         port("port")
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):
             raise err("omapi.key_name", f"{v['key_name']!r} is not a usable key name",

@@ -415,4 +415,4 @@ def _relay_checks(run: _Run, pair) -> None:
         from wizard import relays
     except ImportError:
         return
-    relays.check(run.answers, run.add, pair)
+    relays.check(run.answers, run.add, pair, run.session)
