@@ -43,7 +43,7 @@ def test_tree_shape_of_awkward_text():
     kinds = [(type(n).__name__, n.keyword) for n in doc.children]
     assert kinds == [("Stmt", "option"), ("Block", "subnet"), ("Block", "class"),
                      ("Stmt", "option"), ("Block", "key"), ("Stmt", ""), ("Stmt", "include"),
-                     ("Block", "host")]
+                     ("Opaque", "host")]
     subnet = doc.children[1]
     assert [c.keyword for c in subnet.children] == ["range", "option", "default-lease-time", "pool"]
     assert subnet.line == 3 and subnet.children[3].line == 6
@@ -51,6 +51,14 @@ def test_tree_shape_of_awkward_text():
     assert doc.children[0].post == "  # trailing ; { }"
     assert isinstance(subnet.children[3], Block)
     assert doc.children[6].arg(1) == "/etc/dhcp/other.conf"
+    # Hosts stay one raw node (never edited); their text is kept whole.
+    assert doc.children[7].body == " hardware ethernet 0:1:2:3:4:5; "
+    assert doc.children[7].close_post == " # no newline at end"
+
+
+def test_host_with_nested_braces_is_parsed_as_a_block():
+    doc = parse("host h {\n  if exists foo { bar; }\n}\n")
+    assert type(doc.children[0]) is Block and doc.children[0].children[0].keyword == "if"
 
 
 @pytest.mark.parametrize("text, where, problem", [

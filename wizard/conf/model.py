@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located
-from wizard.conf.parser import parse
+from wizard.conf.parser import parse, paused_gc
 from wizard.conf.tokens import WORD
 from wizard.conf.tree import Block, Document, Stmt
 from wizard.errors import InputError
@@ -180,7 +180,8 @@ def load(path: str, loader: Loader | None = None, text: str | None = None) -> Co
     config = Config(loader)
     doc = parse(text, path)
     config.docs.append(doc)
-    _Walker(config).walk(doc, doc, None, None, None, top=True, seen=(path,))
+    with paused_gc():
+        _Walker(config).walk(doc, doc, None, None, None, top=True, seen=(path,))
     return config
 
 
@@ -206,6 +207,9 @@ class _Walker:
             kw = _fast_keyword(node)
             if not kw:
                 continue
+            if kw == "host":
+                c.hosts.append((node.arg(1) or "", Where(doc, node, owner, anchor or node)))
+                continue
             if type(node) is Block or kw in _STMT_KEYWORDS or top:
                 here = Where(doc, node, owner, node if anchor is None else anchor)
             else:
@@ -226,8 +230,6 @@ class _Walker:
                 elif kw == "group":
                     c.groups.append(here)
                     self.walk(doc, node, shared, subnet, here.anchor, top=False, seen=seen)
-                elif kw == "host":
-                    c.hosts.append((node.arg(1) or "", here))
                 elif kw == "failover" and node.arg(1) == "peer":
                     peer = Peer(here, node.arg(2) or "")
                     for stmt in node.children:

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 from wizard.conf import tokens
 from wizard.conf.located import located_at
-from wizard.conf.tree import Block, Document, Stmt
+from wizard.conf.tree import Block, Document, Opaque, Stmt
 from wizard.errors import InputError
 
 
+@contextmanager
+def paused_gc():
+    """Building a few hundred thousand objects would set off the cyclic collector again and
+    again over an ever larger heap (quadratic time); trees and models have no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse(text: str, path: str = "<config>") -> Document:
+    with paused_gc():
+        return _parse(text, path)
+
+
+def _parse(text: str, path: str) -> Document:
     match = tokens.STATEMENT.match
+    flat = tokens.FLAT_BODY.match
+    # Trivia repeats endlessly ("\n  "): one string object each instead of one per node.
+    shared: dict[str, str] = {}
+    intern = shared.setdefault
     count = text.count
     pos = 0
     line = 1
@@ -23,6 +48,7 @@ def parse(text: str, path: str = "<config>") -> Document:
         pre, head, term, post = m.group("pre", "head", "term", "post")
         head_at = m.start("head")
         head_line = line + count("\n", pos, head_at)
+        pre = intern(pre, pre)
         if term == ";":
             children.append(Stmt(pre, head, post, head_line))
         elif term == "{":
@@ -36,7 +62,13 @@ def parse(text: str, path: str = "<config>") -> Document:
                 line = head_line + count("\n", head_at, rec.end())
                 pos = rec.end()
                 continue
-            block = Block(pre, head, post, line=head_line)
+            if head.startswith("host") and head[4:5].isspace() and (body := flat(text, m.end())) is not None:
+                children.append(Opaque(pre, head, body.group("body"), body.group("post"),
+                                       head_line))
+                line = head_line + count("\n", head_at, body.end())
+                pos = body.end()
+                continue
+            block = Block(pre, head, intern(post, post), line=head_line)
             children.append(block)
             open_blocks.append((block, children, head_at))
             children = block.children
@@ -49,7 +81,7 @@ def parse(text: str, path: str = "<config>") -> Document:
                       "remove it, or look for a '{' missing earlier")
             block, children, _ = open_blocks.pop()
             block.tail = pre
-            block.close_post = post
+            block.close_post = intern(post, post)
         else:  # end of text
             if head.strip():
                 _fail(text, path, _end_of_head(m), "expected ';' at end of file",

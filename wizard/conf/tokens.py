@@ -27,6 +27,10 @@ RECORD_TAIL = re.compile(rf"(?P<body>(?:[^}}\"\#]++|{STRING}|\#[^\n]*+)*+\}}{HEA
                          re.S)
 RECORD_OPENER = re.compile(r"(?:=|\bof)\s*\Z")
 
+# The body of a block without nested braces, up to its `}`: hosts are kept as this one
+# string, since the wizard never edits inside them and a campus config has tens of thousands.
+FLAT_BODY = re.compile(rf"(?P<body>(?:[^{{}}\"\#]++|{STRING}|\#[^\n]*+)*+)\}}(?P<post>{POST})", re.S)
+
 PRE_AND_HEAD = re.compile(rf"{TRIVIA}{HEAD}", re.S)
 
 WORD = re.compile(rf'{STRING}|\#[^\n]*+|[^\s"\#]++', re.S)

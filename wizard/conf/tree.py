@@ -67,6 +67,20 @@ class Block(Stmt):
         out += (self.tail, "}", self.close_post)
 
 
+class Opaque(Stmt):
+    """A block kept as raw text between its braces (a host): same bytes, one node."""
+
+    __slots__ = ("body", "close_post")
+
+    def __init__(self, pre: str, head: str, body: str, close_post: str = "", line: int = 0):
+        super().__init__(pre, head, "", line)
+        self.body = body
+        self.close_post = close_post
+
+    def emit(self, out: list[str]) -> None:
+        out += (self.pre, self.head, "{", self.body, "}", self.close_post)
+
+
 class Document:
     """One file: its top-level statements and the trivia after the last one."""
 
