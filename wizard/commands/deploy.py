@@ -1,10 +1,122 @@
-"""`dhcp-wizard deploy`."""
+"""`dhcp-wizard deploy`: the whole guide without the TUI.
+
+check -> plan -> confirm -> transactional apply -> wait for normal -> drill -> back in
+operation. Exit 0 only when both peers end normal (and the drill passed when it ran); 1
+otherwise, with both peers left on a valid, running config.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
 
 from wizard.answers import load_answers
-from wizard.errors import NotAvailable
+from wizard.commands.check import MARKS
+from wizard.errors import InputError
+from wizard.session import Session
+
+
+class Printer:
+    """Progress lines with the time since the start; safe to call from worker threads."""
+
+    def __init__(self, out=sys.stdout):
+        self.out, self.t0, self.lock = out, time.monotonic(), threading.Lock()
+
+    def step(self, title: str) -> None:
+        with self.lock:
+            self.out.write(f"\n== {title}\n")
+            self.out.flush()
+
+    def __call__(self, role: str, step: str, msg: str) -> None:
+        with self.lock:
+            self.out.write(f"{time.monotonic() - self.t0:7.2f}s  {role:<9} {step:<10} {msg}\n")
+            self.out.flush()
+
+
+def passphrase_prompt():
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return lambda what: getpass.getpass(f"passphrase for {what}: ")
 
 
 def run(args) -> int:
-    load_answers(args.answers)  # bad answers are reported even before the command exists
-    raise NotAvailable("`dhcp-wizard deploy` is not available yet in this version",
-                       "it is being built (issue 5); nothing was changed")
+    from wizard.deploy import Deployment
+
+    answers = load_answers(args.answers)
+    say = Printer()
+    session = Session.create(args.session, command="deploy")
+    code = 1
+    try:
+        with Deployment(answers, session, progress=say, passphrase=passphrase_prompt()) as d:
+            code = _deploy(d, args, say)
+    finally:
+        session.close("done" if code == 0 else "failed", exit_code=code)
+        print(f"\nsession recorded in {session.path}")
+    return code
+
+
+def _deploy(d, args, say: Printer) -> int:
+    say.step("Steps 1-4: servers, clocks, networks, firewalls (check)")
+    results = d.check()
+    for r in results:
+        host = f" [{r.host}]" if r.host else ""
+        print(f"  {MARKS[r.status]}  {r.id}{host}: {r.detail}")
+        if r.fix and r.status in ("fail", "warn"):
+            print(f"        fix: {r.fix}")
+    if any(r.status == "fail" for r in results):
+        print("\nFAILED: fix the checks above first; nothing was changed.")
+        return 1
+
+    say.step("Steps 5-7: failover peers, pool references, OMAPI key (plan)")
+    d.inspect()
+    plan = d.plan()
+    for note in plan.notes:
+        print(f"  {note}")
+    for f in plan.files:
+        if f.changed:
+            print(d.session.redactor.text(f.diff()) if d.session else "(diff hidden)")
+    print(f"  OMAPI key: {plan.secret_origin}")
+    if plan.changed and not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError("deploy changes both servers and needs a confirmation",
+                             "review the plan (`dhcp-wizard plan`), then run with --yes")
+        reply = input("\nApply this to both servers now? Both will be restarted. [y/N] ")
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Nothing was changed.")
+            return 1
+
+    say.step("Step 8: restart with the new configuration (apply)")
+    if plan.changed:
+        result = d.apply(plan)
+        for note in result.notes:
+            print(f"  {note}")
+        if not result.ok:
+            print(f"\nFAILED ({result.phase}): {result.reason}")
+            print("Both servers were rolled back to their previous configuration and run it."
+                  if result.rolled_back else "")
+            return 1
+        print(f"  both peers normal after {result.waited:.1f} s" if result.waited is not None
+              else "  done")
+    else:
+        print("  the servers already run this configuration; nothing to change")
+        waited = d.wait_normal()
+        if not waited.ok:
+            from wizard.statewatch import diagnose
+
+            print("\nFAILED: the pair is not normal: " + ", ".join(
+                f"{r} {s}" for r, s in waited.states().items()))
+            for note in diagnose(waited.last, d.answers.failover.mclt):
+                print(f"  {note}")
+            return 1
+        print("  both peers are normal")
+
+    if args.no_drill:
+        print("\nDONE: both peers are normal (drill skipped with --no-drill).")
+        return 0
+    say.step("Steps 9-10: failover test and back in operation (drill)")
+    drill = d.drill()
+    print(f"\n{'DONE' if drill.passed else 'FAILED'}: {drill.summary}")
+    return 0 if drill.passed else 1

@@ -62,10 +62,13 @@ def peer_specs(answers: Answers) -> tuple[failover.PeerSpec, failover.PeerSpec]:
 
 
 def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
-              loader: Loader | None = None) -> PairPlan:
+              loader: Loader | None = None, secondary_loader: Loader | None = None) -> PairPlan:
+    """secondary_loader reads the secondary's files when they live elsewhere (over SSH, the
+    two hosts' files share paths); by default both come from loader."""
     loader = loader or LocalLoader()
+    s_loader = secondary_loader or loader
     p = load(primary_path, loader)
-    s = load(secondary_path, loader)
+    s = load(secondary_path, s_loader)
     befores = {(role, d.path): d.source for role, c in (("primary", p), ("secondary", s))
                for d in c.docs}
     scope = failover.Scope(answers.failover.pools)
@@ -74,7 +77,7 @@ def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
     diffs = pairing.compare(p, s, lambda h: _in_scope(scope, h))
     if diffs and pairing.match_secondary(s, diffs, notes):
         # The secondary's tree changed under its model: read it again from the edited text.
-        s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, loader))
+        s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
     secret, origin = omapi_key.choose(answers.omapi.key_name, answers.omapi.secret_file, p, s)
     p_spec, s_spec = peer_specs(answers)
     for config, spec in ((p, p_spec), (s, s_spec)):

@@ -1,0 +1,222 @@
+"""The guide end to end, as stages the headless commands and the TUI share.
+
+Deployment holds the open SSH pair and what each stage learned; each stage is a plain
+blocking call (the TUI runs them in thread workers) that reports through `progress` and
+stops early when `cancel` is set.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+from wizard.errors import OperationFailed
+
+ROLES = ("primary", "secondary")
+Progress = Callable[[str, str, str], None]   # (role or "pair", step, message)
+
+
+@dataclass
+class HostInfo:
+    role: str
+    address: str            # where this host answers OMAPI: the address SSH reached
+    config_path: str
+    config_source: str
+    lease_path: str
+    restart: str
+    dhcpd: str
+    facts: object
+
+
+class Deployment:
+    def __init__(self, answers, session=None, progress: Progress | None = None,
+                 cancel: threading.Event | None = None, passphrase=None):
+        self.answers = answers
+        self.session = session
+        self.progress = progress or (lambda role, step, msg: None)
+        self.cancel = cancel or threading.Event()
+        self.passphrase = passphrase
+        self.pair = None
+        self.hosts: dict[str, HostInfo] = {}
+        self.secret: str | None = None
+
+    # -- connection ----------------------------------------------------------------------
+    def __enter__(self) -> "Deployment":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.pair is not None:
+            self.pair.close()
+            self.pair = None
+
+    def connect(self):
+        from wizard.ssh import Pair
+
+        if self.pair is None:
+            self.pair = Pair(self.answers, session=self.session,
+                             passphrase=self.passphrase).open()
+        if self.pair.errors:
+            reasons = "; ".join(f"{r}: {e.message}" for r, e in self.pair.errors.items())
+            raise OperationFailed(f"cannot connect: {reasons}",
+                                  "; ".join(e.hint for e in self.pair.errors.values() if e.hint)
+                                  or None)
+        return self.pair
+
+    def reconnect(self, role: str):
+        from wizard.ssh import connect
+
+        conn = connect(role, self.pair.targets[role], sudo=self.answers.host(role).sudo,
+                       session=self.session, passphrase=self.passphrase)
+        self.pair.connections[role] = conn
+        return conn
+
+    # -- steps 1-4 -----------------------------------------------------------------------
+    def check(self, on_result=None) -> list:
+        from wizard.checks import run_checks
+
+        pair = self.connect() if self.pair is None else self.pair
+        return run_checks(self.answers, self.session, progress=on_result, cancel=self.cancel,
+                          pair=pair)
+
+    def inspect(self) -> dict[str, HostInfo]:
+        """Where each host keeps its config and leases, and how it restarts dhcpd."""
+        from wizard import facts as facts_mod
+
+        pair = self.connect()
+
+        def one(role: str) -> HostInfo:
+            conn = pair.conn(role)
+            f = facts_mod.gather(conn)
+            given = self.answers.host(role)
+            config = given.config or f.config.value
+            restart = given.restart or f.service.restart
+            if not config:
+                raise OperationFailed(f"{role}: cannot tell which dhcpd.conf is in use",
+                                      f'set config = "/path/dhcpd.conf" in [{role}]')
+            if not restart:
+                raise OperationFailed(f"{role}: cannot tell how dhcpd is restarted",
+                                      f'set restart = "..." in [{role}] (e.g. "systemctl '
+                                      'restart isc-dhcp-server")')
+            if not f.dhcpd.path:
+                raise OperationFailed(f"{role}: dhcpd is not installed",
+                                      "install the ISC DHCP server package on it first")
+            info = HostInfo(role, conn.remote_address, config,
+                            "answers file" if given.config else (f.config.source or "detected"),
+                            f.leases.value or "/var/lib/dhcp/dhcpd.leases", restart,
+                            f.dhcpd.path, f)
+            if self.session is not None:
+                self.session.event("inspect", "host", host=role, config=info.config_path,
+                                   config_source=info.config_source, leases=info.lease_path,
+                                   restart=info.restart, dhcpd=info.dhcpd, address=info.address)
+            return info
+
+        with ThreadPoolExecutor(2) as pool:
+            futures = {r: pool.submit(one, r) for r in ROLES}
+        errors = {}
+        for role, fut in futures.items():
+            try:
+                self.hosts[role] = fut.result()
+            except OperationFailed as exc:
+                errors[role] = exc
+        if errors:
+            first = next(iter(errors.values()))
+            raise OperationFailed("; ".join(e.message for e in errors.values()), first.hint)
+        return self.hosts
+
+    # -- steps 5-7 -----------------------------------------------------------------------
+    def plan(self):
+        from wizard.conf.plan import plan_pair
+        from wizard.ssh_loader import RemoteLoader
+
+        if not self.hosts:
+            self.inspect()
+        loaders = {r: RemoteLoader(self.pair.conn(r)) for r in ROLES}
+        the_plan = plan_pair(self.answers, self.hosts["primary"].config_path,
+                             self.hosts["secondary"].config_path, loader=loaders["primary"],
+                             secondary_loader=loaders["secondary"])
+        self.secret = the_plan.secret
+        if self.session is not None:
+            self.session.redactor.add(the_plan.secret)
+            for f in the_plan.files:
+                name = f"{f.role}{f.path.replace('/', '_')}"
+                self.session.artifact(f"{name}.before", f.before, step="plan", host=f.role,
+                                      path=f.path)
+                self.session.artifact(f"{name}.after", f.after, step="plan", host=f.role,
+                                      path=f.path, changed=f.changed)
+            self.session.event("plan", "plan", changed=the_plan.changed, notes=the_plan.notes,
+                               secret_origin=the_plan.secret_origin)
+        return the_plan
+
+    # -- step 8 --------------------------------------------------------------------------
+    def endpoints(self):
+        from wizard.drill import Endpoint
+
+        fo = self.answers.failover
+        ports = {"primary": fo.primary_port, "secondary": fo.secondary_port}
+        return {r: Endpoint(self.hosts[r].address, self.answers.omapi.port, ports[r])
+                for r in ROLES}
+
+    def state_reader(self, secret: str | None = None):
+        from wizard.omapi import read_states
+
+        eps = {r: (e.address, e.omapi_port) for r, e in self.endpoints().items()}
+        key = secret or self.secret
+        return lambda: read_states(eps, self.answers.omapi.key_name, key,
+                                   self.answers.failover.name, timeout=3)
+
+    def normal_timeout(self, expect_mclt_wait: bool = False) -> float:
+        from wizard.statewatch import normal_deadline
+
+        fo = self.answers.failover
+        return normal_deadline(fo.mclt, fo.max_response_delay, expect_mclt_wait)
+
+    def apply(self, the_plan):
+        from wizard import remote_sh
+        from wizard.apply import FileChange, HostTarget, Transaction
+
+        targets = {}
+        for role in ROLES:
+            info = self.hosts[role]
+            files = [FileChange(f.path, f.before, f.after) for f in the_plan.files
+                     if f.role == role]
+            targets[role] = HostTarget(role, self.pair.conn(role), info.config_path,
+                                       info.lease_path, info.restart, files, dhcpd=info.dhcpd)
+
+        def log_reader(role: str) -> str:
+            return self.pair.conn(role).run(remote_sh.dhcpd_log_tail(), privileged=True,
+                                            label="dhcpd log").stdout
+
+        tx = Transaction(targets, states_reader=self.state_reader(the_plan.secret),
+                         normal_timeout=self.normal_timeout(), session=self.session,
+                         progress=self.progress, cancel=self.cancel, reconnect=self.reconnect,
+                         log_reader=log_reader)
+        return tx.run()
+
+    def wait_normal(self, timeout: float | None = None):
+        from wizard.statewatch import both, wait_for
+
+        return wait_for(self.state_reader(), both("normal"),
+                        timeout if timeout is not None else self.normal_timeout(True),
+                        cancel=self.cancel,
+                        on_transition=lambda tr: self.progress(
+                            tr.role, "state", f"{tr.before} -> {tr.after}: {tr.explanation}"))
+
+    # -- steps 9-10 ----------------------------------------------------------------------
+    def drill(self, swap: bool = False):
+        from wizard.drill import Drill, probe_from_answers
+
+        fo = self.answers.failover
+        if self.secret is None:
+            raise OperationFailed("the OMAPI key is not known",
+                                  "plan first, or set [omapi] secret_file in the answers")
+        drill = Drill(self.endpoints(), fo.name, self.answers.omapi.key_name, self.secret,
+                      probe=probe_from_answers(self.answers), mclt=fo.mclt,
+                      max_response_delay=fo.max_response_delay, session=self.session,
+                      progress=lambda step, msg: self.progress("drill", step, msg),
+                      cancel=self.cancel)
+        return drill.run(("primary", "secondary") if swap else ("primary",))
