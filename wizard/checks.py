@@ -236,6 +236,9 @@ def _failover_endpoint(run: _Run, pair, role: str) -> tuple[str | None, int]:
     address = getattr(fo, f"{role}_address")
     if address is None and pair.conn(role) is not None:
         address = pair.conn(role).remote_address
+    if address is None and role in pair.targets and not pair.targets[role].jumps:
+        # Unreachable over SSH: still probe where SSH was pointed, the peer may see it.
+        address = pair.targets[role].hostname
     return address, getattr(fo, f"{role}_port")
 
 
@@ -249,9 +252,9 @@ def _failover_port_check(run: _Run, pair, role: str) -> None:
     address, port = _failover_endpoint(run, pair, other)
     own_address, _ = _failover_endpoint(run, pair, role)
     if conn is None or address is None:
-        run.add("port-failover", role, "skip",
-                f"{role} -> {other}: needs {role} reachable over SSH"
-                + ("" if address else f" and {other}'s address (set failover.{other}_address)"))
+        why = f"{role} not reachable over SSH" if conn is None else \
+            f"{other}'s address unknown (set failover.{other}_address)"
+        run.add("port-failover", role, "skip", f"{role} -> {other}: {why}")
         return
     res = probe_from(conn, address, port)
     where = f"{role} -> {other} {address}:{port}"
@@ -264,6 +267,10 @@ def _failover_port_check(run: _Run, pair, role: str) -> None:
                 + (" although its config declares failover" if configured
                    else " (fine before deployment)"),
                 "restart dhcpd on the " + other if configured else None)
+    elif res.outcome == "timeout" and pair.conn(other) is None:
+        run.add("port-failover", role, "fail",
+                f"{where}: timed out, and the {other} does not answer SSH either: it is "
+                "probably down or cut off", f"bring the {other} up, then check again")
     elif res.outcome == "timeout":
         run.add("port-failover", role, "fail",
                 f"{where}: timed out - a firewall drops it; the peers cannot reach each other",
