@@ -1,0 +1,172 @@
+"""The wizard app: owns the state and the engine, and follows wizard.steps from screen to
+screen. Screens never push each other; each returns a StepResult and the app decides."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from typing import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from assets import asset_path
+from screens.base import StepResult, error_text
+from screens.engine import Engine
+from wizard import steps
+from wizard.answers import Answers, HostAnswers
+
+# Imported when first shown, so the first screen draws without loading the others.
+SCREENS = {
+    "welcome": "screens.welcome:WelcomeScreen",
+    "servers": "screens.servers:ServersScreen",
+    "clock": "screens.clock:ClockScreen",
+    "networks": "screens.networks:NetworksScreen",
+    "elements": "screens.elements:ElementsScreen",
+    "settings": "screens.settings:SettingsScreen",
+    "review": "screens.review:ReviewScreen",
+    "apply": "screens.apply:ApplyScreen",
+    "drill": "screens.drill:DrillScreen",
+    "done": "screens.done:DoneScreen",
+    steps.CHECK: "screens.check:CheckScreen",
+}
+
+
+def screen_class(step_id: str) -> type[Screen]:
+    module, _, name = SCREENS[step_id].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def blank_answers() -> Answers:
+    return Answers(HostAnswers(""), HostAnswers(""))
+
+
+class WizardApp(App[int]):
+    CSS_PATH = str(asset_path("wizard.tcss"))
+    TITLE = "dhcp-wizard"
+    SUB_TITLE = "ISC DHCP failover, step by step"
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        Binding("ctrl+s", "save_answers", "Save answers"),
+    ]
+
+    def __init__(self, answers: Answers | None = None, session_dir: str | None = None,
+                 engine: Engine | None = None, start: str = "welcome",
+                 state: steps.WizardState | None = None):
+        super().__init__()
+        self.state = state or steps.WizardState(answers or blank_answers())
+        self.engine = engine or Engine(session_dir, passphrase=self.ask_passphrase)
+        self.start = start
+        self.show_help = False
+        self.quit_after_apply = False
+        self.current = start
+
+    def on_mount(self) -> None:
+        self.show_step(self.start)
+
+    def show_step(self, step_id: str) -> None:
+        self.current = step_id
+        self.push_screen(screen_class(step_id)(self.state), self._left)
+
+    def _left(self, result: StepResult | None) -> None:
+        if result is None:
+            return
+        self.state = result.state
+        here = self.current
+        if result.direction == steps.CHECK:
+            target = steps.CHECK
+        elif here == steps.CHECK:
+            target = "welcome"
+        elif result.direction == "back":
+            target = steps.previous_step(here)
+        else:
+            target = steps.next_step(here)
+        if target is None:
+            self.exit(0)
+            return
+        self.show_step(target)
+
+    # -- app-wide actions ------------------------------------------------------------------
+    def applying(self) -> bool:
+        return self.state_now().apply_started and self.state_now().apply_ok is None
+
+    def state_now(self) -> steps.WizardState:
+        screen = self.screen
+        return getattr(screen, "state", self.state)
+
+    def action_request_quit(self) -> None:
+        from screens.modals import ConfirmModal
+
+        if self.applying():
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.quit_after_apply = True
+                    self.engine.cancel.set()
+                    self.notify("Rolling both servers back; the wizard quits when they run "
+                                "their previous configuration.", timeout=10)
+            self.push_screen(ConfirmModal(
+                "An apply is under way",
+                "Quitting now cancels the apply: both servers are rolled back to the "
+                "configuration they ran before, then the wizard quits. Quit?",
+                yes="Roll back and quit", no="Keep going"), answer)
+            return
+        self.exit(0)
+
+    def action_save_answers(self) -> None:
+        from screens.modals import SaveModal
+
+        default = os.path.abspath("dhcp-wizard-answers.toml")
+        self.push_screen(SaveModal(default), self._save_to)
+
+    def _save_to(self, path: str | None) -> None:
+        from wizard.answers import dump_answers
+
+        if not path:
+            return
+        try:
+            with open(os.path.expanduser(path), "w", encoding="utf-8") as fh:
+                fh.write(dump_answers(self.state_now().answers))
+        except OSError as exc:
+            self.show_error(OSError(f"cannot write {path}: {exc.strerror}"))
+            return
+        self.notify(f"Answers saved to {path}. Use them with `dhcp-wizard --answers {path}`, "
+                    "`dhcp-wizard check` or `dhcp-wizard deploy`.", timeout=8)
+
+    def show_error(self, error: BaseException) -> None:
+        from screens.modals import ErrorModal
+
+        message, fix = error_text(error)
+        if isinstance(error, OSError) and not fix:
+            fix = "choose another path"
+        self.push_screen(ErrorModal(message, fix))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Save answers", "Write the current answers to a TOML file",
+                            self.action_save_answers)
+        yield SystemCommand("Help for this step", "Show or hide the guide's text for this step",
+                            lambda: screen.run_action("toggle_help"))
+        yield SystemCommand("Next step", "Go on, if nothing blocks it",
+                            lambda: screen.run_action("next"))
+        yield SystemCommand("Previous step", "Go back one step",
+                            lambda: screen.run_action("back"))
+
+    # -- called from worker threads --------------------------------------------------------
+    def ask_passphrase(self, what: str) -> str | None:
+        from screens.modals import SecretModal
+
+        answer: dict = {}
+        ready = threading.Event()
+
+        def got(value: str | None) -> None:
+            answer["value"] = value
+            ready.set()
+
+        self.call_from_thread(self.push_screen, SecretModal(what), got)
+        ready.wait(600)
+        return answer.get("value")
+
+    def on_unmount(self) -> None:
+        self.engine.close("done")

@@ -1,0 +1,161 @@
+"""The engine as the screens use it: blocking calls, run only from thread workers.
+
+A thin facade over wizard.deploy.Deployment so that a screen asks for one thing ("check
+the pair", "plan") and gets plain results back; snapshot tests swap in a fake with the same
+methods. Nothing here touches a widget: progress goes to whatever sink the running screen
+set, and that sink posts messages to the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+ROLES = ("primary", "secondary")
+
+
+class Engine:
+    def __init__(self, session_dir: str | None = None,
+                 passphrase: Callable[[str], str | None] | None = None):
+        self.session_dir = session_dir
+        self.passphrase = passphrase
+        self.cancel = threading.Event()
+        self.sink: Callable[[str, str, str], None] = lambda role, step, msg: None
+        self._session = None
+        self._deployment = None
+        self._hosts_key = None
+        self._configs: dict = {}
+        self.plan_result = None
+
+    # -- session ---------------------------------------------------------------------------
+    @property
+    def session(self):
+        if self._session is None:
+            from wizard.session import Session
+
+            self._session = Session.create(self.session_dir, command="tui")
+        return self._session
+
+    @property
+    def session_path(self) -> str | None:
+        return str(self._session.path) if self._session is not None else None
+
+    def record(self, step: str, kind: str, **data) -> None:
+        self.session.event(step, kind, **data)
+
+    def close(self, status: str = "done") -> None:
+        if self._deployment is not None:
+            self._deployment.close()
+            self._deployment = None
+        if self._session is not None:
+            self._session.close(status)
+
+    # -- the deployment, rebuilt when the hosts change -------------------------------------
+    def deployment(self, answers):
+        from wizard.deploy import Deployment
+
+        key = (answers.primary, answers.secondary)
+        if self._deployment is not None and key != self._hosts_key:
+            self._deployment.close()
+            self._deployment = None
+        if self._deployment is None:
+            self._deployment = Deployment(answers, self.session, progress=self._progress,
+                                          cancel=self.cancel, passphrase=self.passphrase)
+            self._hosts_key = key
+            self._configs = {}
+        self._deployment.answers = answers
+        return self._deployment
+
+    def _progress(self, role: str, step: str, msg: str) -> None:
+        self.sink(role, step, msg)
+
+    def connect(self, answers) -> dict[str, Exception]:
+        """Open both SSH connections; per-host errors (UnknownHostKey among them) returned."""
+        from wizard.errors import OperationFailed
+
+        d = self.deployment(answers)
+        if d.pair is not None and d.pair.errors:
+            d.close()           # retry the hosts that failed, e.g. after trusting a key
+        try:
+            d.connect()
+        except OperationFailed:
+            pass
+        return dict(d.pair.errors) if d.pair is not None else {}
+
+    def trust(self, error) -> str:
+        from wizard.ssh_config import trust_host_key
+
+        return trust_host_key(error)
+
+    def check(self, answers, on_result=None) -> list:
+        return self.deployment(answers).check(on_result=on_result)
+
+    def inspect(self, answers) -> dict:
+        return self.deployment(answers).inspect()
+
+    # -- step 2 ----------------------------------------------------------------------------
+    def measure_clock(self, answers):
+        from wizard import clock
+        from wizard.steps import SkewVerdict
+
+        pair = self.deployment(answers).connect()
+        conns = {r: pair.conn(r) for r in ROLES}
+        ntp = {r: c.remote_address for r, c in conns.items() if not c.target.jumps}
+        reading = clock.measure(conns, ntp)
+        if reading is None:
+            return SkewVerdict("fail", 0.0, 0.0, "none",
+                               "cannot read both clocks (no NTP answer, `date` failed over SSH)",
+                               "check that `date` works on both servers")
+        status, detail, fix = clock.verdict(reading, answers.checks.max_skew_seconds)
+        self.session.event("clock", "reading", skew=reading.skew, error=reading.error,
+                           method=reading.method, status=status)
+        return SkewVerdict(status, reading.skew, reading.error, reading.method, detail, fix)
+
+    # -- step 3 ----------------------------------------------------------------------------
+    def networks(self, answers):
+        """(networks of the primary, pool differences for the chosen subnets)."""
+        from wizard.errors import OperationFailed
+        from wizard.facts import read_config
+        from wizard.steps import networks_of, pool_differences
+
+        d = self.deployment(answers)
+        if not d.hosts:
+            d.inspect()
+        for role in ROLES:
+            config, summary = read_config(d.pair.conn(role), d.hosts[role].config_path)
+            if config is None:
+                raise OperationFailed(f"{role}: cannot read {d.hosts[role].config_path}: "
+                                      f"{summary.get('error')}", summary.get("fix"))
+            self._configs[role] = config
+        return (networks_of(self._configs["primary"]),
+                self.differences(answers.failover.pools))
+
+    def differences(self, chosen) -> tuple[str, ...]:
+        from wizard.steps import pool_differences
+
+        if len(self._configs) < 2:
+            return ()
+        return pool_differences(self._configs["primary"], self._configs["secondary"], chosen)
+
+    # -- steps 5-10 ------------------------------------------------------------------------
+    def plan(self, answers):
+        self.plan_result = self.deployment(answers).plan()
+        return self.plan_result
+
+    def mask(self, text: str) -> str:
+        return self.session.redactor.text(text)
+
+    def apply(self, answers):
+        d = self.deployment(answers)
+        if not self.plan_result.changed:
+            waited = d.wait_normal()
+            self.session.event("apply", "unchanged", ok=waited.ok)
+            return None, waited
+        return d.apply(self.plan_result), None
+
+    def drill(self, answers):
+        return self.deployment(answers).drill()
+
+    def states(self, answers) -> dict:
+        d = self.deployment(answers)
+        return d.state_reader()()

@@ -1,0 +1,172 @@
+"""Step 1: the two servers. SSH details, then what each runs, side by side."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from screens.base import StepScreen
+from screens.widgets import results_markup
+from wizard.ssh_config import HostKeyChanged, UnknownHostKey
+from wizard.steps import ROLES
+
+FIELDS = (("host", "Host (address or ssh alias)"), ("user", "User (blank: ~/.ssh/config)"),
+          ("port", "SSH port (blank: 22)"), ("identity", "Key file (blank: agent/defaults)"))
+
+
+def inspect_pair(engine, answers, on_result):
+    """Worker body: connect; stop at unknown host keys; else check everything and inspect."""
+    from wizard.errors import OperationFailed
+
+    errors = engine.connect(answers)
+    unknown = {r: e for r, e in errors.items()
+               if isinstance(e, UnknownHostKey) and not isinstance(e, HostKeyChanged)}
+    if unknown:
+        return {"unknown": unknown}
+    results = engine.check(answers, on_result)
+    hosts, problem = {}, None
+    if not errors:
+        try:
+            hosts = engine.inspect(answers)
+        except OperationFailed as exc:
+            problem = exc
+    return {"results": results, "hosts": hosts, "problem": problem}
+
+
+class ServersScreen(StepScreen):
+    STEP = "servers"
+    INTRO = ("Which server is the primary and which the secondary? The wizard logs in to both "
+             "over SSH (host keys verified) and only reads: nothing is changed in this step.")
+    BINDINGS = [Binding("ctrl+r", "inspect", "Connect and inspect")]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="columns"):
+            for role in ROLES:
+                host = self.state.answers.host(role)
+                with Vertical(classes="host-form"):
+                    yield Static(f"[b]{role.title()}[/b]"
+                                 + (" [dim](holds mclt and split)[/dim]" if role == "primary"
+                                    else ""))
+                    for key, label in FIELDS:
+                        value = getattr(host, key)
+                        yield Label(label)
+                        yield Input("" if value is None else str(value), id=f"{role}-{key}")
+                    yield Checkbox("use sudo -n for dhcpd work", host.sudo, id=f"{role}-sudo")
+        yield Button("Connect and inspect both (Ctrl+R)", id="inspect")
+        with Horizontal(classes="columns"):
+            for role in ROLES:
+                yield Static(self.host_text(role), id=f"{role}-facts", classes="panel")
+        yield Static("", id="checks")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show_results()
+        a = self.state.answers
+        if not self.state.checked and a.primary.host and a.secondary.host:
+            self.action_inspect()
+
+    # -- form ------------------------------------------------------------------------------
+    @on(Input.Changed)
+    def _field(self, event: Input.Changed) -> None:
+        role, _, key = (event.input.id or "").partition("-")
+        if role not in ROLES:
+            return
+        text = event.value.strip()
+        if key == "port":
+            if text and not text.isdigit():
+                return
+            value = int(text) if text else None
+        else:
+            value = text or None
+        if key == "host":
+            value = text
+        if getattr(self.state.answers.host(role), key) == value:
+            return
+        self.set_state(self.state.with_(answers=self.state.answers.with_changes(role, **{key: value}),
+                                        checked=False, checks=(), hosts={}))
+
+    @on(Checkbox.Changed)
+    def _sudo(self, event: Checkbox.Changed) -> None:
+        role, _, key = (event.checkbox.id or "").partition("-")
+        if role in ROLES and key == "sudo":
+            self.set_state(self.state.with_(
+                answers=self.state.answers.with_changes(role, sudo=event.value),
+                checked=False, checks=(), hosts={}))
+
+    # -- work ------------------------------------------------------------------------------
+    @on(Button.Pressed, "#inspect")
+    def action_inspect(self) -> None:
+        a = self.state.answers
+        missing = [r for r in ROLES if not a.host(r).host]
+        if missing:
+            self.notify(f"enter the {' and '.join(missing)} host first", severity="warning")
+            return
+        self.live: list = []
+        self.app.engine.sink = self.progress_sink
+        self.run_work("inspect", "connecting to both servers and inspecting them…",
+                      inspect_pair, self.app.engine, a, self._one_result)
+
+    def _one_result(self, result) -> None:
+        self.progress_sink(result.host or "pair", result.id, result.status)
+
+    def on_progress(self, message) -> None:
+        self.query_one("#checks", Static).update(
+            f"[cyan]… {escape(message.role)}: {escape(message.step)} {escape(message.text)}[/]")
+
+    def done_inspect(self, value: dict) -> None:
+        if "unknown" in value:
+            role, error = next(iter(value["unknown"].items()))
+            self.ask_trust(role, error)
+            return
+        self.set_state(self.state.with_(checks=tuple(value["results"]), checked=True,
+                                        hosts=dict(value["hosts"])))
+        self.show_results()
+        if value["problem"] is not None:
+            self.app.show_error(value["problem"])
+
+    def ask_trust(self, role: str, error) -> None:
+        from screens.modals import HostKeyModal
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_work("trust", f"adding the {role}'s key to {error.known_hosts}…",
+                              self.app.engine.trust, error)
+            else:
+                self.query_one("#checks", Static).update(
+                    f"[red]✘[/] {escape(role)}: host key refused; the wizard cannot connect "
+                    f"to it.\n    [b]fix:[/b] {escape(error.hint or '')}")
+        self.app.push_screen(HostKeyModal(role, error.host, error.key_type, error.fingerprint,
+                                          error.known_hosts), answer)
+
+    def done_trust(self, line: str) -> None:
+        self.notify("host key added to known_hosts")
+        self.action_inspect()
+
+    # -- display ---------------------------------------------------------------------------
+    def show_results(self) -> None:
+        for role in ROLES:
+            self.query_one(f"#{role}-facts", Static).update(self.host_text(role))
+        if self.state.checked:
+            self.query_one("#checks", Static).update(results_markup(self.state.results("servers")))
+
+    def host_text(self, role: str) -> str:
+        info = self.state.hosts.get(role)
+        if info is None:
+            return f"[b]{role.title()}[/b]\n[dim]not inspected yet[/dim]"
+        f = info.facts
+        versions = {r: getattr(h.facts.dhcpd, "version", None) for r, h in self.state.hosts.items()}
+        same = len(set(versions.values())) == 1
+        colour = "green" if same else "red"
+        rows = [("OS", escape(f.os.name or "unknown")),
+                ("dhcpd", f"[{colour}]{escape(f.dhcpd.version or '?')}[/] at "
+                          f"{escape(info.dhcpd)}" + ("" if same else " [red](versions differ!)[/]")),
+                ("config", f"{escape(info.config_path)} [dim]({escape(info.config_source)})[/]"),
+                ("leases", escape(info.lease_path)),
+                ("service", f"{escape(f.service.manager or '?')}: `{escape(info.restart)}`"),
+                ("address", escape(info.address))]
+        body = "\n".join(f"[b]{k:<8}[/b] {v}" for k, v in rows)
+        return f"[b]{role.title()}[/b]\n{body}"

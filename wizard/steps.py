@@ -1,0 +1,336 @@
+"""The wizard's flow, in one place: the guide's steps, their order, and what blocks Next.
+
+Pure and UI-free: the TUI shows one step at a time and asks this module whether the user
+may go on, so the rules are unit-tested without a terminal. A step's gate has *reasons*
+(hard blocks: fix them first) and *warnings* (the user may go on, but only by overriding
+them explicitly, which the TUI records in the session).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from wizard.answers import Answers, answers_from_dict
+from wizard.errors import InputError
+
+ROLES = ("primary", "secondary")
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    guide: tuple[int, ...]      # the guide's step numbers this screen covers
+    title: str
+
+    @property
+    def label(self) -> str:
+        if not self.guide:
+            return self.title
+        nums = "–".join(str(n) for n in (self.guide[0], self.guide[-1])) \
+            if len(self.guide) > 1 else str(self.guide[0])
+        return f"{nums}. {self.title}"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("welcome", (), "Welcome"),
+    Step("servers", (1,), "Servers"),
+    Step("clock", (2,), "Clocks"),
+    Step("networks", (3,), "Networks and pools"),
+    Step("elements", (4,), "Relays and firewalls"),
+    Step("settings", (5,), "Failover settings"),
+    Step("review", (6, 7), "Review the plan"),
+    Step("apply", (8,), "Apply and restart"),
+    Step("drill", (9,), "Failover test"),
+    Step("done", (10,), "Back in operation"),
+)
+STEP_IDS = tuple(s.id for s in STEPS)
+# The pre-flight and upgrade check of an existing pair: reached from the welcome screen,
+# outside the deployment's ten steps.
+CHECK = "check"
+
+# Which check results belong to which step; the check engine runs them all at once.
+STEP_CHECKS = {
+    "servers": ("ssh", "facts", "dhcpd-version", "version-parity", "dhcp-listen"),
+    "clock": ("clock-skew", "ntp"),
+    "elements": ("port-failover", "port-omapi", "relay"),
+}
+
+
+def step(step_id: str) -> Step:
+    return STEPS[STEP_IDS.index(step_id)]
+
+
+def next_step(step_id: str) -> str | None:
+    i = STEP_IDS.index(step_id)
+    return STEP_IDS[i + 1] if i + 1 < len(STEP_IDS) else None
+
+
+def previous_step(step_id: str) -> str | None:
+    i = STEP_IDS.index(step_id)
+    return STEP_IDS[i - 1] if i > 0 else None
+
+
+@dataclass(frozen=True)
+class Network:
+    """A subnet of the live primary config, as the networks step offers it."""
+
+    cidr: str
+    ranges: tuple[str, ...]
+    shared: str | None = None
+    peer: str | None = None       # failover peer its pools already refer to
+
+    @property
+    def servable(self) -> bool:
+        return bool(self.ranges)
+
+
+@dataclass(frozen=True)
+class SkewVerdict:
+    status: str                   # pass / warn / fail
+    skew: float
+    error: float
+    method: str
+    detail: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class WizardState:
+    """Everything the steps learned; replaced (never mutated) as the user goes on."""
+
+    answers: Answers
+    checks: tuple = ()                           # CheckResult, from the check engine
+    checked: bool = False
+    hosts: Mapping[str, Any] = field(default_factory=dict)   # role -> HostInfo
+    skew: SkewVerdict | None = None
+    networks: tuple[Network, ...] = ()
+    differences: tuple[str, ...] = ()
+    settings_errors: Mapping[str, str] = field(default_factory=dict)
+    plan_ready: bool = False
+    plan_confirmed: bool = False
+    apply_started: bool = False
+    apply_ok: bool | None = None
+    apply_reason: str = ""
+    rolled_back: bool = False
+    drill_passed: bool | None = None
+    drill_summary: str = ""
+    overrides: frozenset[str] = frozenset()
+
+    def with_(self, **changes: Any) -> "WizardState":
+        return replace(self, **changes)
+
+    def results(self, step_id: str) -> tuple:
+        ids = STEP_CHECKS.get(step_id, ())
+        return tuple(r for r in self.checks if r.id in ids)
+
+    def chosen(self) -> tuple[Network, ...]:
+        pools = self.answers.failover.pools
+        return tuple(n for n in self.networks if pools is None or n.cidr in pools)
+
+
+@dataclass(frozen=True)
+class Gate:
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def open(self, overridden: bool = False) -> bool:
+        return not self.reasons and (not self.warnings or overridden)
+
+
+def gate(step_id: str, state: WizardState) -> Gate:
+    """What stands between this step and the next one, given what is known now."""
+    rule = _RULES.get(step_id)
+    if rule is None:
+        return Gate()
+    reasons, warnings = rule(state)
+    return Gate(tuple(reasons), tuple(warnings))
+
+
+def may_continue(step_id: str, state: WizardState) -> bool:
+    return gate(step_id, state).open(step_id in state.overrides)
+
+
+def back_blocked(step_id: str, state: WizardState) -> str | None:
+    """Why Back is not possible here, or None."""
+    if step_id == "welcome":
+        return "this is the first step"
+    if STEP_IDS.index(step_id) >= STEP_IDS.index("apply") and state.apply_started:
+        return "the servers already run the new configuration; going back would not undo it"
+    return None
+
+
+def _from_checks(state: WizardState, step_id: str, reasons: list, warnings: list) -> None:
+    for r in state.results(step_id):
+        if r.status == "fail":
+            reasons.append(r.detail)
+        elif r.status == "warn" and r.id != "relay":
+            warnings.append(r.detail)
+
+
+def _servers(state: WizardState):
+    reasons: list[str] = []
+    warnings: list[str] = []
+    if not state.checked:
+        reasons.append("connect to both servers and inspect them first")
+    _from_checks(state, "servers", reasons, warnings)
+    if state.checked and not reasons and set(state.hosts) != set(ROLES):
+        reasons.append("both servers must be inspected (config, leases, restart command)")
+    return reasons, warnings
+
+
+def _clock(state: WizardState):
+    reasons: list[str] = []
+    warnings: list[str] = []
+    if state.skew is None:
+        reasons.append("the clocks have not been compared yet")
+    elif state.skew.status == "fail":
+        reasons.append(state.skew.detail)
+    elif state.skew.status == "warn":
+        warnings.append(state.skew.detail)
+    warnings += [r.detail for r in state.results("clock") if r.id == "ntp" and r.status == "warn"]
+    return reasons, warnings
+
+
+def _networks(state: WizardState):
+    if not state.networks:
+        return ["the primary's subnets have not been read yet"], []
+    chosen = state.chosen()
+    if not chosen:
+        return ["choose at least one subnet to put under failover"], []
+    if not any(n.servable for n in chosen):
+        return ["none of the chosen subnets has a pool or range; dhcpd refuses a failover peer "
+                "that no pool refers to"], []
+    warnings = [f"{d}; the plan gives the secondary the primary's pools" for d in state.differences]
+    return [], warnings
+
+
+def _elements(state: WizardState):
+    reasons: list[str] = []
+    warnings: list[str] = []
+    if not state.checked:
+        reasons.append("the ports have not been probed yet")
+    _from_checks(state, "elements", reasons, warnings)
+    relays = state.answers.relays
+    for relay in relays.addresses:
+        if relay not in relays.ssh and relay not in relays.confirmed:
+            reasons.append(f"confirm that relay {relay} forwards to both servers")
+    return reasons, warnings
+
+
+def _settings(state: WizardState):
+    return [f"{key.replace('_', ' ')}: {msg}" for key, msg in state.settings_errors.items()], []
+
+
+def _review(state: WizardState):
+    if not state.plan_ready:
+        return ["the plan has not been computed yet"], []
+    if not state.plan_confirmed:
+        return ["confirm the plan explicitly (tick the confirmation)"], []
+    return [], []
+
+
+def _apply(state: WizardState):
+    if state.apply_ok is None:
+        return ["apply the plan first" if not state.apply_started
+                else "the new configuration is still being applied"], []
+    if not state.apply_ok:
+        rolled = " (both servers were rolled back)" if state.rolled_back else ""
+        return [f"apply failed: {state.apply_reason}{rolled}"], []
+    return [], []
+
+
+def _drill(state: WizardState):
+    if state.drill_passed is None:
+        return [], ["the failover test has not run"]
+    if not state.drill_passed:
+        return [], [state.drill_summary or "the failover test failed"]
+    return [], []
+
+
+_RULES = {"servers": _servers, "clock": _clock, "networks": _networks,
+          "elements": _elements, "settings": _settings, "review": _review, "apply": _apply,
+          "drill": _drill}
+
+
+# -- failover settings, validated field by field with the answers file's own rules ---------
+
+SETTING_FIELDS = ("name", "primary_address", "secondary_address", "primary_port",
+                  "secondary_port", "mclt", "split", "max_response_delay",
+                  "max_unacked_updates", "load_balance_max_seconds")
+INT_FIELDS = {"primary_port", "secondary_port", "mclt", "split", "max_response_delay",
+              "max_unacked_updates", "load_balance_max_seconds"}
+MODES = {"load-balance": 128, "hot-standby": 256}
+
+
+def mode_of(split: int | None) -> str:
+    for mode, value in MODES.items():
+        if split == value:
+            return mode
+    return "custom"
+
+
+def field_error(key: str, text: str) -> str | None:
+    """Why one settings field is invalid, in the answers file's words; None when fine."""
+    text = text.strip()
+    if key.endswith("_address") and not text:
+        return None                  # blank: the address SSH reached is used
+    if not text:
+        return "required"
+    value: Any = text
+    if key in INT_FIELDS:
+        try:
+            value = int(text)
+        except ValueError:
+            return "must be a whole number"
+    try:
+        answers_from_dict({"primary": {"host": "p"}, "secondary": {"host": "s"},
+                           "failover": {key: value}}, source="settings")
+    except InputError as exc:
+        return exc.message.split(": ", 2)[-1] + (f" ({exc.hint})" if exc.hint else "")
+    return None
+
+
+def apply_settings(answers: Answers, values: Mapping[str, str]) -> tuple[Answers, dict[str, str]]:
+    """New answers from the settings form, and the errors of the fields that did not pass."""
+    errors = {k: e for k in SETTING_FIELDS if k in values
+              and (e := field_error(k, values[k])) is not None}
+    if errors:
+        return answers, errors
+    changes: dict[str, Any] = {}
+    for key in SETTING_FIELDS:
+        if key not in values:
+            continue
+        text = values[key].strip()
+        changes[key] = int(text) if key in INT_FIELDS else (text or None)
+    if "split" in changes:
+        changes["hba"] = None
+    return answers.with_changes("failover", **changes), {}
+
+
+# -- networks of the live configs ----------------------------------------------------------
+
+def networks_of(config) -> tuple[Network, ...]:
+    """The subnets of a conf-engine Config, with their ranges and existing failover refs."""
+    out = []
+    for sub in config.subnets:
+        if sub.cidr is None:
+            continue
+        ranges = tuple(r.text() for p in sub.pools for r in p.ranges) + \
+            tuple(r.text() for r in sub.bare_ranges)
+        peers = {p.peer for p in sub.pools if p.peer}
+        out.append(Network(sub.cidr, ranges, sub.shared.name if sub.shared else None,
+                           next(iter(peers)) if peers else None))
+    return tuple(out)
+
+
+def pool_differences(primary, secondary, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
+    """Sentences on where the secondary's pools differ from the primary's, for the chosen
+    subnets (None: all)."""
+    from wizard.conf.pairing import compare
+    from wizard.conf.model import Subnet
+
+    def relevant(holder) -> bool:
+        return chosen is None or not isinstance(holder, Subnet) or holder.cidr in chosen
+
+    return tuple(d.sentence() for d in compare(primary, secondary, relevant))
