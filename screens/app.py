@@ -78,7 +78,7 @@ class WizardApp(App[int]):
         if result.direction == steps.CHECK:
             target = steps.CHECK
         elif here == steps.CHECK:
-            target = "welcome"
+            target = "welcome" if result.direction == "back" else None
         elif result.direction == "back":
             target = steps.previous_step(here)
         else:

@@ -10,34 +10,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from screens.base import StepScreen
+from screens.hostkeys import HostKeyFlow, inspect_pair
 from screens.widgets import results_markup
-from wizard.ssh_config import HostKeyChanged, UnknownHostKey
 from wizard.steps import ROLES
 
 FIELDS = (("host", "Host (address or ssh alias)"), ("user", "User (blank: ~/.ssh/config)"),
           ("port", "SSH port (blank: 22)"), ("identity", "Key file (blank: agent/defaults)"))
 
 
-def inspect_pair(engine, answers, on_result):
-    """Worker body: connect; stop at unknown host keys; else check everything and inspect."""
-    from wizard.errors import OperationFailed
-
-    errors = engine.connect(answers)
-    unknown = {r: e for r, e in errors.items()
-               if isinstance(e, UnknownHostKey) and not isinstance(e, HostKeyChanged)}
-    if unknown:
-        return {"unknown": unknown}
-    results = engine.check(answers, on_result)
-    hosts, problem = {}, None
-    if not errors:
-        try:
-            hosts = engine.inspect(answers)
-        except OperationFailed as exc:
-            problem = exc
-    return {"results": results, "hosts": hosts, "problem": problem}
-
-
-class ServersScreen(StepScreen):
+class ServersScreen(HostKeyFlow, StepScreen):
     STEP = "servers"
     INTRO = ("Which server is the primary and which the secondary? The wizard logs in to both "
              "over SSH (host keys verified) and only reads: nothing is changed in this step.")
@@ -118,33 +99,13 @@ class ServersScreen(StepScreen):
             f"[cyan]… {escape(message.role)}: {escape(message.step)} {escape(message.text)}[/]")
 
     def done_inspect(self, value: dict) -> None:
-        if "unknown" in value:
-            role, error = next(iter(value["unknown"].items()))
-            self.ask_trust(role, error)
+        if self.trust_needed(value):
             return
         self.set_state(self.state.with_(checks=tuple(value["results"]), checked=True,
                                         hosts=dict(value["hosts"])))
         self.show_results()
         if value["problem"] is not None:
             self.app.show_error(value["problem"])
-
-    def ask_trust(self, role: str, error) -> None:
-        from screens.modals import HostKeyModal
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.run_work("trust", f"adding the {role}'s key to {error.known_hosts}…",
-                              self.app.engine.trust, error)
-            else:
-                self.query_one("#checks", Static).update(
-                    f"[red]✘[/] {escape(role)}: host key refused; the wizard cannot connect "
-                    f"to it.\n    [b]fix:[/b] {escape(error.hint or '')}")
-        self.app.push_screen(HostKeyModal(role, error.host, error.key_type, error.fingerprint,
-                                          error.known_hosts), answer)
-
-    def done_trust(self, line: str) -> None:
-        self.notify("host key added to known_hosts")
-        self.action_inspect()
 
     # -- display ---------------------------------------------------------------------------
     def show_results(self) -> None:

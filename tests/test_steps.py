@@ -124,3 +124,9 @@ def test_settings_build_new_answers_or_name_the_bad_fields():
     assert same is a and set(errors) == {"mclt"}
     assert mode_of(128) == "load-balance" and mode_of(256) == "hot-standby"
     assert mode_of(200) == "custom"
+
+
+def test_back_is_allowed_again_after_a_rollback():
+    s = state(apply_started=True, apply_ok=False, rolled_back=True, apply_reason="x")
+    assert back_blocked("apply", s) is None
+    assert back_blocked("apply", s.with_(rolled_back=False))

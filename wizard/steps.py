@@ -155,7 +155,9 @@ def back_blocked(step_id: str, state: WizardState) -> str | None:
     """Why Back is not possible here, or None."""
     if step_id == "welcome":
         return "this is the first step"
-    if STEP_IDS.index(step_id) >= STEP_IDS.index("apply") and state.apply_started:
+    rolled_back = state.apply_ok is False and state.rolled_back
+    if STEP_IDS.index(step_id) >= STEP_IDS.index("apply") and state.apply_started \
+            and not rolled_back:
         return "the servers already run the new configuration; going back would not undo it"
     return None
 

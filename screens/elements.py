@@ -1,0 +1,135 @@
+"""Step 4: the firewall (port-probe matrix, OMAPI exposure) and the DHCP relays."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from screens.base import StepScreen
+from screens.widgets import MARKS, results_markup
+from wizard.steps import ROLES
+
+
+def server_addresses(state) -> list[str]:
+    fo = state.answers.failover
+    out = []
+    for role in ROLES:
+        info = state.hosts.get(role)
+        out.append(getattr(fo, f"{role}_address") or (info.address if info else None)
+                   or state.answers.host(role).host)
+    return out
+
+
+def probe_table(state) -> Table:
+    table = Table(expand=True, show_lines=False)
+    table.add_column("what must get through", ratio=2)
+    table.add_column("from → to", ratio=2)
+    table.add_column("result", ratio=5)
+    names = {"port-failover": "failover protocol", "port-omapi": "OMAPI (control channel)",
+             "dhcp-listen": "DHCP (udp/67)"}
+    rows = [r for r in state.checks if r.id in ("port-failover", "port-omapi")]
+    rows += [r for r in state.checks if r.id == "dhcp-listen"]
+    for r in rows:
+        mark, colour = MARKS[r.status]
+        where, _, said = r.detail.partition(": ")
+        if r.id == "dhcp-listen":
+            where, said = f"clients → {r.host}", said.split(";")[0]
+        table.add_row(names[r.id], where, f"[{colour}]{mark}[/] {escape(said)}")
+    return table
+
+
+class ElementsScreen(StepScreen):
+    STEP = "elements"
+    INTRO = ("Failover messages go between the two servers in both directions; the wizard "
+             "talks OMAPI to both; clients (or their relays) must reach both.")
+    BINDINGS = [Binding("ctrl+r", "probe", "Probe again")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="matrix")
+        yield Button("Probe again (Ctrl+R)", id="probe")
+        yield Static("Exposure", classes="section")
+        yield Static("", id="exposure")
+        yield Static("DHCP relays", classes="section")
+        yield Label("Relays (router or dhcrelay addresses) in front of remote segments, "
+                    "comma separated; leave empty if every client is on the servers' own "
+                    "segments:")
+        yield Input(", ".join(self.state.answers.relays.addresses), id="relays",
+                    placeholder="e.g. 10.1.0.1, 10.2.0.1")
+        yield Vertical(id="relay-list")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.show()
+        if not self.state.checked:
+            self.action_probe()
+
+    @on(Button.Pressed, "#probe")
+    def action_probe(self) -> None:
+        self.run_work("probe", "probing the ports in both directions…", self.app.engine.check,
+                      self.state.answers)
+
+    def done_probe(self, results) -> None:
+        self.set_state(self.state.with_(checks=tuple(results), checked=True))
+        self.show()
+
+    def show(self) -> None:
+        self.query_one("#matrix", Static).update(probe_table(self.state))
+        exposure = [r for r in self.state.results("elements") if r.id == "port-omapi" and r.fix]
+        self.query_one("#exposure", Static).update(
+            "\n".join(f"[yellow]▲[/] {escape(r.host or '')}: {escape(r.fix)}" for r in exposure)
+            or "[green]✔[/] OMAPI is not reachable from here yet (it is enabled by the "
+               "deployment; limit it to this admin host afterwards).")
+        self.show_relays()
+
+    def show_relays(self) -> None:
+        from wizard.relays import helper_lines
+
+        box = self.query_one("#relay-list", Vertical)
+        box.remove_children()
+        relays = self.state.answers.relays
+        servers = server_addresses(self.state)
+        widgets = []
+        checked = {r.host: r for r in self.state.results("elements") if r.id == "relay"}
+        for i, relay in enumerate(relays.addresses):
+            if relay in relays.ssh:
+                found = checked.get(relay)
+                widgets.append(Static(results_markup([found]) if found else
+                                      f"{escape(relay)}: checked over SSH on the next probe"))
+                continue
+            lines = "\n".join(f"  • {escape(x)}" for x in helper_lines(servers).split("; "))
+            widgets.append(Static(f"[b]{escape(relay)}[/b] must forward to both "
+                                  f"{servers[0]} and {servers[1]}. Add:\n{lines}"))
+            widgets.append(Checkbox(f"I have added these lines on {relay}",
+                                    relay in relays.confirmed, id=f"relay-{i}",
+                                    name=relay))
+        if widgets:
+            box.mount(*widgets)
+
+    @on(Input.Changed, "#relays")
+    def _relays(self, event: Input.Changed) -> None:
+        listed = tuple(dict.fromkeys(x.strip() for x in event.value.split(",") if x.strip()))
+        relays = self.state.answers.relays
+        if listed == relays.addresses:
+            return
+        confirmed = tuple(r for r in relays.confirmed if r in listed)
+        answers = self.state.answers.with_changes("relays", addresses=listed,
+                                                  confirmed=confirmed)
+        self.set_state(self.state.with_(answers=answers))
+        self.show_relays()
+
+    @on(Checkbox.Changed)
+    def _confirm(self, event: Checkbox.Changed) -> None:
+        relay = event.checkbox.name
+        if not (event.checkbox.id or "").startswith("relay-") or not relay:
+            return
+        confirmed = [r for r in self.state.answers.relays.confirmed if r != relay]
+        if event.value:
+            confirmed.append(relay)
+        answers = self.state.answers.with_changes("relays", confirmed=tuple(confirmed))
+        self.app.engine.record("elements", "relay-confirmed", relay=relay, value=event.value)
+        self.set_state(self.state.with_(answers=answers))
