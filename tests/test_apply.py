@@ -103,14 +103,20 @@ def test_dhcpd_failing_to_start_on_one_peer_rolls_both_back(lab, lab_spec):
     the_plan = plan(lab_spec, answers)
     before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
     # Valid for `dhcpd -t`, fatal at start: no subnet declaration covers the host's eth0.
-    here, there = str(lab_spec.network.network_address), other_half(lab_spec).split("/")[0]
+    here, there = lab_spec.network, ipaddress.IPv4Network(other_half(lab_spec))
+
+    def move(m: re.Match) -> str:
+        addr = ipaddress.IPv4Address(m.group(0))
+        if addr in here:
+            return str(there.network_address + (int(addr) - int(here.network_address)))
+        if addr == here.netmask:
+            return str(there.netmask)
+        return m.group(0)
+
     moved = []
     for line in the_plan.main("secondary").after.splitlines(keepends=True):
-        if line.lstrip().startswith(("subnet " + here, "range", "option routers")):
-            line = line.replace(here, there)
-            a, b = ipaddress.IPv4Address(here), ipaddress.IPv4Address(there)
-            for n in range(256):
-                line = line.replace(str(a + n), str(b + n)) if str(a + n) in line else line
+        if line.lstrip().startswith(("subnet ", "range", "option routers")):
+            line = re.sub(r"\b\d+\.\d+\.\d+\.\d+\b", move, line)
         moved.append(line)
     tx, pair, _ = transaction(lab_spec, answers, the_plan, after={"secondary": "".join(moved)})
     result = tx.run()

@@ -25,7 +25,7 @@ def test_both_hosts_answer_ssh_with_verified_host_keys(lab, lab_spec):
         client = ssh(lab_spec, role)
         code, out, _ = sh(client, "ip -4 -o addr show dev eth0")
         client.close()
-        assert code == 0 and f"{lab_spec.address(role)}/24" in out
+        assert code == 0 and f"{lab_spec.address(role)}/{lab_spec.network.prefixlen}" in out
 
 
 def test_unknown_host_key_is_refused(lab, lab_spec, tmp_path):
