@@ -95,3 +95,15 @@ def test_corpus_model_finds_shared_network_pools():
     assert [s.name for s in c.shared_networks] == ["224-29"]
     assert len(c.shared_networks[0].pools) == 2 and len(c.shared_networks[0].subnets) == 2
     assert sum(len(s.bare_ranges) for s in c.subnets) == 3
+
+
+def test_hosts_are_found_on_demand_in_file_order():
+    text = ('host t1 { }\nsubnet 10.9.0.0 netmask 255.255.0.0 {\n  option x 1;\n'
+            '  host s1 { hardware ethernet 0:1:2:3:4:5; }\n  pool { range 10.9.0.1 10.9.0.2; }\n'
+            '  host s2 { if a { b; } }\n}\nclass "c" { host no; }\ninclude "more.conf";\n'
+            'host t2;\n')
+    more = "group { host g1 { } }\n"
+    c = load("/x/main.conf", MemoryLoader({"/x/more.conf": more}), text)
+    assert [(name, w.node.line, w.anchor.keyword) for name, w in c.hosts] == [
+        ("t1", 1, "host"), ("s1", 4, "subnet"), ("s2", 6, "subnet"), ("g1", 1, "include"),
+        ("t2", 10, "host")]

@@ -79,3 +79,45 @@ def test_broken_input_is_located(text, where, problem):
     assert lines[1].strip() == text.splitlines()[line_no - 1].strip()
     assert lines[2].index("^") - 2 == col - 1
     assert exc.value.exit_code == 2
+
+
+LAZY = (
+    "subnet 10.0.0.0 netmask 255.255.255.0 {\n"
+    "  option routers 10.0.0.1;   # gw\n"
+    "  host a { hardware ethernet 0:1:2:3:4:5; }\n"
+    "  host b # why\n { fixed-address 10.0.0.7; }\n"
+    "  host c = { x; };\n"
+    "  host of { y; };\n"
+    "  pool { range 10.0.0.10 10.0.0.20; }\n"
+    "  host d { # after the brace\n    fixed-address 10.0.0.8; }\n"
+    "  no-failover-like 1; ranges 2; rangex; \"range\" 3;\n"
+    "}\n"
+)
+
+
+def _shape(nodes):
+    out = []
+    for n in nodes:
+        out.append((type(n).__name__, n.line, n.pre, n.head, getattr(n, "post", ""),
+                    getattr(n, "body", None)))
+        if isinstance(n, Block):
+            out.append(_shape(n.children))
+    return out
+
+
+def test_runs_read_later_give_the_nodes_a_full_read_gives():
+    from wizard.conf.parser import _parse
+
+    lazy = parse(LAZY)
+    subnet = lazy.children[0]
+    assert subnet.lazy and lazy.render() == LAZY  # rendered from the runs, untouched
+    eager = _parse(LAZY, "<config>", skeletal=False)
+    assert not eager.children[0].lazy
+    assert _shape(lazy.children) == _shape(eager.children)
+    assert lazy.render() == LAZY
+
+
+def test_comment_after_a_host_brace_survives():
+    text = "host x { # c\n  a; }\nsubnet 10.0.0.0 netmask 255.0.0.0 { host y { # d\n b; } }\n"
+    doc = parse(text)
+    assert doc.render() == text and doc.children[0].body == " # c\n  a; "

@@ -14,7 +14,7 @@ from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located
 from wizard.conf.parser import parse, paused_gc
 from wizard.conf.tokens import WORD
-from wizard.conf.tree import Block, Document, Stmt
+from wizard.conf.tree import Block, Document, Run, Stmt
 from wizard.errors import InputError
 
 # What people paste from the ISC guide: typographic hyphens that dhcpd does not accept.
@@ -80,17 +80,13 @@ class Subnet:
     shared: "SharedNetwork | None"
     pools: list[Pool] = field(default_factory=list)
     bare_ranges: list[Range] = field(default_factory=list)
+    _cidr: str | None = ""  # "" until first asked for
 
     @property
     def cidr(self) -> str | None:
-        if self.network is None or self.mask is None:
-            return None
-        try:
-            # Host bits set is an error dhcpd reports; the model still names the network.
-            return str(ipaddress.IPv4Network((self.network, bin(self.mask).count("1")),
-                                             strict=False))
-        except ValueError:
-            return None
+        if self._cidr == "":
+            self._cidr = _cidr(self.network, self.mask)
+        return self._cidr
 
     def contains(self, addr: int | None) -> bool:
         return (addr is not None and self.network is not None and self.mask is not None
@@ -142,17 +138,53 @@ class Config:
     subnets: list[Subnet] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)
     groups: list[Where] = field(default_factory=list)
-    hosts: list[tuple[str, Where]] = field(default_factory=list)
+    # What the hosts are found from, on demand: the blocks the walk went into (by id) and the
+    # document each include statement brought in.
+    walked: set[int] = field(default_factory=set)
+    included: dict[int, Document] = field(default_factory=dict)
+    _hosts: list[tuple[str, Where]] | None = None
 
     @property
     def main(self) -> Document:
         return self.docs[0]
+
+    @property
+    def hosts(self) -> list[tuple[str, Where]]:
+        """(name, where) of every host the model walks past (at the top, in shared-networks,
+        subnets and groups, through includes), in file order. Found when first asked for: a
+        campus config has tens of thousands and planning never needs them."""
+        if self._hosts is None:
+            self._hosts = []
+            if self.docs:
+                self._find_hosts(self.main, self.main, None)
+        return self._hosts
+
+    def _find_hosts(self, doc: Document, owner, anchor) -> None:
+        for node in owner.children:
+            kw = _fast_keyword(node)
+            if kw == "host":
+                self._hosts.append((node.arg(1) or "", Where(doc, node, owner, anchor or node)))
+            elif id(node) in self.walked:
+                self._find_hosts(doc, node, anchor or node)
+            elif kw == "include" and id(node) in self.included:
+                inc = self.included[id(node)]
+                self._find_hosts(inc, inc, anchor or node)
 
     def all_ranges(self):
         for pool in self.pools:
             yield from pool.ranges
         for holder in (*self.subnets, *self.shared_networks):
             yield from holder.bare_ranges
+
+
+def _cidr(network: int | None, mask: int | None) -> str | None:
+    """What str(IPv4Network((network, ones in mask), strict=False)) says, a hundred times
+    cheaper: host bits set is an error dhcpd reports, the model still names the network."""
+    if network is None or mask is None:
+        return None
+    prefix = bin(mask).count("1")
+    net = network & (0xFFFFFFFF ^ (0xFFFFFFFF >> prefix))
+    return f"{net >> 24}.{net >> 16 & 255}.{net >> 8 & 255}.{net & 255}/{prefix}"
 
 
 def peer_setting_key(stmt: Stmt) -> str:
@@ -203,12 +235,15 @@ class _Walker:
     def walk(self, doc: Document, owner, shared, subnet, anchor, *, top: bool,
              seen: tuple[str, ...]) -> None:
         c = self.c
-        for node in owner.children:
+        if type(owner) is Block:
+            c.walked.add(id(owner))
+            # Runs hold nothing the walk looks at (tokens.SIGNIFICANT); hosts are found later.
+            nodes = [n for n in owner.items if type(n) is not Run] if owner.lazy else owner.items
+        else:
+            nodes = owner.children
+        for node in nodes:
             kw = _fast_keyword(node)
-            if not kw:
-                continue
-            if kw == "host":
-                c.hosts.append((node.arg(1) or "", Where(doc, node, owner, anchor or node)))
+            if not kw or kw == "host":
                 continue
             if type(node) is Block or kw in _STMT_KEYWORDS or top:
                 here = Where(doc, node, owner, node if anchor is None else anchor)
@@ -256,7 +291,9 @@ class _Walker:
 
     def _pool(self, here: Where, shared, subnet) -> None:
         pool = Pool(here, subnet, shared)
-        for stmt in here.node.children:
+        for stmt in here.node.items:
+            if type(stmt) is Run:
+                continue
             kw = _fast_keyword(stmt)
             if kw == "range":
                 pool.ranges.append(_range(Where(here.doc, stmt, here.node, here.anchor)))
@@ -290,6 +327,7 @@ class _Walker:
                       "put a copy of the included file where this path points, or inline it")
         inc = parse(text, target)
         self.c.docs.append(inc)
+        self.c.included[id(here.node)] = inc
         self.walk(inc, inc, shared, subnet, here.anchor, top=top, seen=seen + (target,))
 
 

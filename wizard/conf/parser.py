@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from wizard.conf import tokens
 from wizard.conf.located import located_at
-from wizard.conf.tree import Block, Document, Opaque, Stmt
+from wizard.conf.tree import Block, Document, Opaque, Run, Stmt
 from wizard.errors import InputError
 
 
@@ -25,26 +25,45 @@ def paused_gc():
 
 
 def parse(text: str, path: str = "<config>") -> Document:
+    if len(text) < 4096:  # a generated snippet: too few objects for the collector to matter
+        return _parse(text, path)
     with paused_gc():
         return _parse(text, path)
 
 
-def _parse(text: str, path: str) -> Document:
-    match = tokens.STATEMENT.match
+def parse_span(text: str, start: int, stop: int, line: int) -> list[Stmt]:
+    """The statements of a Run, read one by one (a run holds no error and no block)."""
+    return _parse(text, "<run>", start, stop, line, skeletal=False)
+
+
+def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
+           skeletal: bool = True):
+    # Top-level statements are read one by one (each is a setting or an anchor); inside a
+    # block, a run of statements the model ignores is one match (see tokens.RUN_AND_STATEMENT).
+    one = tokens.STATEMENT.match
+    runs = tokens.RUN_AND_STATEMENT.match if skeletal else one
     flat = tokens.FLAT_BODY.match
     # Trivia repeats endlessly ("\n  "): one string object each instead of one per node.
     shared: dict[str, str] = {}
     intern = shared.setdefault
     count = text.count
-    pos = 0
-    line = 1
     root: list[Stmt] = []
     children = root
+    block = None
     open_blocks: list[tuple[Block, list[Stmt], int]] = []
-    while True:
-        m = match(text, pos)
+    while pos != stop:
+        m = (runs if open_blocks else one)(text, pos)
         if m is None:
+            if runs is not one:
+                runs = one  # an unterminated string ahead: read on slowly, to locate it
+                continue
             _fail_unmatched(text, path, pos)
+        pre_at = m.start("pre")
+        if pre_at != pos:
+            children.append(Run(text, pos, pre_at, line))
+            block.lazy = True
+            line += count("\n", pos, pre_at)
+            pos = pre_at
         pre, head, term, post = m.group("pre", "head", "term", "post")
         head_at = m.start("head")
         head_line = line + count("\n", pos, head_at)
@@ -62,7 +81,9 @@ def _parse(text: str, path: str) -> Document:
                 line = head_line + count("\n", head_at, rec.end())
                 pos = rec.end()
                 continue
-            if head.startswith("host") and head[4:5].isspace() and (body := flat(text, m.end())) is not None:
+            # The body starts right after the brace: a comment after it is part of the body.
+            if (head.startswith("host") and head[4:5].isspace()
+                    and (body := flat(text, m.end("term"))) is not None):
                 children.append(Opaque(pre, head, body.group("body"), body.group("post"),
                                        head_line))
                 line = head_line + count("\n", head_at, body.end())
@@ -71,7 +92,7 @@ def _parse(text: str, path: str) -> Document:
             block = Block(pre, head, intern(post, post), line=head_line)
             children.append(block)
             open_blocks.append((block, children, head_at))
-            children = block.children
+            children = block.items
         elif term == "}":
             if head.strip():
                 _fail(text, path, _end_of_head(m), "expected ';' before '}'",
@@ -82,6 +103,7 @@ def _parse(text: str, path: str) -> Document:
             block, children, _ = open_blocks.pop()
             block.tail = pre
             block.close_post = intern(post, post)
+            block = open_blocks[-1][0] if open_blocks else None
         else:  # end of text
             if head.strip():
                 _fail(text, path, _end_of_head(m), "expected ';' at end of file",
@@ -93,6 +115,7 @@ def _parse(text: str, path: str) -> Document:
             return Document(path, root, pre, text)
         line = head_line + count("\n", head_at, m.end())
         pos = m.end()
+    return root
 
 
 def _end_of_head(m) -> int:

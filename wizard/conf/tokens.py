@@ -31,6 +31,19 @@ RECORD_OPENER = re.compile(r"(?:=|\bof)\s*\Z")
 # string, since the wizard never edits inside them and a campus config has tens of thousands.
 FLAT_BODY = re.compile(rf"(?P<body>(?:[^{{}}\"\#]++|{STRING}|\#[^\n]*+)*+)\}}(?P<post>{POST})", re.S)
 
+# Inside a block, the statements the model never looks at one by one (options, parameters,
+# hosts whose body has no braces) are swallowed as one run per match, in C: a campus config
+# is mostly such statements. A run holds only complete `;` statements whose first word is not
+# one of SIGNIFICANT, and `host NAME { ... }` blocks without braces, comments or a record-type
+# opener (`=`, `of`) in the head, so that re-reading a run statement by statement (when someone
+# asks for the block's children) gives exactly what reading the whole file would have given.
+SIGNIFICANT = r"(?:range|include|failover|no)(?=[\s\"\#;{}]|\Z)"
+_FLAT_HOST = (rf"host\s(?:[^;{{}}\"\#\s]++|\s++(?=[^\s{{]|\Z)|{STRING})*+(?<!=)(?<!\bof)\s*+\{{"
+              rf"(?:[^{{}}\"\#]++|{STRING}|\#[^\n]*+)*+\}}{POST}")
+RUN_AND_STATEMENT = re.compile(
+    rf"(?:{TRIVIA}(?:{_FLAT_HOST}|(?!{SIGNIFICANT}){HEAD};{POST}))*+"
+    rf"(?P<pre>{TRIVIA})(?P<head>{HEAD})(?P<term>[;{{}}]|\Z)(?P<post>{POST})", re.S)
+
 PRE_AND_HEAD = re.compile(rf"{TRIVIA}{HEAD}", re.S)
 
 WORD = re.compile(rf'{STRING}|\#[^\n]*+|[^\s"\#]++', re.S)

@@ -5,6 +5,11 @@ text up to the terminator (inner comments and odd spacing included), `post` a co
 same line after the terminator. A block is `pre head { open_post children tail } close_post`.
 Writing the fields back in order gives the file back, so an edit touches only the nodes it
 changes. Nodes are slotted because a campus config has hundreds of thousands of them.
+
+Inside blocks, statements the model never looks at one by one are first kept as a Run: a
+span of the source, read statement by statement only when someone asks for the block's
+children (see tokens.RUN_AND_STATEMENT). Walking the model and rendering use the block's
+items as they are, runs included, so a campus config is mostly never split into nodes.
 """
 
 from __future__ import annotations
@@ -49,20 +54,64 @@ class Stmt:
         return f"<{type(self).__name__} line {self.line}: {self.head.strip()[:40]!r}>"
 
 
+class Run:
+    """Statements kept as their source span until someone needs them as nodes."""
+
+    __slots__ = ("text", "start", "end", "line")
+
+    def __init__(self, text: str, start: int, end: int, line: int):
+        self.text = text
+        self.start = start
+        self.end = end
+        self.line = line
+
+    def emit(self, out: list[str]) -> None:
+        out.append(self.text[self.start:self.end])
+
+    def nodes(self) -> list[Stmt]:
+        from wizard.conf.parser import parse_span
+
+        return parse_span(self.text, self.start, self.end, self.line)
+
+    def __repr__(self) -> str:
+        return f"<Run line {self.line}: {self.end - self.start} chars>"
+
+
 class Block(Stmt):
-    __slots__ = ("open_post", "children", "tail", "close_post")
+    # items: the children, where some may still be Runs while lazy is true.
+    __slots__ = ("open_post", "items", "lazy", "tail", "close_post")
 
     def __init__(self, pre: str, head: str, open_post: str = "", children: list | None = None,
                  tail: str = "", close_post: str = "", line: int = 0):
         super().__init__(pre, head, "", line)
         self.open_post = open_post
-        self.children: list[Stmt] = children if children is not None else []
+        self.items: list = children if children is not None else []
+        self.lazy = False
         self.tail = tail
         self.close_post = close_post
 
+    @property
+    def children(self) -> list[Stmt]:
+        if self.lazy:
+            nodes: list[Stmt] = []
+            for item in self.items:
+                if type(item) is Run:
+                    nodes += item.nodes()
+                else:
+                    nodes.append(item)
+            # In place: whoever holds the list (a Where's siblings) sees the nodes too.
+            self.items[:] = nodes
+            self.lazy = False
+        return self.items
+
+    @children.setter
+    def children(self, nodes: list[Stmt]) -> None:
+        self.items = nodes
+        self.lazy = False
+
     def emit(self, out: list[str]) -> None:
         out += (self.pre, self.head, "{", self.open_post)
-        for child in self.children:
+        for child in self.items:
             child.emit(out)
         out += (self.tail, "}", self.close_post)
 
