@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
@@ -28,7 +26,7 @@ class ApplyScreen(StepScreen):
         with Horizontal(classes="columns"):
             for role in ROLES:
                 yield Static("", id=f"{role}-phases", classes="panel")
-        yield Button("Cancel and roll back (Esc)", id="cancel", variant="error")
+        yield Button("Cancel and roll back (Esc)", id="cancel", variant="error", compact=True)
         yield Static("Failover states", classes="section")
         yield Static("[dim]waiting for the restart…[/dim]", id="timeline")
         yield Static("", id="outcome")
@@ -38,7 +36,7 @@ class ApplyScreen(StepScreen):
         self.done_phases: dict[str, dict[str, str]] = {r: {} for r in ROLES}
         self.notes: dict[str, list[str]] = {r: [] for r in ROLES}
         self.timeline: list[str] = []
-        self.t0 = time.monotonic()
+        self.t0 = self.app.engine.now()
         self.show_phases()
         if not self.state.apply_started:
             self.start()
@@ -52,7 +50,7 @@ class ApplyScreen(StepScreen):
     # -- live progress ---------------------------------------------------------------------
     def on_progress(self, message) -> None:
         role, step, text = message.role, message.step, message.text
-        stamp = f"+{time.monotonic() - self.t0:5.1f}s"
+        stamp = f"+{self.app.engine.now() - self.t0:5.1f}s"
         if step == "state" or role == "pair":
             self.timeline.append(f"[dim]{stamp}[/dim] {escape(role):<9} {escape(text)}")
             self.query_one("#timeline", Static).update("\n".join(self.timeline[-12:]))

@@ -84,6 +84,7 @@ class StepScreen(Screen[StepResult]):
                     yield Static("", id="back-why")
                     yield Button(self.NEXT_LABEL + " ▶", id="next", variant="primary")
             yield HelpPanel(self.STEP, id="help")
+        yield Footer()
 
     def title_text(self) -> str:
         return guide().get(self.STEP, {}).get("title", self.STEP.title())

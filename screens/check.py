@@ -46,7 +46,7 @@ class CheckScreen(HostKeyFlow, StepScreen):
                      f"[b]{escape(a.secondary.host or '?')}[/b]"
                      + ("" if a.primary.host else "  [red](load an answers file with "
                         "--answers to check a pair)[/red]"))
-        yield Button("Check again (Ctrl+R)", id="again")
+        yield Button("Check again (Ctrl+R)", id="again", compact=True)
         yield Static("", id="summary")
         yield Static("", id="checks")
 

@@ -37,7 +37,7 @@ class ClockScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="skew", classes="panel")
-        yield Button("Measure again (Ctrl+R)", id="measure")
+        yield Button("Measure again (Ctrl+R)", id="measure", compact=True)
         yield Static("Time service on each server", classes="section")
         yield Static("", id="ntp")
 

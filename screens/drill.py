@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
@@ -40,7 +38,8 @@ class DrillScreen(StepScreen):
         with Horizontal(classes="columns"):
             for role in ROLES:
                 yield Static("", id=f"{role}-state", classes="panel")
-        yield Button("Start the failover test (Ctrl+R)", id="start", variant="primary")
+        yield Button("Start the failover test (Ctrl+R)", id="start", variant="primary",
+                     compact=True)
         yield Static("Test steps", classes="section")
         yield Static("[dim]not started[/dim]", id="steps")
         yield Static("", id="outcome")
@@ -55,7 +54,7 @@ class DrillScreen(StepScreen):
     def action_start(self) -> None:
         if self.running:
             return
-        self.lines, self.t0 = [], time.monotonic()
+        self.lines, self.t0 = [], self.app.engine.now()
         self.query_one("#start").display = False
         self.app.engine.sink = self.progress_sink
         self.run_work("drill", "failover test running…", self.app.engine.drill,
@@ -69,7 +68,7 @@ class DrillScreen(StepScreen):
                 self.states[parsed[0]] = parsed[1]
                 self.show_states()
             return
-        stamp = f"+{time.monotonic() - self.t0:5.1f}s"
+        stamp = f"+{self.app.engine.now() - self.t0:5.1f}s"
         ok = text.startswith("ok: ")
         mark = "[green]✔[/]" if ok else "[red]✘[/]" if text.startswith("FAILED") else "[cyan]…[/]"
         label = STEP_NAMES.get(step, step)

@@ -51,7 +51,7 @@ class ElementsScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="matrix")
-        yield Button("Probe again (Ctrl+R)", id="probe")
+        yield Button("Probe again (Ctrl+R)", id="probe", compact=True)
         yield Static("Exposure", classes="section")
         yield Static("", id="exposure")
         yield Static("DHCP relays", classes="section")

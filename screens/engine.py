@@ -9,6 +9,7 @@ set, and that sink posts messages to the UI thread.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable
 
 ROLES = ("primary", "secondary")
@@ -26,6 +27,10 @@ class Engine:
         self._hosts_key = None
         self._configs: dict = {}
         self.plan_result = None
+
+    def now(self) -> float:
+        """Clock for the elapsed times screens show (a fake engine makes them stable)."""
+        return time.monotonic()
 
     # -- session ---------------------------------------------------------------------------
     @property

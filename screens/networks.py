@@ -28,7 +28,7 @@ class NetworksScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield SelectionList[str](id="nets")
-        yield Button("Read the configs again (Ctrl+R)", id="read")
+        yield Button("Read the configs again (Ctrl+R)", id="read", compact=True)
         yield Static("Compared with the secondary", classes="section")
         yield Static("", id="diffs")
 

@@ -34,7 +34,7 @@ class ReviewScreen(StepScreen):
                     yield Static("[dim]planning…[/dim]", id=f"{role}-diff")
         with Horizontal(id="key-row"):
             yield Static("", id="key")
-            yield Button("Reveal key (Ctrl+K)", id="reveal")
+            yield Button("Reveal key (Ctrl+K)", id="reveal", compact=True)
         yield Checkbox(CONFIRM, id="confirm", disabled=True)
 
     def on_mount(self) -> None:

@@ -14,8 +14,9 @@ from screens.hostkeys import HostKeyFlow, inspect_pair
 from screens.widgets import results_markup
 from wizard.steps import ROLES
 
-FIELDS = (("host", "Host (address or ssh alias)"), ("user", "User (blank: ~/.ssh/config)"),
-          ("port", "SSH port (blank: 22)"), ("identity", "Key file (blank: agent/defaults)"))
+FIELDS = (("host", "Host"), ("user", "User"), ("port", "SSH port"), ("identity", "Key file"))
+PLACEHOLDERS = {"host": "address or ~/.ssh/config alias", "user": "from ~/.ssh/config",
+                "port": "22", "identity": "agent or default keys"}
 
 
 class ServersScreen(HostKeyFlow, StepScreen):
@@ -34,10 +35,13 @@ class ServersScreen(HostKeyFlow, StepScreen):
                                     else ""))
                     for key, label in FIELDS:
                         value = getattr(host, key)
-                        yield Label(label)
-                        yield Input("" if value is None else str(value), id=f"{role}-{key}")
-                    yield Checkbox("use sudo -n for dhcpd work", host.sudo, id=f"{role}-sudo")
-        yield Button("Connect and inspect both (Ctrl+R)", id="inspect")
+                        with Horizontal(classes="host-row"):
+                            yield Label(label)
+                            yield Input("" if value is None else str(value), id=f"{role}-{key}",
+                                        placeholder=PLACEHOLDERS.get(key, ""), compact=True)
+                    yield Checkbox("run dhcpd work through sudo -n", host.sudo,
+                                   id=f"{role}-sudo", compact=True)
+        yield Button("Connect and inspect both (Ctrl+R)", id="inspect", compact=True)
         with Horizontal(classes="columns"):
             for role in ROLES:
                 yield Static(self.host_text(role), id=f"{role}-facts", classes="panel")
@@ -114,20 +118,24 @@ class ServersScreen(HostKeyFlow, StepScreen):
         if self.state.checked:
             self.query_one("#checks", Static).update(results_markup(self.state.results("servers")))
 
-    def host_text(self, role: str) -> str:
+    def host_text(self, role: str):
+        from rich.table import Table
+
         info = self.state.hosts.get(role)
         if info is None:
             return f"[b]{role.title()}[/b]\n[dim]not inspected yet[/dim]"
         f = info.facts
-        versions = {r: getattr(h.facts.dhcpd, "version", None) for r, h in self.state.hosts.items()}
-        same = len(set(versions.values())) == 1
-        colour = "green" if same else "red"
-        rows = [("OS", escape(f.os.name or "unknown")),
-                ("dhcpd", f"[{colour}]{escape(f.dhcpd.version or '?')}[/] at "
-                          f"{escape(info.dhcpd)}" + ("" if same else " [red](versions differ!)[/]")),
-                ("config", f"{escape(info.config_path)} [dim]({escape(info.config_source)})[/]"),
-                ("leases", escape(info.lease_path)),
-                ("service", f"{escape(f.service.manager or '?')}: `{escape(info.restart)}`"),
-                ("address", escape(info.address))]
-        body = "\n".join(f"[b]{k:<8}[/b] {v}" for k, v in rows)
-        return f"[b]{role.title()}[/b]\n{body}"
+        versions = {getattr(h.facts.dhcpd, "version", None) for h in self.state.hosts.values()}
+        colour = "green" if len(versions) == 1 else "red"
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        grid.add_row(role.title(), "")
+        grid.add_row("OS", escape(f.os.name or "unknown"))
+        grid.add_row("dhcpd", f"[{colour}]{escape(f.dhcpd.version or '?')}[/] "
+                     + ("[green](same on both)[/]" if colour == "green" else "[red](differs!)[/]"))
+        grid.add_row("config", f"{escape(info.config_path)}\n[dim]found via "
+                               f"{escape(info.config_source)}[/]")
+        grid.add_row("leases", escape(info.lease_path))
+        grid.add_row("service", f"{escape(f.service.manager or '?')}: {escape(info.restart)}")
+        return grid

@@ -9,24 +9,24 @@ from textual.widgets import Button, Static
 from screens.base import StepResult, StepScreen
 from wizard.steps import CHECK
 
-WELCOME = """\
-This wizard sets up [b]ISC DHCP failover[/b] between two servers you already run, following
-the ten steps of ISC's [i]Basic Guide to Configuring DHCP Failover[/i] (left).
-
-  • Steps 1–5 [b]only look[/b]: the wizard logs in to both servers over SSH, compares their
-    dhcpd versions and clocks, reads the networks they serve, probes the firewall, and asks
-    for the failover settings (sensible defaults are filled in).
-  • Step 6–7 shows [b]both new configurations[/b] as differences. Nothing on the servers has
-    changed until you confirm this plan.
-  • Step 8 changes both servers as [b]one transaction[/b]: test, back up, switch, restart, and
-    wait until both say [i]normal[/i]. If anything fails, or you cancel, both are rolled
-    back to the configuration they ran before.
-  • Step 9 tests failover for real; step 10 leaves both back in operation.
-
-Everything is recorded in a session directory as deployment evidence (secrets masked).
-[dim]Keys: Ctrl+N next, Ctrl+B back, F1 the guide's text for a step, Ctrl+S save the
-answers, Ctrl+P commands, Ctrl+Q quit.[/dim]
-"""
+WELCOME = "\n".join([
+    "This wizard sets up [b]ISC DHCP failover[/b] between two servers you already run, "
+    "following the ten steps of ISC's [i]Basic Guide to Configuring DHCP Failover[/i] (left).",
+    "",
+    "  • Steps 1–5 [b]only look[/b]: the wizard logs in to both servers over SSH, compares "
+    "their dhcpd versions and clocks, reads the networks they serve, probes the firewall, and "
+    "asks for the failover settings (sensible defaults are filled in).",
+    "  • Step 6–7 shows [b]both new configurations[/b] as differences. Nothing on the servers "
+    "has changed until you confirm this plan.",
+    "  • Step 8 changes both servers as [b]one transaction[/b]: test, back up, switch, restart, "
+    "and wait until both say [i]normal[/i]. If anything fails, or you cancel, both are rolled "
+    "back to the configuration they ran before.",
+    "  • Step 9 tests failover for real; step 10 leaves both back in operation.",
+    "",
+    "Everything is recorded in a session directory as deployment evidence (secrets masked).",
+    "[dim]Keys: Ctrl+N next, Ctrl+B back, F1 the guide's text for each step, Ctrl+S save the "
+    "answers, Ctrl+P commands, Ctrl+Q quit. The mouse works too.[/dim]",
+])
 
 
 class WelcomeScreen(StepScreen):
@@ -37,17 +37,18 @@ class WelcomeScreen(StepScreen):
         return "Welcome to dhcp-wizard"
 
     def compose_body(self) -> ComposeResult:
-        yield Static(WELCOME)
+        yield Static(WELCOME, id="welcome-text")
         if self.state.answers.source:
             yield Static(f"Answers loaded from [b]{self.state.answers.source}[/b]: every field "
                          "is pre-filled, and each step still shows it to you for review.",
                          classes="note")
         yield Static("[b]Already running failover?[/b] Check an existing pair before or after "
                      "an upgrade: every check, nothing changed.", classes="section")
-        yield Button("Check an existing pair", id="check")
+        yield Button("Check an existing pair", id="check", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#back").display = False
         self.query_one("#next").focus()
 
     @on(Button.Pressed, "#check")

@@ -1,0 +1,212 @@
+"""Shared by the TUI tests: a fake engine with fixed results, and Pilot helpers.
+
+The fake has the methods of screens.engine.Engine and answers instantly with recorded-looking
+data, so screens render the same every time (snapshots) and navigation tests run in
+milliseconds. The lab tests use the real Engine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+from rich.console import Console
+from rich.text import Text
+
+from wizard.answers import answers_from_dict
+from wizard.apply import ApplyResult
+from wizard.checks import CheckResult
+from wizard.conf.plan import FilePlan, PairPlan
+from wizard.deploy import HostInfo
+from wizard.drill import DrillResult, DrillStep
+from wizard.omapi import FailoverState, StateSample
+from wizard.steps import Network, SkewVerdict
+
+ANSWERS = answers_from_dict({
+    "primary": {"host": "192.0.2.11", "user": "root"},
+    "secondary": {"host": "192.0.2.12", "user": "root"},
+    "failover": {"pools": ["192.0.2.0/24"]},
+}, source="pair.toml")
+
+BEFORE = "subnet 192.0.2.0 netmask 255.255.255.0 {\n\trange 192.0.2.100 192.0.2.199;\n}\n"
+AFTER = ('failover peer "failover-partner" {\n\tprimary;\n\tmclt 3600;\n\tsplit 128;\n}\n'
+         'key omapi_key {\n\talgorithm hmac-md5;\n\tsecret c2VjcmV0c2VjcmV0c2VjcmV0;\n}\n'
+         "subnet 192.0.2.0 netmask 255.255.255.0 {\n\tpool {\n"
+         '\t\tfailover peer "failover-partner";\n\t\trange 192.0.2.100 192.0.2.199;\n\t}\n}\n')
+SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0"
+
+
+def check_results(skew_status: str = "pass") -> list[CheckResult]:
+    return [
+        CheckResult("ssh", "primary", "pass", "root@192.0.2.11:22 (host key ssh-ed25519 "
+                    "SHA256:AAAA)"),
+        CheckResult("ssh", "secondary", "pass", "root@192.0.2.12:22 (host key ssh-ed25519 "
+                    "SHA256:BBBB)"),
+        CheckResult("dhcpd-version", "primary", "pass", "primary: ISC dhcpd 4.4.3-P1"),
+        CheckResult("dhcpd-version", "secondary", "pass", "secondary: ISC dhcpd 4.4.3-P1"),
+        CheckResult("version-parity", None, "pass", "both run dhcpd 4.4.3-P1"),
+        CheckResult("ntp", "primary", "pass", "primary: chrony, stratum 3, synchronised"),
+        CheckResult("ntp", "secondary", "pass", "secondary: chrony, stratum 3, synchronised"),
+        CheckResult("clock-skew", None, skew_status, "secondary is 0.0 s behind primary"),
+        CheckResult("dhcp-listen", "primary", "pass", "primary: dhcpd pid 100 listens on "
+                    "udp/67, interfaces eth0"),
+        CheckResult("dhcp-listen", "secondary", "pass", "secondary: dhcpd pid 200 listens on "
+                    "udp/67, interfaces eth0"),
+        CheckResult("port-failover", "primary", "pass", "primary -> secondary 192.0.2.12:647: "
+                    "reachable, nothing listening yet (fine before deployment)"),
+        CheckResult("port-failover", "secondary", "pass", "secondary -> primary "
+                    "192.0.2.11:647: reachable, nothing listening yet (fine before deployment)"),
+        CheckResult("port-omapi", "primary", "pass", "this host -> primary 192.0.2.11:7911: "
+                    "reachable, nothing listening yet"),
+        CheckResult("port-omapi", "secondary", "pass", "this host -> secondary "
+                    "192.0.2.12:7911: reachable, nothing listening yet"),
+        CheckResult("config-lint", None, "pass", "no failover configured yet; the two configs "
+                    "agree"),
+    ]
+
+
+def host_info(role: str, address: str) -> HostInfo:
+    facts = SimpleNamespace(
+        os=SimpleNamespace(name="Debian GNU/Linux 12 (bookworm)"),
+        dhcpd=SimpleNamespace(version="4.4.3-P1", path="/usr/sbin/dhcpd"),
+        service=SimpleNamespace(manager="systemd", restart="systemctl restart isc-dhcp-server"))
+    return HostInfo(role, address, "/etc/dhcp/dhcpd.conf", "running dhcpd -cf",
+                    "/var/lib/dhcp/dhcpd.leases", "systemctl restart isc-dhcp-server",
+                    "/usr/sbin/dhcpd", facts)
+
+
+def sample(role: str, local: str, partner: str) -> StateSample:
+    return StateSample(0.0, role, FailoverState("failover-partner", local, partner, 3600,
+                                                None, None, role, 60))
+
+
+class FakeEngine:
+    """screens.engine.Engine's interface with fixed answers; `gate` can hold a call."""
+
+    def __init__(self, skew: float = 0.004, apply_ok: bool = True):
+        self.cancel = threading.Event()
+        self.sink = lambda role, step, msg: None
+        self.session_path = "/var/tmp/dhcp-wizard/sessions/20250101T000000Z"
+        self.skew, self.apply_ok = skew, apply_ok
+        self.recorded: list = []
+        self.tick = 0.0
+        self.hold: threading.Event | None = None   # set -> apply blocks until released
+
+    def now(self) -> float:
+        self.tick += 0.5
+        return self.tick
+
+    def record(self, step, kind, **data):
+        self.recorded.append((step, kind, data))
+
+    def close(self, status="done"):
+        pass
+
+    def connect(self, answers):
+        return {}
+
+    def trust(self, error):
+        return "line"
+
+    def check(self, answers, on_result=None):
+        results = check_results("fail" if abs(self.skew) > 5 else "pass")
+        for r in results:
+            if on_result:
+                on_result(r)
+        return results
+
+    def inspect(self, answers):
+        return {"primary": host_info("primary", "192.0.2.11"),
+                "secondary": host_info("secondary", "192.0.2.12")}
+
+    def measure_clock(self, answers):
+        status = "fail" if abs(self.skew) > 5 else "pass"
+        return SkewVerdict(status, self.skew, 0.002, "ntp",
+                           f"secondary is {abs(self.skew):.1f} s ahead of primary (±0.002 s, "
+                           "via ntp); limit 5 s; dhcpd refuses its partner beyond 60 s",
+                           None if status == "pass" else "run NTP on both peers")
+
+    def networks(self, answers):
+        return ((Network("192.0.2.0/24", ("192.0.2.100-192.0.2.199",)),
+                 Network("10.9.0.0/24", ("10.9.0.50-10.9.0.99",), shared="branch")),
+                self.differences(answers.failover.pools))
+
+    def differences(self, chosen):
+        if chosen is not None and "10.9.0.0/24" not in chosen:
+            return ()
+        return ("subnet 10.9.0.0/24 (with pools 10.9.0.50-10.9.0.99) is on the primary only",)
+
+    def plan(self, answers):
+        return PairPlan([FilePlan("primary", "/etc/dhcp/dhcpd.conf", BEFORE, AFTER),
+                         FilePlan("secondary", "/etc/dhcp/dhcpd.conf", BEFORE,
+                                  AFTER.replace("\tmclt 3600;\n\tsplit 128;\n", "")
+                                  .replace("primary;", "secondary;"))],
+                        SECRET, "generated and written to /root/omapi.secret (mode 0600)",
+                        notes=["primary: added failover peer \"failover-partner\"",
+                               "secondary: added failover peer \"failover-partner\""])
+
+    def mask(self, text):
+        return text.replace(SECRET, "***REDACTED***")
+
+    def apply(self, answers):
+        for role in ("primary", "secondary"):
+            for step, msg in (("validated", f"`dhcpd -t` on {role} accepts the new config"),
+                              ("backed-up", "backups: /etc/dhcp/dhcpd.conf.bak"),
+                              ("switched", "/etc/dhcp/dhcpd.conf is the new config")):
+                self.sink(role, step, msg)
+        if self.hold is not None:
+            while not self.cancel.is_set():
+                time.sleep(0.02)
+            self.sink("pair", "rollback", "rolling both back: cancelled by the operator")
+            return ApplyResult(False, "cancelled", "cancelled by the operator",
+                               rolled_back=True), None
+        for role in ("primary", "secondary"):
+            self.sink(role, "restarted", "dhcpd runs as pid 300")
+            self.sink(role, "state", "(start) -> normal: both servers talk to each other")
+        if not self.apply_ok:
+            return ApplyResult(False, "normal", "secondary never reached normal",
+                               rolled_back=True), None
+        return ApplyResult(True, "done", "", waited=1.5), None
+
+    def drill(self, answers):
+        self.sink("drill", "precondition", "ok: both peers are normal")
+        self.sink("drill", "state", "primary: normal -> shutdown: shutting down")
+        self.sink("drill", "state", "secondary: normal -> partner-down: serves alone")
+        self.sink("drill", "shutdown-primary", "ok: primary shut down gracefully")
+        self.sink("drill", "service", "ok: dhclient got 192.0.2.150 from 192.0.2.12 in 1.03 s")
+        self.sink("drill", "state", "primary: shutdown -> normal: back")
+        self.sink("drill", "state", "secondary: partner-down -> normal: back")
+        self.sink("drill", "recover-primary", "ok: both peers are normal again")
+        steps = [DrillStep("precondition", True, "both peers are normal", 0.0),
+                 DrillStep("shutdown-primary", True, "ok", 0.1, {"seconds_to_partner_down": 0.1}),
+                 DrillStep("service", True, "ok", 1.0, {"proven": True}),
+                 DrillStep("recover-primary", True, "ok", 2.0, {"seconds_to_normal": 2.0})]
+        return DrillResult(True, True, steps, [], "drill passed: the survivor served a real "
+                           "client and both peers are normal")
+
+    def states(self, answers):
+        return {r: sample(r, "normal", "normal") for r in ("primary", "secondary")}
+
+
+def plain(widget) -> str:
+    """A Static's content as plain text (markup and renderables alike)."""
+    content = widget.content
+    if isinstance(content, str):
+        return Text.from_markup(content).plain
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    console.print(content)
+    return console.export_text()
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if condition():
+            return True
+    return False
+
+
+def next_enabled(app) -> bool:
+    return not app.screen.query_one("#next").disabled
