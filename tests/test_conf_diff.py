@@ -44,3 +44,27 @@ def test_simple_change_reads_like_difflib():
 def test_missing_final_newline_is_marked():
     assert unified("a\nb", "a\nc", "x", "y").endswith("+c\n\\ No newline at end of file\n")
     assert unified("same", "same", "x", "y") == ""
+
+
+@pytest.mark.parametrize("before, after", [
+    ("a\rb\nc\n", "a\rB\nc\n"),
+    ("x\n\x0cy\nz", "x\n\x0cY\nz"),
+    ("1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\n3\nX\n5\n6\n7\n8\n9"),
+])
+def test_lines_without_a_newline_are_marked_wherever_they_are(before, after):
+    class Codes:
+        def get_opcodes(self):
+            return opcodes(before.splitlines(True), after.splitlines(True))
+
+    a, b = before.splitlines(True), after.splitlines(True)
+    mark = lambda p, line: p + line + ("" if line.endswith("\n") else "\n\\ No newline at end of file\n")
+    body = []
+    for group in difflib.SequenceMatcher.get_grouped_opcodes(Codes(), 3):
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                body += [mark(" ", x) for x in a[i1:i2]]
+            else:
+                body += [mark("-", x) for x in a[i1:i2]] + [mark("+", x) for x in b[j1:j2]]
+    out = unified(before, after, "x", "y")
+    assert "".join(line for line in out.splitlines(True) if not line.startswith(("---", "+++", "@@"))) \
+        == "".join(body)

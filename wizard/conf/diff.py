@@ -59,15 +59,6 @@ def _resync(a: list[str], b: list[str], i: int, j: int) -> tuple[int, int]:
         width *= 4
 
 
-class _Opcodes:
-    # difflib groups opcodes into hunks with context; it only needs get_opcodes() from us.
-    def __init__(self, ops):
-        self.ops = ops
-
-    def get_opcodes(self):
-        return self.ops
-
-
 def _range(start: int, stop: int) -> str:
     length = stop - start
     if length == 1:
@@ -81,18 +72,57 @@ def _line(prefix: str, text: str) -> str:
     return prefix + text + "\n\\ No newline at end of file\n"
 
 
+def _grouped(codes: list, n: int):
+    """difflib.SequenceMatcher.get_grouped_opcodes, over opcodes already in hand."""
+    if not codes:
+        codes = [("equal", 0, 1, 0, 1)]
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = tag, max(i1, i2 - n), i2, max(j1, j2 - n), j2
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
+    nn = n + n
+    group = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > nn:
+            group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            yield group
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        yield group
+
+
+def _prefixed(prefix: str, lines: list[str], whole: bool) -> list[str]:
+    # whole: every line but a text's last ends with a newline, so only the last may need
+    # the marker; otherwise (a lone \r, a form feed) each line is looked at.
+    if whole and (not lines or lines[-1].endswith("\n")):
+        return list(map(prefix.__add__, lines))
+    return [_line(prefix, line) for line in lines]
+
+
+def _whole_lines(text: str, lines: list[str]) -> bool:
+    # splitlines cuts after \n and after other breaks; a line holds a \n only at its end.
+    if not lines:
+        return True
+    return text.count("\n") == len(lines) - (not lines[-1].endswith("\n"))
+
+
 def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 3) -> str:
     if before == after:
         return ""
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    whole_a, whole_b = _whole_lines(before, a), _whole_lines(after, b)
     out = [f"--- {fromfile}\n", f"+++ {tofile}\n"]
-    for group in difflib.SequenceMatcher.get_grouped_opcodes(_Opcodes(opcodes(a, b)), context):
+    for group in _grouped(opcodes(a, b), context):
         first, last = group[0], group[-1]
         out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                out += [_line(" ", line) for line in a[i1:i2]]
+                out += _prefixed(" ", a[i1:i2], whole_a)
                 continue
-            out += [_line("-", line) for line in a[i1:i2]]
-            out += [_line("+", line) for line in b[j1:j2]]
+            out += _prefixed("-", a[i1:i2], whole_a)
+            out += _prefixed("+", b[j1:j2], whole_b)
     return "".join(out)

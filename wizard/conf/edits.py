@@ -37,9 +37,21 @@ def line_indent(pre: str) -> str | None:
     return None if at < 0 else pre[at + 1:]
 
 
+_MADE: dict[str, Stmt] = {}
+
+
 def snippet(text: str) -> Stmt:
     """One statement or block, from text the wizard generated."""
-    return parse(text, "<generated>").children[0]
+    # The same statement goes into thousands of pools: read it once, hand out copies.
+    made = _MADE.get(text)
+    if made is None:
+        made = parse(text, "<generated>").children[0]
+        if type(made) is not Stmt:
+            return made
+        if len(_MADE) > 256:
+            _MADE.clear()
+        _MADE[text] = made
+    return Stmt(made.pre, made.head, made.post, made.line)
 
 
 def block_text(head: str, lines: list[str], indent: str, unit: str) -> str:

@@ -90,13 +90,13 @@ def _refer_pools(config: Config, name: str, scope: Scope, unit: str,
     for pool in config.pools:
         if not scope.pool(pool):
             continue
-        where = pool.at.location
         if pool.no_failover:
-            notes.append(f"{where}: pool says `no failover peer`; left out of failover")
+            notes.append(f"{pool.at.location}: pool says `no failover peer`; left out of failover")
             continue
         current = pool.peer
         if current is not None and current != name:
-            notes.append(f"{where}: pool already belongs to failover peer {current!r}; left alone")
+            notes.append(f"{pool.at.location}: pool already belongs to failover peer "
+                         f"{current!r}; left alone")
             continue
         _drop_bootp(pool.ranges, notes)
         if current is None:

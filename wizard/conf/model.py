@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located
 from wizard.conf.parser import parse, paused_gc
-from wizard.conf.tokens import WORD
+from wizard.conf.tokens import WORD, words
 from wizard.conf.tree import Block, Document, Run, Stmt
 from wizard.errors import InputError
 
@@ -332,7 +332,7 @@ class _Walker:
 
 
 def _range(here: Where) -> Range:
-    w = here.node.words
+    w = words(here.node.head)  # not cached on the node: a campus config has thousands
     first = 2 if len(w) > 1 and w[1] == "dynamic-bootp" else 1
     addrs = [ip_int(x) for x in w[first:first + 2]]
     for i, addr in enumerate(addrs):
@@ -346,7 +346,7 @@ def _range(here: Where) -> Range:
 
 
 def _subnet(here: Where, shared) -> Subnet:
-    w = here.node.words
+    w = words(here.node.head)
     net, mask = (ip_int(w[i]) if len(w) > i else None for i in (1, 3))
     if len(w) != 4 or w[2] != "netmask" or net is None or mask is None:
         bad = next((i for i, ok in ((1, net), (2, len(w) > 2 and w[2] == "netmask"), (3, mask))
