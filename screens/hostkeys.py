@@ -34,7 +34,8 @@ class HostKeyFlow:
     def trust_needed(self, value: dict) -> bool:
         if "unknown" not in value:
             return False
-        role, error = next(iter(value["unknown"].items()))
+        role = min(value["unknown"], key=("primary", "secondary").index)
+        error = value["unknown"][role]
         self.ask_trust(role, error)
         return True
 
