@@ -8,8 +8,6 @@ small window.
 
 from __future__ import annotations
 
-import difflib
-
 _CONFIRM = 3   # lines that must agree for a resynchronisation to count
 _NEAR = 12     # how far the cheap look-ahead searches
 
@@ -48,6 +46,8 @@ def _resync(a: list[str], b: list[str], i: int, j: int) -> tuple[int, int]:
             dy = total - dx
             if dy <= _NEAR and _agree(a, b, i + dx, j + dy):
                 return i + dx, j + dy
+    import difflib  # the fallback is rare; skip its import otherwise
+
     width = 256
     while True:
         sm = difflib.SequenceMatcher(None, a[i:i + width], b[j:j + width], autojunk=False)

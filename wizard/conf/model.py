@@ -6,8 +6,8 @@ so that edits land where the declaration is, including inside included files.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+# _socket, not socket: the same inet_aton without importing enum and selectors.
+from _socket import inet_aton
 from dataclasses import dataclass, field
 
 from wizard.conf.loader import Loader, LocalLoader
@@ -48,7 +48,7 @@ class Range:
     bootp: bool
 
     def text(self) -> str:
-        lo, hi = (str(ipaddress.IPv4Address(a)) if a is not None else "?" for a in (self.lo, self.hi))
+        lo, hi = (_dotted(a) if a is not None else "?" for a in (self.lo, self.hi))
         return f"{lo}-{hi}"
 
 
@@ -177,6 +177,10 @@ class Config:
             yield from holder.bare_ranges
 
 
+def _dotted(addr: int) -> str:
+    return f"{addr >> 24}.{addr >> 16 & 255}.{addr >> 8 & 255}.{addr & 255}"
+
+
 def _cidr(network: int | None, mask: int | None) -> str | None:
     """What str(IPv4Network((network, ones in mask), strict=False)) says, a hundred times
     cheaper: host bits set is an error dhcpd reports, the model still names the network."""
@@ -184,7 +188,7 @@ def _cidr(network: int | None, mask: int | None) -> str | None:
         return None
     prefix = bin(mask).count("1")
     net = network & (0xFFFFFFFF ^ (0xFFFFFFFF >> prefix))
-    return f"{net >> 24}.{net >> 16 & 255}.{net >> 8 & 255}.{net & 255}/{prefix}"
+    return f"{_dotted(net)}/{prefix}"
 
 
 def peer_setting_key(stmt: Stmt) -> str:
@@ -196,7 +200,7 @@ def peer_setting_key(stmt: Stmt) -> str:
 
 def ip_int(text: str | None) -> int | None:
     try:
-        return int.from_bytes(socket.inet_aton(text), "big") if text and text.count(".") == 3 else None
+        return int.from_bytes(inet_aton(text), "big") if text and text.count(".") == 3 else None
     except OSError:
         return None
 
@@ -347,7 +351,8 @@ def _range(here: Where) -> Range:
 
 def _subnet(here: Where, shared) -> Subnet:
     w = words(here.node.head)
-    net, mask = (ip_int(w[i]) if len(w) > i else None for i in (1, 3))
+    net = ip_int(w[1]) if len(w) > 1 else None
+    mask = ip_int(w[3]) if len(w) > 3 else None
     if len(w) != 4 or w[2] != "netmask" or net is None or mask is None:
         bad = next((i for i, ok in ((1, net), (2, len(w) > 2 and w[2] == "netmask"), (3, mask))
                     if ok is None or ok is False), 4)

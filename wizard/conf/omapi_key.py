@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets
 
 from wizard.conf.model import Config
 from wizard.errors import InputError
 
 
 def generate() -> str:
+    import secrets  # only when no secret exists yet; it costs an import of random and hmac
+
     return base64.b64encode(secrets.token_bytes(64)).decode("ascii")
 
 

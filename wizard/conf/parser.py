@@ -43,6 +43,7 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
     one = tokens.STATEMENT.match
     runs = tokens.RUN_AND_STATEMENT.match if skeletal else one
     flat = tokens.FLAT_BODY.match
+    record = tokens.RECORD_OPENER.search
     # Trivia repeats endlessly ("\n  "): one string object each instead of one per node.
     shared: dict[str, str] = {}
     intern = shared.setdefault
@@ -51,6 +52,7 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
     children = root
     block = None
     open_blocks: list[tuple[Block, list[Stmt], int]] = []
+    line_pos = pos  # line is the line number at offset line_pos
     while pos != stop:
         m = (runs if open_blocks else one)(text, pos)
         if m is None:
@@ -58,27 +60,27 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
                 runs = one  # an unterminated string ahead: read on slowly, to locate it
                 continue
             _fail_unmatched(text, path, pos)
-        pre_at = m.start("pre")
+        pre, head, term, post = m.groups()
+        pre_at = m.start(1)
         if pre_at != pos:
+            line += count("\n", line_pos, pos)
+            line_pos = pos
             children.append(Run(text, pos, pre_at, line))
             block.lazy = True
-            line += count("\n", pos, pre_at)
-            pos = pre_at
-        pre, head, term, post = m.group("pre", "head", "term", "post")
-        head_at = m.start("head")
-        head_line = line + count("\n", pos, head_at)
+        head_at = pre_at + len(pre)
+        line = head_line = line + count("\n", line_pos, head_at)
+        line_pos = head_at
         pre = intern(pre, pre)
         if term == ";":
             children.append(Stmt(pre, head, post, head_line))
         elif term == "{":
-            if tokens.RECORD_OPENER.search(head):
+            if record(head):
                 rec = tokens.RECORD_TAIL.match(text, m.end("term"))
                 if rec is None:
                     _fail(text, path, m.start("term"), "record type `{ ... }` is not closed by "
                           "`};`", "close the record type with `}` and end the statement with `;`")
                 children.append(Stmt(pre, head + "{" + rec.group("body"), rec.group("post"),
                                      head_line))
-                line = head_line + count("\n", head_at, rec.end())
                 pos = rec.end()
                 continue
             # The body starts right after the brace: a comment after it is part of the body.
@@ -86,7 +88,6 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
                     and (body := flat(text, m.end("term"))) is not None):
                 children.append(Opaque(pre, head, body.group("body"), body.group("post"),
                                        head_line))
-                line = head_line + count("\n", head_at, body.end())
                 pos = body.end()
                 continue
             block = Block(pre, head, intern(post, post), line=head_line)
@@ -113,7 +114,6 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
                 _fail(text, path, at, f"block `{block.head.strip()}` is never closed",
                       "add the missing '}'")
             return Document(path, root, pre, text)
-        line = head_line + count("\n", head_at, m.end())
         pos = m.end()
     return root
 

@@ -83,7 +83,12 @@ class Block(Stmt):
 
     def __init__(self, pre: str, head: str, open_post: str = "", children: list | None = None,
                  tail: str = "", close_post: str = "", line: int = 0):
-        super().__init__(pre, head, "", line)
+        # Stmt.__init__ spelt out: thousands of blocks, one call each saved.
+        self.pre = pre
+        self.head = head
+        self.post = ""
+        self.line = line
+        self._words = None
         self.open_post = open_post
         self.items: list = children if children is not None else []
         self.lazy = False
