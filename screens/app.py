@@ -39,6 +39,16 @@ def screen_class(step_id: str) -> type[Screen]:
     return getattr(importlib.import_module(module), name)
 
 
+def _import_the_rest() -> None:
+    """Import the engine (paramiko among it) and the other screens while the user reads
+    the first screen: a first import inside a step's worker holds the import lock, and the
+    UI thread waiting on it is a visible stall."""
+    for module in ("wizard.deploy", "wizard.ssh", "wizard.checks", "wizard.facts",
+                   "wizard.clock", "wizard.conf.plan", "wizard.omapi", "wizard.drill",
+                   "paramiko", *{m.partition(":")[0] for m in SCREENS.values()}):
+        importlib.import_module(module)
+
+
 def blank_answers() -> Answers:
     return Answers(HostAnswers(""), HostAnswers(""))
 
@@ -65,6 +75,10 @@ class WizardApp(App[int]):
 
     def on_mount(self) -> None:
         self.show_step(self.start)
+        self.call_after_refresh(self._warm_up)
+
+    def _warm_up(self) -> None:
+        self.run_worker(_import_the_rest, thread=True, exit_on_error=False, group="warm-up")
 
     def show_step(self, step_id: str) -> None:
         self.current = step_id
