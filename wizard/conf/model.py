@@ -138,9 +138,8 @@ class Config:
     subnets: list[Subnet] = field(default_factory=list)
     pools: list[Pool] = field(default_factory=list)
     groups: list[Where] = field(default_factory=list)
-    # What the hosts are found from, on demand: the blocks the walk went into (by id) and the
-    # document each include statement brought in.
-    walked: set[int] = field(default_factory=set)
+    # What the hosts are found from, on demand: the document each include brought in (by the
+    # include statement's id); the blocks walked into are the subnets, shared-networks, groups.
     included: dict[int, Document] = field(default_factory=dict)
     _hosts: list[tuple[str, Where]] | None = None
 
@@ -156,19 +155,21 @@ class Config:
         if self._hosts is None:
             self._hosts = []
             if self.docs:
-                self._find_hosts(self.main, self.main, None)
+                walked = {id(h.at.node) for h in (*self.subnets, *self.shared_networks)}
+                walked.update(id(g.node) for g in self.groups)
+                self._find_hosts(self.main, self.main, None, walked)
         return self._hosts
 
-    def _find_hosts(self, doc: Document, owner, anchor) -> None:
+    def _find_hosts(self, doc: Document, owner, anchor, walked: set[int]) -> None:
         for node in owner.children:
             kw = _fast_keyword(node)
             if kw == "host":
                 self._hosts.append((node.arg(1) or "", Where(doc, node, owner, anchor or node)))
-            elif id(node) in self.walked:
-                self._find_hosts(doc, node, anchor or node)
+            elif id(node) in walked:
+                self._find_hosts(doc, node, anchor or node, walked)
             elif kw == "include" and id(node) in self.included:
                 inc = self.included[id(node)]
-                self._find_hosts(inc, inc, anchor or node)
+                self._find_hosts(inc, inc, anchor or node, walked)
 
     def all_ranges(self):
         for pool in self.pools:
@@ -240,7 +241,6 @@ class _Walker:
              seen: tuple[str, ...]) -> None:
         c = self.c
         if type(owner) is Block:
-            c.walked.add(id(owner))
             # Runs hold nothing the walk looks at (tokens.SIGNIFICANT); hosts are found later.
             nodes = [n for n in owner.items if type(n) is not Run] if owner.lazy else owner.items
         else:

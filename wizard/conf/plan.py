@@ -89,7 +89,21 @@ def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
     for role, config in (("primary", p), ("secondary", s)):
         for doc in config.docs:
             files.append(FilePlan(role, doc.path, befores.get((role, doc.path), ""), doc.render()))
+    if not diffs:
+        # Nothing returned refers to the models: let them go now rather than at some later
+        # full collection (which costs more than the whole plan on a campus config).
+        _release(p)
+        _release(s)
     return PairPlan(files, secret, origin, diffs, notes)
+
+
+def _release(config: Config) -> None:
+    """Cut the model's back references (pool -> subnet -> pools), its only cycles, so that
+    reference counting frees it with the last reference."""
+    for pool in config.pools:
+        pool.subnet = pool.shared = None
+    for subnet in config.subnets:
+        subnet.shared = None
 
 
 def _in_scope(scope: failover.Scope, holder) -> bool:
