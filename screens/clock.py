@@ -26,7 +26,7 @@ def scale(skew: float, error: float, limit: float, width: int = 50) -> str:
     cells[pos] = "●"
     return (f"0 s [{''.join(cells)}] 60 s\n"
             f"    ● measured {abs(skew):.3f} s (±{error:.3f} s)   ┊ your limit {limit:g} s   "
-            "| dhcpd refuses its partner at 60 s")
+            "60 s: dhcpd refuses its partner")
 
 
 class ClockScreen(StepScreen):

@@ -27,10 +27,10 @@ def server_addresses(state) -> list[str]:
 
 def probe_table(state) -> Table:
     table = Table(expand=True, show_lines=False)
-    table.add_column("what must get through", ratio=2)
-    table.add_column("from → to", ratio=2)
+    table.add_column("traffic", ratio=2)
+    table.add_column("from → to", ratio=4, overflow="fold")
     table.add_column("result", ratio=5)
-    names = {"port-failover": "failover protocol", "port-omapi": "OMAPI (control channel)",
+    names = {"port-failover": "failover (tcp)", "port-omapi": "OMAPI (tcp)",
              "dhcp-listen": "DHCP (udp/67)"}
     rows = [r for r in state.checks if r.id in ("port-failover", "port-omapi")]
     rows += [r for r in state.checks if r.id == "dhcp-listen"]
@@ -39,7 +39,8 @@ def probe_table(state) -> Table:
         where, _, said = r.detail.partition(": ")
         if r.id == "dhcp-listen":
             where, said = f"clients → {r.host}", said.split(";")[0]
-        table.add_row(names[r.id], where, f"[{colour}]{mark}[/] {escape(said)}")
+        table.add_row(names[r.id], where.replace(" -> ", " → "),
+                      f"[{colour}]{mark}[/] {escape(said)}")
     return table
 
 

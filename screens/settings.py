@@ -20,11 +20,11 @@ LABELS = {
     "primary_port": ("Primary's failover port", "TCP port the primary listens on (647 is the "
                      "IANA port; the guide's 519/520 are only examples)."),
     "secondary_port": ("Secondary's failover port", "TCP port the secondary listens on."),
-    "mclt": ("MCLT, s [primary only]", "Maximum Client Lead Time: how far one server may "
+    "mclt": ("MCLT, s (primary only)", "Maximum Client Lead Time: how far one server may "
              "extend a lease beyond what its partner knows, and how long a returning server "
              "waits before serving. Written on the primary only; dhcpd ignores it on the "
              "secondary. ISC's example: 3600."),
-    "split": ("Split, 0–256 [primary only]", "Share of clients the primary answers in normal "
+    "split": ("Split, 0–256 (primary only)", "Share of clients the primary answers in normal "
               "operation. Written on the primary only: dhcpd refuses it on the secondary."),
     "max_response_delay": ("Max response delay, s", "Silence after which a server believes "
                            "its partner is gone (communications-interrupted)."),
@@ -44,7 +44,7 @@ MODE_LABELS = {"load-balance": "Load balancing: both servers answer, half the cl
 class SettingsScreen(StepScreen):
     STEP = "settings"
     INTRO = ("These go into the `failover peer` blocks of both configs. The defaults follow "
-             "ISC's recommendations; settings marked [primary only] are written on the "
+             "ISC's recommendations; settings marked (primary only) are written on the "
              "primary alone, as the guide requires.")
 
     def compose_body(self) -> ComposeResult:
@@ -68,7 +68,7 @@ class SettingsScreen(StepScreen):
                 yield Input("" if value is None else str(value), id=f"f-{key}",
                             placeholder=ssh[key.split("_")[0]] if key.endswith("_address")
                             else "",
-                            disabled=key == "split" and mode != "custom")
+                            disabled=key == "split" and mode != "custom", compact=True)
             yield Static("", id=f"e-{key}", classes="field-error")
             yield Static(escape(help_text.format(**ssh)), classes="field-help")
 
@@ -85,8 +85,9 @@ class SettingsScreen(StepScreen):
     def validate(self) -> None:
         answers, errors = apply_settings(self.state.answers, self.values())
         for key in SETTING_FIELDS:
-            self.query_one(f"#e-{key}", Static).update(
-                f"✘ {escape(errors[key])}" if key in errors else "")
+            error = self.query_one(f"#e-{key}", Static)
+            error.update(f"✘ {escape(errors[key])}" if key in errors else "")
+            error.display = key in errors
         self.set_state(self.state.with_(answers=answers, settings_errors=errors))
 
     @on(Input.Changed)

@@ -52,7 +52,7 @@ def test_the_whole_guide_in_order_with_what_each_screen_shows():
             assert app.screen.state.answers.failover.pools == ("192.0.2.0/24",)
             await next_step(pilot, app, "ElementsScreen")
             matrix = plain(app.screen.query_one("#matrix"))
-            assert "primary -> secondary 192.0.2.12:647" in matrix and "OMAPI" in matrix
+            assert "primary → secondary 192.0.2.12:647" in matrix and "OMAPI" in matrix
             await next_step(pilot, app, "SettingsScreen")
             await next_step(pilot, app, "ReviewScreen")
             assert await until(pilot, lambda: app.screen.state.plan_ready)
@@ -171,7 +171,7 @@ def test_cancel_during_apply_asks_then_rolls_back_and_allows_going_back():
             apply_screen = app.screen
             assert apply_screen.query_one("#back").disabled
             await pilot.press("escape")
-            assert await until(pilot, lambda: screen_name(app) == "ConfirmModal")
+            assert await until(pilot, lambda: screen_name(app) == "ConfirmModal" and bool(app.screen.query("#yes")))
             assert "rolled back" in plain(app.screen.query_one(".modal-body"))
             await pilot.click("#yes")
             assert await until(pilot, lambda: apply_screen.state.apply_ok is False)
@@ -189,12 +189,12 @@ def test_quit_during_apply_asks_first():
         async with app.run_test(size=SIZE) as pilot:
             assert await until(pilot, lambda: app.screen.running == "apply")
             await pilot.press("ctrl+q")
-            assert await until(pilot, lambda: screen_name(app) == "ConfirmModal")
+            assert await until(pilot, lambda: screen_name(app) == "ConfirmModal" and bool(app.screen.query("#yes")))
             await pilot.click("#no")
             await pilot.pause()
             assert screen_name(app) == "ApplyScreen" and not engine.cancel.is_set()
             await pilot.press("ctrl+q")
-            assert await until(pilot, lambda: screen_name(app) == "ConfirmModal")
+            assert await until(pilot, lambda: screen_name(app) == "ConfirmModal" and bool(app.screen.query("#yes")))
             await pilot.click("#yes")
             assert await until(pilot, lambda: app.return_code is not None)
             assert engine.cancel.is_set()

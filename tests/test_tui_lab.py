@@ -21,6 +21,10 @@ def name(app) -> str:
     return type(app.screen).__name__
 
 
+def modal_ready(app) -> bool:
+    return name(app) == "HostKeyModal" and bool(app.screen.query("#yes"))
+
+
 async def forward(pilot, app, expected: str, timeout: float = 30):
     assert await until(pilot, lambda: next_enabled(app), timeout), \
         plain(app.screen.query_one("#gate"))
@@ -50,7 +54,7 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
             assert subnet in [n.cidr for n in app.screen.state.chosen()]
             await forward(pilot, app, "ElementsScreen")
             matrix = plain(app.screen.query_one("#matrix"))
-            assert "primary -> secondary" in matrix and "secondary -> primary" in matrix
+            assert "primary → secondary" in matrix and "secondary → primary" in matrix
             await forward(pilot, app, "SettingsScreen")
             await forward(pilot, app, "ReviewScreen")
             assert await until(pilot, lambda: app.screen.state.plan_ready, 30)
@@ -116,7 +120,7 @@ def test_an_unknown_host_key_is_shown_and_trusted_only_on_yes(lab, lab_answers, 
 
     async def go():
         async with app.run_test(size=SIZE) as pilot:
-            assert await until(pilot, lambda: name(app) == "HostKeyModal", 20)
+            assert await until(pilot, lambda: modal_ready(app), 20)
             body = plain(app.screen.query_one(".modal-body"))
             assert "SHA256:" in body and answers.primary.host in body
             await pilot.click("#no")
@@ -125,7 +129,7 @@ def test_an_unknown_host_key_is_shown_and_trusted_only_on_yes(lab, lab_answers, 
             assert "host key refused" in plain(app.screen.query_one("#checks"))
             await pilot.press("ctrl+r")
             for _ in ("primary", "secondary"):
-                assert await until(pilot, lambda: name(app) == "HostKeyModal", 20)
+                assert await until(pilot, lambda: modal_ready(app), 20)
                 await pilot.click("#yes")
                 await pilot.pause()
             assert await until(pilot, lambda: app.screen.state.checked, 30)
