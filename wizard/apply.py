@@ -208,6 +208,7 @@ class Transaction:
         self._say(tgt.role, "switched", f"{tgt.config_path} is the new config")
 
     def _restart(self, tgt: HostTarget, reconnect: bool = False) -> None:
+        self._say(tgt.role, "restarting", f"`{tgt.restart}`")
         res = self._run(tgt, tgt.restart, timeout=RESTART_TIMEOUT, label="restart",
                         reconnect=reconnect)
         # Check the process, not the init script's word: Debian's script reports failure
@@ -291,15 +292,8 @@ class Transaction:
             if failed:
                 raise _Abort("switch", _reasons(failed))
             phase = "restart"
-            restarted = self._both(self._restart)
-            failed = {r: e for r, e in restarted.items() if isinstance(e, Exception)}
-            if failed:
-                raise _Abort("restart", _reasons(failed))
+            result_wait = self._restart_and_watch()
             phase = "normal"
-            self._say("pair", "waiting", f"waiting up to {self.normal_timeout:.0f} s for both "
-                      "peers to reach normal")
-            result_wait = wait_for(self.states_reader, both("normal"), self.normal_timeout,
-                                   cancel=self.cancel, on_transition=self._on_transition)
             if result_wait.cancelled:
                 raise _Abort("cancelled", "cancelled by the operator")
             if not result_wait.ok:
@@ -324,6 +318,39 @@ class Transaction:
                                   for r, v in rolled.items()},
                            timeline=result_wait.timeline if result_wait else [],
                            waited=result_wait.waited if result_wait else None, notes=notes)
+
+    def _restart_and_watch(self) -> WaitResult:
+        """Restart both and watch OMAPI from the first moment, not after the init scripts
+        return: they sleep, and the pair is often normal before they do."""
+        stop = threading.Event()
+        box: dict[str, WaitResult] = {}
+
+        def watch() -> None:
+            box["r"] = wait_for(self.states_reader, both("normal"),
+                                RESTART_TIMEOUT + self.normal_timeout, interval=0.1,
+                                cancel=stop, on_transition=self._on_transition)
+
+        watcher = threading.Thread(target=watch, name="apply-watch", daemon=True)
+        watcher.start()
+        try:
+            restarted = self._both(self._restart)
+            failed = {r: e for r, e in restarted.items() if isinstance(e, Exception)}
+            if failed:
+                raise _Abort("restart", _reasons(failed))
+            self._say("pair", "waiting", f"waiting up to {self.normal_timeout:.0f} s for both "
+                      "peers to reach normal")
+            deadline = time.monotonic() + self.normal_timeout
+            while watcher.is_alive() and time.monotonic() < deadline:
+                if self.cancel.is_set():
+                    break
+                watcher.join(0.05)
+        finally:
+            stop.set()
+            watcher.join()
+        result = box["r"]
+        # `stop` also ends the watcher at the deadline: only the operator's cancel counts.
+        result.cancelled = self.cancel.is_set() and not result.ok
+        return result
 
     def _on_transition(self, tr: Transition) -> None:
         self._event(tr.role, "state", before=tr.before, after=tr.after,

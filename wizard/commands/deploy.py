@@ -98,8 +98,8 @@ def _deploy(d, args, say: Printer) -> int:
             print("Both servers were rolled back to their previous configuration and run it."
                   if result.rolled_back else "")
             return 1
-        print(f"  both peers normal after {result.waited:.1f} s" if result.waited is not None
-              else "  done")
+        print(f"  both peers normal {result.waited:.1f} s after the restarts began"
+              if result.waited is not None else "  done")
     else:
         print("  the servers already run this configuration; nothing to change")
         waited = d.wait_normal()
