@@ -27,6 +27,21 @@ def omshell_states(spec, role: str, secret: str, name: str) -> tuple[int, int]:
     return get("local-state"), get("partner-state")
 
 
+def test_plan_reads_both_live_configs_over_ssh_and_changes_nothing(lab, lab_spec, tmp_path):
+    answers = fresh(lab_spec)
+    before = {r: (lab_spec.host_dir(r) / "etc-dhcp" / "dhcpd.conf").read_text()
+              for r in ("primary", "secondary")}
+    proc = run_cli("plan", "--answers", str(lab_spec.answers_path), "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "running dhcpd" in proc.stderr  # where each config path came from
+    assert proc.stdout.count('+failover peer "failover-partner" {') == 2
+    assert "+\tmclt 30;" in proc.stdout and "***REDACTED***" in proc.stdout
+    secret = open(answers.omapi.secret_file).read().strip()
+    assert secret not in proc.stdout and secret in (tmp_path / "primary.conf").read_text()
+    assert before == {r: (lab_spec.host_dir(r) / "etc-dhcp" / "dhcpd.conf").read_text()
+                      for r in ("primary", "secondary")}
+
+
 @pytest.fixture(scope="module")
 def deployed(lab, lab_spec, tmp_path_factory):
     answers = fresh(lab_spec)

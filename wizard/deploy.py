@@ -141,15 +141,7 @@ class Deployment:
                              secondary_loader=loaders["secondary"])
         self.secret = the_plan.secret
         if self.session is not None:
-            self.session.redactor.add(the_plan.secret)
-            for f in the_plan.files:
-                name = f"{f.role}{f.path.replace('/', '_')}"
-                self.session.artifact(f"{name}.before", f.before, step="plan", host=f.role,
-                                      path=f.path)
-                self.session.artifact(f"{name}.after", f.after, step="plan", host=f.role,
-                                      path=f.path, changed=f.changed)
-            self.session.event("plan", "plan", changed=the_plan.changed, notes=the_plan.notes,
-                               secret_origin=the_plan.secret_origin)
+            the_plan.record(self.session)
         return the_plan
 
     # -- step 8 --------------------------------------------------------------------------

@@ -9,26 +9,22 @@ from pathlib import Path
 from wizard.answers import load_answers
 from wizard.conf.loader import encode
 from wizard.conf.plan import FilePlan, PairPlan, plan_pair
-from wizard.errors import InputError, NotAvailable
+from wizard.errors import InputError
 from wizard.session import Session
 
 
 def run(args) -> int:
-    if not args.from_files:
-        raise NotAvailable("`plan` without --from reads the configs over SSH, which comes with "
-                           "the SSH layer",
-                           "copy both configs here and run "
-                           "`dhcp-wizard plan --answers FILE --from PRIMARY_CONF SECONDARY_CONF`")
     answers = load_answers(args.answers)
-    primary, secondary = args.from_files
     session = Session.create(args.session, command="plan")
     with session:
-        session.event("plan", "inputs", primary=primary, secondary=secondary,
-                      answers=answers.source)
-        result = plan_pair(answers, primary, secondary)
-        # Registered before anything is recorded, so no artifact or event can carry it.
-        session.redactor.add(result.secret)
-        _record(session, result)
+        if args.from_files:
+            primary, secondary = args.from_files
+            session.event("plan", "inputs", primary=primary, secondary=secondary,
+                          answers=answers.source)
+            result = plan_pair(answers, primary, secondary)
+            result.record(session)
+        else:
+            result = _plan_live(answers, session)
         out = sys.stdout
         out.write(session.redactor.text(_summary(result)))
         for file in result.files:
@@ -50,13 +46,14 @@ def _summary(result: PairPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _record(session: Session, result: PairPlan) -> None:
-    for file in result.files:
-        stem = file.role if file is result.main(file.role) else \
-            f"{file.role}-{Path(file.path).name}"
-        for when, text in (("before", file.before), ("after", file.after)):
-            session.artifact(f"{stem}.{when}.conf", text, step="plan", host=file.role,
-                             path=file.path)
+def _plan_live(answers, session: Session) -> PairPlan:
+    """Both live configs (and their includes) read over SSH; nothing is changed."""
+    from wizard.deploy import Deployment
+
+    with Deployment(answers, session) as d:
+        for role, info in d.inspect().items():
+            sys.stderr.write(f"# {role}: {info.config_path} ({info.config_source})\n")
+        return d.plan()
 
 
 def _write_out(out: Path, result: PairPlan) -> list[Path]:

@@ -45,6 +45,19 @@ class PairPlan:
     def changed(self) -> bool:
         return any(f.changed for f in self.files)
 
+    def record(self, session) -> None:
+        """Every file before and after as session artifacts (the secret registered first,
+        so no artifact or event can carry it)."""
+        session.redactor.add(self.secret)
+        for file in self.files:
+            stem = file.role if file is self.main(file.role) else \
+                f"{file.role}-{file.path.rsplit('/', 1)[-1]}"
+            for when, text in (("before", file.before), ("after", file.after)):
+                session.artifact(f"{stem}.{when}.conf", text, step="plan", host=file.role,
+                                 path=file.path)
+        session.event("plan", "plan", changed=self.changed, notes=self.notes,
+                      secret_origin=self.secret_origin)
+
 
 def peer_specs(answers: Answers) -> tuple[failover.PeerSpec, failover.PeerSpec]:
     fo = answers.failover
