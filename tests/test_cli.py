@@ -30,11 +30,10 @@ def test_unknown_flag_is_exit_2():
 
 
 @pytest.mark.parametrize("argv", [["report", "/nonexistent"], ["verify", "/nonexistent"]])
-def test_unbuilt_commands_say_so_and_never_fake_success(argv):
+def test_session_commands_refuse_a_directory_that_is_no_session(argv):
     proc = run_cli(*argv)
     assert proc.returncode == 2
-    assert "not available yet" in proc.stderr or "does not exist" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "not a session directory" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_layering_core_never_imports_textual():

@@ -172,6 +172,12 @@ class Session:
             return
         self.event("session", "end", status=status, **data)
         self._fh.close()
+        from wizard.evidence import report
+
+        try:
+            report(self.path)
+        except OSError:
+            pass  # the record itself is complete; `dhcp-wizard report` can rebuild this
 
     def __enter__(self) -> "Session":
         return self

@@ -1,8 +1,12 @@
-"""`dhcp-wizard report`."""
+"""`dhcp-wizard report SESSION_DIR`: (re)build report.md and report.html of a session."""
 
-from wizard.errors import NotAvailable
+from __future__ import annotations
 
 
 def run(args) -> int:
-    raise NotAvailable("`dhcp-wizard report` is not available yet in this version",
-                       "it is being built (issue 5); nothing was changed")
+    from wizard.evidence import report
+
+    md, html = report(args.session_dir)
+    print(md)
+    print(html)
+    return 0

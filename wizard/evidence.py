@@ -1,0 +1,191 @@
+"""Deployment evidence from a session directory: verify it, and write its report.
+
+verify() re-checks what the recorder promised: an unbroken hash chain from the first event
+to the last, a start and an end, every artifact's sha256, no unrecorded file, no unmasked
+`secret` statement. report() turns the events into report.md and report.html.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+from wizard.errors import InputError
+from wizard.session import MASK
+
+_UNMASKED = re.compile(r"\bsecret\s+(?!" + re.escape(MASK) + r")(\"[^\"]*\"|[^;\s]+)\s*;", re.I)
+
+
+def _events_path(session_dir: Path) -> Path:
+    path = Path(session_dir) / "events.jsonl"
+    if not path.is_file():
+        raise InputError(f"{session_dir} is not a session directory (no events.jsonl)",
+                         "give a directory that dhcp-wizard recorded, e.g. one printed at the "
+                         "end of `deploy` or `check`")
+    return path
+
+
+def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
+    """(events, problems); no problems means complete and untampered."""
+    session_dir = Path(session_dir)
+    raw = _events_path(session_dir).read_bytes().splitlines()
+    problems: list[str] = []
+    events: list[dict] = []
+    prev = "0" * 64
+    for n, line in enumerate(raw, 1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            problems.append(f"events.jsonl line {n}: not JSON (edited or truncated)")
+            prev = hashlib.sha256(line).hexdigest()
+            continue
+        if event.get("seq") != n:
+            problems.append(f"events.jsonl line {n}: sequence number {event.get('seq')} "
+                            f"where {n} belongs (events removed or reordered)")
+        if event.get("prev") != prev:
+            problems.append(f"events.jsonl line {n}: the hash chain breaks here (the line "
+                            "before it was changed, removed or inserted)")
+        prev = hashlib.sha256(line).hexdigest()
+        events.append(event)
+    if not events or (events[0].get("step"), events[0].get("kind")) != ("session", "start"):
+        problems.append("the record does not begin with the session start")
+    if not events or (events[-1].get("step"), events[-1].get("kind")) != ("session", "end"):
+        problems.append("the record has no end: the command was interrupted, or the end "
+                        "was cut off")
+    recorded = set()
+    art_dir = session_dir / "artifacts"
+    for event in events:
+        if event.get("kind") != "artifact":
+            continue
+        name = event["data"].get("name", "")
+        recorded.add(name)
+        path = art_dir / name
+        if not path.is_file():
+            problems.append(f"artifact {name} is missing")
+            continue
+        body = path.read_bytes()
+        if hashlib.sha256(body).hexdigest() != event["data"].get("sha256"):
+            problems.append(f"artifact {name} does not match the sha256 recorded for it")
+        if _UNMASKED.search(body.decode("utf-8", "replace")):
+            problems.append(f"artifact {name} holds an unmasked `secret` statement")
+    if art_dir.is_dir():
+        for path in sorted(art_dir.iterdir()):
+            if path.name not in recorded and not path.name.startswith("."):
+                problems.append(f"artifacts/{path.name} was not recorded by the session")
+    return events, problems
+
+
+# -- report -------------------------------------------------------------------------------
+
+def _when(event: dict) -> str:
+    return event.get("ts", "")[11:23]
+
+
+def _summary_rows(events: list[dict]) -> list[tuple[str, str]]:
+    start = next((e for e in events if e["kind"] == "start"), {})
+    end = next((e for e in reversed(events) if e["step"] == "session" and e["kind"] == "end"),
+               None)
+    rows = [("command", f"dhcp-wizard {start.get('data', {}).get('command', '?')}"),
+            ("version", str(start.get("data", {}).get("version", "?"))),
+            ("started", start.get("ts", "?")),
+            ("ended", end["ts"] if end else "not ended (interrupted)"),
+            ("status", end["data"].get("status", "?") if end else "incomplete")]
+    for e in events:
+        if e["step"] == "inspect" and e["kind"] == "host":
+            d = e["data"]
+            rows.append((f"{e['host']}", f"{d.get('address')} — {d.get('config')} "
+                         f"({d.get('config_source')}), leases {d.get('leases')}, "
+                         f"restart `{d.get('restart')}`"))
+    drill = next((e for e in reversed(events) if e["step"] == "drill" and e["kind"] == "result"),
+                 None)
+    if drill:
+        rows.append(("drill", drill["data"].get("summary", "")))
+    return rows
+
+
+def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+    out = []
+    checks = [e for e in events if e["step"] == "check" and e["kind"] == "result"]
+    if checks:
+        out.append(("Checks", ["status", "check", "host", "detail"],
+                    [[e["data"]["status"], e["data"]["id"], e["host"] or "pair",
+                      e["data"]["detail"]] for e in checks]))
+    arts = [e for e in events if e["kind"] == "artifact"]
+    if arts:
+        out.append(("Configurations (before and after)", ["file", "host", "path", "sha256"],
+                    [[e["data"]["name"], e["host"] or "", e["data"].get("path", ""),
+                      e["data"]["sha256"]] for e in arts]))
+    apply = [e for e in events if e["step"] == "apply"]
+    if apply:
+        out.append(("Apply", ["time", "host", "step", "what"],
+                    [[_when(e), e["host"] or "pair", e["kind"],
+                      e["data"].get("message") or e["data"].get("reason")
+                      or (f"{e['data'].get('before')} -> {e['data'].get('after')}"
+                          if e["kind"] == "state" else "")] for e in apply]))
+    drill = [e for e in events if e["step"] == "drill"]
+    if drill:
+        out.append(("Failover drill", ["time", "host", "step", "what"],
+                    [[_when(e), e["host"] or "pair", e["kind"],
+                      e["data"].get("detail") or e["data"].get("summary")
+                      or f"{e['data'].get('before')} -> {e['data'].get('after')}"]
+                     for e in drill]))
+    commands = [e for e in events if e["step"] == "ssh" and e["kind"] == "command"]
+    if commands:
+        out.append(("Commands run on the servers", ["time", "host", "exit", "s", "command"],
+                    [[_when(e), e["host"] or "", str(e["data"].get("exit_code")),
+                      f"{e['data'].get('duration', 0):.2f}",
+                      (e["data"].get("label") or "") + ": " + e["data"].get("command", "")[:160]]
+                     for e in commands]))
+    return out
+
+
+def report(session_dir: str | Path) -> tuple[Path, Path]:
+    session_dir = Path(session_dir)
+    events, problems = verify(session_dir)
+    rows = _summary_rows(events)
+    sections = _sections(events)
+    integrity = ("complete and untampered (hash chain and artifact hashes verified)"
+                 if not problems else "PROBLEMS: " + "; ".join(problems))
+    generated = datetime.now().astimezone().isoformat(timespec="seconds")
+
+    md = ["# dhcp-wizard session report", "", f"Session: `{session_dir}`  ",
+          f"Integrity: {integrity}  ", f"Generated: {generated}", "", "| | |", "|---|---|"]
+    md += [f"| {k} | {_md(v)} |" for k, v in rows]
+    for title, head, body in sections:
+        md += ["", f"## {title}", "", "| " + " | ".join(head) + " |",
+               "|" + "---|" * len(head)]
+        md += ["| " + " | ".join(_md(c) for c in r) + " |" for r in body]
+    md_path = session_dir / "report.md"
+    md_path.write_text("\n".join(md) + "\n", "utf-8")
+
+    esc = html.escape
+    h = ["<!doctype html><html><head><meta charset='utf-8'><title>dhcp-wizard session report"
+         "</title><style>body{font-family:sans-serif;margin:2em;max-width:75em}"
+         "table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;"
+         "padding:.25em .5em;text-align:left;vertical-align:top;font-size:90%}"
+         ".fail{color:#b00}.pass{color:#070}</style></head><body>",
+         "<h1>dhcp-wizard session report</h1>",
+         f"<p>Session: <code>{esc(str(session_dir))}</code><br>Integrity: "
+         f"<span class='{'pass' if not problems else 'fail'}'>{esc(integrity)}</span><br>"
+         f"Generated: {esc(generated)}</p><table>"]
+    h += [f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows]
+    h.append("</table>")
+    for title, head, body in sections:
+        h.append(f"<h2>{esc(title)}</h2><table><tr>"
+                 + "".join(f"<th>{esc(c)}</th>" for c in head) + "</tr>")
+        for r in body:
+            cls = " class='fail'" if r and r[0] == "fail" else ""
+            h.append(f"<tr{cls}>" + "".join(f"<td>{esc(str(c))}</td>" for c in r) + "</tr>")
+        h.append("</table>")
+    h.append("</body></html>")
+    html_path = session_dir / "report.html"
+    html_path.write_text("\n".join(h) + "\n", "utf-8")
+    return md_path, html_path
+
+
+def _md(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
