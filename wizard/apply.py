@@ -13,7 +13,7 @@ import hashlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
 from wizard import remote_sh as sh
@@ -353,6 +353,10 @@ class Transaction:
         return result
 
     def _on_transition(self, tr: Transition) -> None:
+        if tr.after == "unreadable" and tr.before in ("(start)", "unreadable"):
+            # Before the new config runs there is no OMAPI to answer: say so, calmly.
+            tr = replace(tr, explanation="no OMAPI answer yet; expected while dhcpd restarts "
+                         f"({tr.explanation})")
         self._event(tr.role, "state", before=tr.before, after=tr.after,
                     partner=tr.partner_state, at=tr.t)
         self.progress(tr.role, "state", f"{tr.before} -> {tr.after}: {tr.explanation}")
