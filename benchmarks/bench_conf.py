@@ -23,9 +23,9 @@ LINES_PER_SUBNET = 21  # what campus() writes per subnet, for sizing
 
 ANSWERS = """\
 [primary]
-host = "192.0.2.11"
+host = "198.51.100.11"
 [secondary]
-host = "192.0.2.12"
+host = "198.51.100.12"
 [failover]
 name = "campus"
 """

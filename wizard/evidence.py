@@ -70,13 +70,28 @@ def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
         body = path.read_bytes()
         if hashlib.sha256(body).hexdigest() != event["data"].get("sha256"):
             problems.append(f"artifact {name} does not match the sha256 recorded for it")
-        if _UNMASKED.search(body.decode("utf-8", "replace")):
+        if _has_unmasked_secret(body):
             problems.append(f"artifact {name} holds an unmasked `secret` statement")
     if art_dir.is_dir():
         for path in sorted(art_dir.iterdir()):
             if path.name not in recorded and not path.name.startswith("."):
                 problems.append(f"artifacts/{path.name} was not recorded by the session")
     return events, problems
+
+
+def _has_unmasked_secret(body: bytes) -> bool:
+    # The regex runs only where the word occurs: scanning megabytes of config for it from
+    # every position would cost more than the rest of a campus-sized `plan`.
+    lowered = body.lower()
+    text = body.decode("utf-8", "replace")
+    pos, last, chars = lowered.find(b"secret"), 0, 0
+    while pos != -1:
+        chars += len(body[last:pos].decode("utf-8", "replace"))  # byte offset -> text offset
+        last = pos
+        if _UNMASKED.match(text, chars):
+            return True
+        pos = lowered.find(b"secret", pos + 6)
+    return False
 
 
 # -- report -------------------------------------------------------------------------------
