@@ -121,6 +121,7 @@ _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: 
                (int, float): "a number"}
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_PROBE_RE = re.compile(r"^(lab:[a-z][a-z0-9]{0,5}|local:[A-Za-z0-9_.@-]{1,15}|ssh:\S+)$")
 _HBA_RE = re.compile(r"^([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$")
 
 
@@ -245,6 +246,14 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):
             raise err("omapi.key_name", f"{v['key_name']!r} is not a usable key name",
                       "use letters, digits, '-', '_' and '.'")
+    elif section == "drill":
+        if "probe" in v and not _PROBE_RE.match(v["probe"]):
+            raise err("drill.probe", f"{v['probe']!r} is not a probe",
+                      'use "lab:NAME" (the built-in lab), "local:IFACE" (this host is on the '
+                      'served segment) or "ssh:HOST" with probe_interface')
+        if v.get("probe", "").startswith("ssh:") and not v.get("probe_interface"):
+            raise err("drill.probe_interface", "missing for an ssh: probe",
+                      'name the probe host\'s interface on the served segment, e.g. "eth0"')
     elif section == "checks":
         if "max_skew_seconds" in v:
             if v["max_skew_seconds"] <= 0:

@@ -207,7 +207,7 @@ class Deployment:
             raise OperationFailed("the OMAPI key is not known",
                                   "plan first, or set [omapi] secret_file in the answers")
         drill = Drill(self.endpoints(), fo.name, self.answers.omapi.key_name, self.secret,
-                      probe=probe_from_answers(self.answers), mclt=fo.mclt,
+                      probe=probe_from_answers(self.answers, self.session), mclt=fo.mclt,
                       max_response_delay=fo.max_response_delay, session=self.session,
                       progress=lambda step, msg: self.progress("drill", step, msg),
                       cancel=self.cancel)

@@ -1,0 +1,79 @@
+"""The stdlib DHCP probe: packet encoding, and a real DORA + release against the lab."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+
+import pytest
+
+from wizard import dhcp_probe_script as script
+from wizard.answers import answers_from_dict
+from wizard.drill import LabProbe, LocalProbe, SshProbe, probe_from_answers
+from wizard.errors import InputError
+
+
+def test_discover_is_a_broadcast_bootp_request_with_our_mac():
+    mac = bytes.fromhex("02aabbccddee")
+    pkt = script.packet(script.DISCOVER, 0x12345678, mac)
+    assert pkt[0] == 1 and pkt[28:34] == mac and struct.unpack("!H", pkt[10:12])[0] == 0x8000
+    assert pkt[236:240] == script.MAGIC and pkt[240:243] == bytes([53, 1, 1])
+
+
+def test_parse_reads_an_ack_and_ignores_other_transactions():
+    reply = bytearray(script.packet(script.REQUEST, 7, b"\x02" * 6))
+    reply[0] = 2
+    reply[16:20] = socket.inet_aton("198.51.100.150")
+    reply[240:] = bytes([53, 1, 5, 54, 4]) + socket.inet_aton("198.51.100.12") + \
+        bytes([51, 4]) + struct.pack("!I", 600) + bytes([255])
+    got = script.parse(bytes(reply), 7)
+    assert got == {"yiaddr": "198.51.100.150", "type": 5, "server": "198.51.100.12",
+                   "lease_time": 600}
+    assert script.parse(bytes(reply), 8) is None
+
+
+def probe_answers(probe, **extra):
+    return answers_from_dict({"primary": {"host": "a"}, "secondary": {"host": "b"},
+                              "drill": {"probe": probe, **extra}})
+
+
+def test_probe_kinds_from_the_answers():
+    assert isinstance(probe_from_answers(probe_answers("local:eth1")), LocalProbe)
+    assert isinstance(probe_from_answers(probe_answers("lab:dhw")), LabProbe)
+    ssh = probe_from_answers(probe_answers("ssh:probe1", probe_interface="eth0"))
+    assert isinstance(ssh, SshProbe) and ssh.interface == "eth0"
+    assert probe_from_answers(answers_from_dict({"primary": {"host": "a"},
+                                                 "secondary": {"host": "b"}})) is None
+    with pytest.raises(InputError, match="probe_interface"):
+        probe_answers("ssh:probe1")
+    with pytest.raises(InputError, match="is not a probe"):
+        probe_answers("dhclient")
+
+
+def in_pool(spec, address: str) -> bool:
+    start, end = (ipaddress.IPv4Address(a) for a in spec.pool)
+    return start <= ipaddress.IPv4Address(address) <= end
+
+
+@pytest.mark.lab
+def test_local_probe_gets_and_releases_a_lease_on_the_lab_segment(lab, lab_spec):
+    got = LocalProbe(lab_spec.bridge).obtain(timeout=10)
+    assert in_pool(lab_spec, got["address"])
+    assert got["server"] in (lab_spec.address("primary"), lab_spec.address("secondary"))
+    logs = "".join((lab_spec.host_dir(r) / "var-log" / "syslog").read_text()
+                   for r in ("primary", "secondary"))
+    assert f"DHCPRELEASE of {got['address']} from {got['mac']}" in logs
+
+
+@pytest.mark.lab
+def test_ssh_probe_runs_the_client_on_a_host_of_the_segment(lab, lab_answers, lab_spec):
+    probe = SshProbe(lab_answers.primary, "eth0")
+    got = probe.obtain(timeout=10)
+    assert in_pool(lab_spec, got["address"]) and got["interface"] == "eth0"
+
+
+@pytest.mark.lab
+def test_a_probe_on_a_silent_interface_says_so(lab, lab_spec):
+    with pytest.raises(Exception, match="no DHCP server offered an address within 2 s"):
+        LocalProbe("lo").obtain(timeout=2)
