@@ -123,13 +123,19 @@ def test_an_unknown_host_key_is_shown_and_trusted_only_on_yes(lab, lab_answers, 
             assert await until(pilot, lambda: modal_ready(app), 20)
             body = plain(app.screen.query_one(".modal-body"))
             assert "SHA256:" in body and answers.primary.host in body
-            await pilot.click("#no")
+            await pilot.pause()  # let the modal finish its layout before answering it
+            await pilot.press("escape")
             assert await until(pilot, lambda: name(app) == "ServersScreen")
             assert known.read_text() == "" and not next_enabled(app)
             assert "host key refused" in plain(app.screen.query_one("#checks"))
             await pilot.press("ctrl+r")
+            answered = None
             for _ in ("primary", "secondary"):
-                assert await until(pilot, lambda: modal_ready(app), 20)
+                # A new modal each time: the one just answered may still be closing.
+                assert await until(pilot, lambda: modal_ready(app) and app.screen is not answered,
+                                   20)
+                answered = app.screen
+                await pilot.pause()
                 await pilot.click("#yes")
                 await pilot.pause()
             assert await until(pilot, lambda: app.screen.state.checked, 30)
