@@ -88,6 +88,8 @@ def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | 
         if run.cancel.is_set():
             return _cancelled(run)
         _parity_check(run)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda role: _peer_address_check(run, pair, role), ROLES))
         _lint_check(run)
         _failover_state_check(run, pair)
     finally:
@@ -99,7 +101,7 @@ def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | 
 
 
 CHECK_ORDER = ("ssh", "facts", "dhcpd-version", "dhcp-listen", "ntp", "version-parity",
-               "clock-skew", "port-failover", "port-omapi", "config-lint", "failover-state",
+               "clock-skew", "port-failover", "peer-address", "port-omapi", "config-lint", "failover-state",
                "relay")
 
 
@@ -240,6 +242,43 @@ def _failover_endpoint(run: _Run, pair, role: str) -> tuple[str | None, int]:
         # Unreachable over SSH: still probe where SSH was pointed, the peer may see it.
         address = pair.targets[role].hostname
     return address, getattr(fo, f"{role}_port")
+
+
+@_guard
+def _peer_address_check(run: _Run, pair, role: str) -> None:
+    """The failover `address` must be this host's own, and the one it sends from: the
+    partner accepts a failover connection only from its configured `peer address`."""
+    from wizard.probes import source_address_from
+
+    other = ROLES[1 - ROLES.index(role)]
+    own, _ = _failover_endpoint(run, pair, role)
+    partner, _ = _failover_endpoint(run, pair, other)
+    conn, facts = pair.conn(role), run.facts.get(role)
+    if conn is None or facts is None or own is None or partner is None:
+        run.add("peer-address", role, "skip", f"{role}: not checked (host or addresses unknown)")
+        return
+    mine = {a.address for a in facts.addresses}
+    key = f"failover.{role}_address"
+    if mine and own not in mine:
+        run.add("peer-address", role, "fail",
+                f"{role} would declare `address {own};` but has no such address "
+                f"(it has {', '.join(sorted(mine))}); dhcpd would log `address not available` "
+                "and the pair would never reach normal",
+                f"set {key} to the {role}'s address on the network the partner reaches")
+        return
+    source = source_address_from(conn, partner)
+    if source is None:
+        run.add("peer-address", role, "skip",
+                f"{role}: cannot tell which address it sends from (no `ip route get`)")
+    elif source != own:
+        run.add("peer-address", role, "fail",
+                f"{role} reaches {other} {partner} from {source}, not from its failover "
+                f"address {own}: {other} only accepts its partner from `peer address {own};`",
+                f"set {key} = \"{source}\", or route {partner} via the interface that "
+                f"holds {own}")
+    else:
+        run.add("peer-address", role, "pass",
+                f"{role} owns {own} and reaches {other} {partner} from it")
 
 
 @_guard

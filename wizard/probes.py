@@ -13,6 +13,7 @@ timeout, nc), because the failover connection goes between the peers, not from h
 from __future__ import annotations
 
 import errno
+import re
 import shlex
 import socket
 from dataclasses import dataclass
@@ -110,3 +111,16 @@ def omapi_exposure_fix(port: int, admin: str | None) -> str:
     return (f"OMAPI has no address ACL: limit tcp/{port} to the admin host, e.g. "
             f"`nft add rule inet filter input tcp dport {port} ip saddr != {admin_txt} drop` "
             f"(or `iptables -A INPUT -p tcp --dport {port} ! -s {admin_txt} -j DROP`)")
+
+
+def route_source(output: str) -> str | None:
+    """The source address in `ip -4 route get ADDR` output (Linux), or None."""
+    m = re.search(r"\bsrc (\d+\.\d+\.\d+\.\d+)", output)
+    return m.group(1) if m else None
+
+
+def source_address_from(conn, address: str) -> str | None:
+    """The address `conn`'s host sends from when it talks to `address`."""
+    res = conn.run(f"ip -4 route get {shlex.quote(address)} 2>/dev/null", timeout=5,
+                   label=f"route to {address}")
+    return route_source(res.stdout) if res.ok else None
