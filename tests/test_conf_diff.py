@@ -1,5 +1,6 @@
 import difflib
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -68,3 +69,39 @@ def test_lines_without_a_newline_are_marked_wherever_they_are(before, after):
     out = unified(before, after, "x", "y")
     assert "".join(line for line in out.splitlines(True) if not line.startswith(("---", "+++", "@@"))) \
         == "".join(body)
+
+
+def _marked(prefix: str, line: str) -> str:
+    return prefix + line + ("" if line.endswith("\n") else "\n\\ No newline at end of file\n")
+
+
+def _reference(before: str, after: str, context: int) -> str:
+    """unified() spelt out with difflib's grouping over our opcodes, one line at a time."""
+    a, b = before.splitlines(True), after.splitlines(True)
+    codes = SimpleNamespace(get_opcodes=lambda: opcodes(a, b))
+    out = []
+    for group in difflib.SequenceMatcher.get_grouped_opcodes(codes, context):
+        first, last = group[0], group[-1]
+        ra = difflib._format_range_unified(first[1], last[2])
+        rb = difflib._format_range_unified(first[3], last[4])
+        out.append(f"@@ -{ra} +{rb} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [_marked(" ", x) for x in a[i1:i2]]
+            else:
+                out += [_marked("-", x) for x in a[i1:i2]] + [_marked("+", x) for x in b[j1:j2]]
+    return "".join(["--- x\n", "+++ y\n"] + out) if out else ""
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_unified_matches_the_grouped_opcodes_line_by_line(seed):
+    # unified() has a fast path for texts whose every line ends with a newline; both paths
+    # must say what the grouped opcodes say, at any context width.
+    rng = random.Random(seed)
+    before = "".join(BASE[:rng.choice([1, 5, 40, 400])])
+    after = "".join(mutate(rng)[:len(before.splitlines()) + rng.randint(-3, 30)])
+    if seed % 5 == 0:
+        after = after.rstrip("\n")
+    for context in (0, 1, 3, 5):
+        if before != after:
+            assert unified(before, after, "x", "y", context) == _reference(before, after, context)

@@ -14,22 +14,33 @@ _NEAR = 12     # how far the cheap look-ahead searches
 
 def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
     ops: list[tuple[str, int, int, int, int]] = []
+    append = ops.append
     i = j = 0
     n, m = len(a), len(b)
     while i < n or j < m:
         start_i, start_j = i, j
+        # Equal runs are long: skip them a slice at a time (compared in C), then line by line.
+        while i + 8 <= n and j + 8 <= m and a[i:i + 8] == b[j:j + 8]:
+            i += 8
+            j += 8
         while i < n and j < m and a[i] == b[j]:
             i += 1
             j += 1
         if i > start_i:
-            ops.append(("equal", start_i, i, start_j, j))
+            append(("equal", start_i, i, start_j, j))
         if i == n or j == m:
             if i < n or j < m:
-                ops.append(("delete" if j == m else "insert", i, n, j, m))
+                append(("delete" if j == m else "insert", i, n, j, m))
             break
+        # What a plan does most: one line inserted. This is _resync's first candidate
+        # (dx 0, dy 1), tested without the call.
+        if j + 4 <= m and i + 3 <= n and a[i:i + 3] == b[j + 1:j + 4]:
+            append(("insert", i, i, j, j + 1))
+            j += 1
+            continue
         x, y = _resync(a, b, i, j)
         tag = "replace" if x > i and y > j else ("delete" if x > i else "insert")
-        ops.append((tag, i, x, j, y))
+        append((tag, i, x, j, y))
         i, j = x, y
     return ops
 
@@ -72,16 +83,21 @@ def _line(prefix: str, text: str) -> str:
     return prefix + text + "\n\\ No newline at end of file\n"
 
 
-def _grouped(codes: list, n: int):
-    """difflib.SequenceMatcher.get_grouped_opcodes, over opcodes already in hand."""
-    if not codes:
-        codes = [("equal", 0, 1, 0, 1)]
+def _trim_ends(codes: list, n: int) -> None:
+    """Equal runs at either end keep only the n lines next to a change."""
     if codes[0][0] == "equal":
         tag, i1, i2, j1, j2 = codes[0]
         codes[0] = tag, max(i1, i2 - n), i2, max(j1, j2 - n), j2
     if codes[-1][0] == "equal":
         tag, i1, i2, j1, j2 = codes[-1]
         codes[-1] = tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
+
+
+def _grouped(codes: list, n: int):
+    """difflib.SequenceMatcher.get_grouped_opcodes, over opcodes already in hand."""
+    if not codes:
+        codes = [("equal", 0, 1, 0, 1)]
+    _trim_ends(codes, n)
     nn = n + n
     group = []
     for tag, i1, i2, j1, j2 in codes:
@@ -116,13 +132,55 @@ def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
     whole_a, whole_b = _whole_lines(before, a), _whole_lines(after, b)
     out = [f"--- {fromfile}\n", f"+++ {tofile}\n"]
-    for group in _grouped(opcodes(a, b), context):
-        first, last = group[0], group[-1]
-        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                out += _prefixed(" ", a[i1:i2], whole_a)
-                continue
-            out += _prefixed("-", a[i1:i2], whole_a)
-            out += _prefixed("+", b[j1:j2], whole_b)
+    codes = opcodes(a, b)
+    if not (whole_a and whole_b and before.endswith("\n") and after.endswith("\n")):
+        for group in _grouped(codes, context):
+            _hunk(out, group, a, b, whole_a, whole_b)
+        return "".join(out)
+    # Every line of both texts ends with a newline, so none needs the marker: _grouped and
+    # _hunk in one loop, without the tuples and calls per hunk (a plan makes thousands).
+    _trim_ends(codes, context)
+    nn = context + context
+    extend = out.extend
+    space, minus, plus = " ".__add__, "-".__add__, "+".__add__
+    head = -1  # index in out of the open hunk's @@ line (filled in when it closes); -1: none
+    gi = gj = last_i = last_j = ops = 0
+    lone_equal = False
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > nn:
+            ci, cj = min(i2, i1 + context), min(j2, j1 + context)
+            if head < 0:
+                out.append("")
+                head, gi, gj = len(out) - 1, i1, j1
+            extend(map(space, a[i1:ci]))
+            out[head] = f"@@ -{_range(gi, ci)} +{_range(gj, cj)} @@\n"
+            head = -1
+            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
+        if head < 0:
+            out.append("")
+            head, gi, gj, ops = len(out) - 1, i1, j1, 0
+            lone_equal = tag == "equal"
+        ops += 1
+        if tag == "equal":
+            extend(map(space, a[i1:i2]))
+        else:
+            extend(map(minus, a[i1:i2]))
+            extend(map(plus, b[j1:j2]))
+        last_i, last_j = i2, j2
+    if head >= 0:
+        if ops == 1 and lone_equal:
+            del out[head:]
+        else:
+            out[head] = f"@@ -{_range(gi, last_i)} +{_range(gj, last_j)} @@\n"
     return "".join(out)
+
+
+def _hunk(out: list[str], group, a, b, whole_a: bool, whole_b: bool) -> None:
+    first, last = group[0], group[-1]
+    out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+    for tag, i1, i2, j1, j2 in group:
+        if tag == "equal":
+            out += _prefixed(" ", a[i1:i2], whole_a)
+            continue
+        out += _prefixed("-", a[i1:i2], whole_a)
+        out += _prefixed("+", b[j1:j2], whole_b)
