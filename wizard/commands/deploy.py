@@ -42,20 +42,26 @@ def passphrase_prompt():
     return lambda what: getpass.getpass(f"passphrase for {what}: ")
 
 
-def run(args) -> int:
+def run_recorded(args, command: str, body) -> int:
+    """Load the answers, open a session and a Deployment, run body(deployment, printer);
+    the session is closed with the exit code whatever happens."""
     from wizard.deploy import Deployment
 
     answers = load_answers(args.answers)
     say = Printer()
-    session = Session.create(args.session, command="deploy")
+    session = Session.create(args.session, command=command)
     code = 1
     try:
         with Deployment(answers, session, progress=say, passphrase=passphrase_prompt()) as d:
-            code = _deploy(d, args, say)
+            code = body(d, say)
     finally:
         session.close("done" if code == 0 else "failed", exit_code=code)
         print(f"\nsession recorded in {session.path}")
     return code
+
+
+def run(args) -> int:
+    return run_recorded(args, "deploy", lambda d, say: _deploy(d, args, say))
 
 
 def _deploy(d, args, say: Printer) -> int:
