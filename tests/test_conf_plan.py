@@ -193,3 +193,22 @@ def test_a_plan_without_pool_differences_leaves_no_cycles_behind(tmp_path):
         assert gc.collect() == 0 or len(gc.get_objects()) - before < 50
     finally:
         gc.enable()
+
+
+def test_pools_compare_by_their_ranges_whatever_the_order(tmp_path):
+    from wizard.conf import pairing
+
+    two = ("subnet 10.9.0.0 netmask 255.255.255.0 {\n  pool { range 10.9.0.10 10.9.0.20; }\n"
+           "  pool { range 10.9.0.30 10.9.0.40; range 10.9.0.50 10.9.0.60; }\n}\n")
+    swapped = ("subnet 10.9.0.0 netmask 255.255.255.0 {\n"
+               "  pool { range 10.9.0.50 10.9.0.60; range 10.9.0.30 10.9.0.40; }\n"
+               "  pool { range 10.9.0.10 10.9.0.20; }\n}\n")
+    regrouped = ("subnet 10.9.0.0 netmask 255.255.255.0 {\n  pool { range 10.9.0.10 10.9.0.20;"
+                 " range 10.9.0.30 10.9.0.40; }\n  pool { range 10.9.0.50 10.9.0.60; }\n}\n")
+    bare = two.replace("  pool { range 10.9.0.10 10.9.0.20; }\n", "  range 10.9.0.10 10.9.0.20;\n")
+    same = lambda a, b: pairing.compare(load("p", text=a), load("s", text=b), lambda h: True)
+    assert same(two, two) == [] and same(two, swapped) == [] and same(swapped, two) == []
+    assert [d.key for d in same(two, regrouped)] == ["subnet 10.9.0.0/24"]
+    assert same(two, bare) == []  # a bare range counts as a pool of its own
+    assert same(two, two.replace("10.9.0.60", "10.9.0.61"))[0].only_secondary == \
+        ("10.9.0.50-10.9.0.61",)

@@ -51,6 +51,22 @@ def _shape(holder: Holder) -> list[tuple[tuple[int | None, int | None], ...]]:
     return sorted(pools, key=repr)
 
 
+def _same_order(a: Holder, b: Holder) -> bool:
+    """Both hold the same ranges, pool by pool, in the same order (then _shape agrees)."""
+    if len(a.pools) != len(b.pools) or len(a.bare_ranges) != len(b.bare_ranges):
+        return False
+    for pa, pb in zip(a.pools, b.pools):
+        if len(pa.ranges) != len(pb.ranges):
+            return False
+        for ra, rb in zip(pa.ranges, pb.ranges):
+            if ra.lo != rb.lo or ra.hi != rb.hi:
+                return False
+    for ra, rb in zip(a.bare_ranges, b.bare_ranges):
+        if ra.lo != rb.lo or ra.hi != rb.hi:
+            return False
+    return True
+
+
 def _ranges(holder: Holder) -> list[Range]:
     return [r for p in holder.pools for r in p.ranges] + list(holder.bare_ranges)
 
@@ -71,6 +87,8 @@ def compare(primary: Config, secondary: Config,
         ph, sh = p.get(key), s.get(key)
         if not ((ph and relevant(ph)) or (sh and relevant(sh))):
             continue
+        if ph and sh and _same_order(ph, sh):
+            continue  # the same pools in the same order: the same shape, without sorting
         if (_shape(ph) if ph else []) == (_shape(sh) if sh else []):
             continue
         p_texts = {r.text() for r in _ranges(ph)} if ph else set()
