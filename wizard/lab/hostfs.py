@@ -13,11 +13,11 @@ from string import Template
 
 from assets import asset_text
 from wizard.lab.namespaces import faketime_lib, run, write_private
-from wizard.lab.spec import PRIVATE_DIRS, LabSpec
+from wizard.lab.spec import LAB_USER, PRIVATE_DIRS, LabSpec
 
 # Seeded from the machine: the init script and sshd read more than the files the lab writes.
 _SEED = {"etc-dhcp": "/etc/dhcp", "etc-default": "/etc/default", "etc-ssh": "/etc/ssh",
-         "etc-chrony": "/etc/chrony"}
+         "etc-chrony": "/etc/chrony", "etc-sudoers.d": "/etc/sudoers.d"}
 
 
 def render(name: str, **values: object) -> str:
@@ -84,6 +84,11 @@ def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str) -> No
                   render("chrony.conf.tmpl", role=role, lab_cidr=net, address=address))
     write_private(base / "root" / ".ssh" / "authorized_keys", authorized_key, mode=0o600)
     os.chmod(base / "root" / ".ssh", 0o700)
+    # The sudo user has no home: sshd finds its key under the host's private /etc/ssh.
+    write_private(base / "etc-ssh" / "authorized_keys" / LAB_USER, authorized_key, mode=0o644)
+    os.chmod(base / "etc-ssh" / "authorized_keys", 0o755)
+    write_private(base / "etc-sudoers.d" / "dhcp-wizard-lab",
+                  f"{LAB_USER} ALL=(root) NOPASSWD: ALL\n", mode=0o440)
 
 
 def mount_script(spec: LabSpec, role: str) -> str:

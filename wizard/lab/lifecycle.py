@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from wizard.answers import answers_from_dict, dump_answers
 from wizard.lab import namespaces as ns
 from wizard.lab.hostfs import build_host, clock_offset_env, known_hosts_line, mount_script
-from wizard.lab.spec import ROLES, LabError, LabSpec
+from wizard.lab.spec import LAB_USER, ROLES, LabError, LabSpec
 
 # Pid files, as the daemons write them inside each host's private /run.
 PIDFILES = {"sshd": "sshd.pid", "dhcpd": "dhcpd.pid", "chronyd": "chrony/chronyd.pid",
@@ -55,6 +55,7 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
         ns.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"dhcp-wizard-lab-{spec.name}",
                 "-f", str(spec.key_path)])
     pubkey = spec.key_path.with_suffix(".pub").read_text()
+    _ensure_lab_user()
     skews = {"primary": 0.0, "secondary": skew}
     progress("creating host file systems and keys")
     for role in ROLES:
@@ -92,6 +93,27 @@ def _start_daemons(spec: LabSpec, role: str, skew: float) -> None:
     _wait_for(lambda: _tcp_open(spec.address(role), 22), 10, f"{role}: sshd did not come up")
     _wait_for(lambda: _daemon_pid(spec, role, "dhcpd") is not None, 10,
               f"{role}: dhcpd did not start; see {spec.host_dir(role) / 'var-log' / 'syslog'}")
+
+
+def _ensure_lab_user() -> None:
+    """The lab's sudo login. It exists machine-wide (accounts are not namespaced), but it
+    has no password, no home and no sudo rights outside the lab hosts."""
+    if ns.run(["getent", "passwd", LAB_USER], check=False).returncode != 0:
+        ns.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/sh",
+                "--comment", "dhcp-wizard lab (sudo inside the lab only)", LAB_USER])
+    # Home "/" so that logins start cleanly; '*' rather than the default '!' because
+    # OpenSSH refuses key logins to locked accounts.
+    ns.run(["usermod", "--home", "/", "-p", "*", LAB_USER])
+
+
+def _remove_lab_user_if_unused() -> list[str]:
+    from wizard.lab.spec import state_root
+
+    others = [p for p in state_root().glob("*/state.json")] if state_root().exists() else []
+    if others or ns.run(["getent", "passwd", LAB_USER], check=False).returncode != 0:
+        return []
+    ns.run(["userdel", LAB_USER], check=False)
+    return [f"user {LAB_USER}"]
 
 
 def _write_access_files(spec: LabSpec, skew: float) -> None:
@@ -133,6 +155,7 @@ def down(spec: LabSpec, progress=print) -> list[str]:
     if spec.state_dir.exists():
         shutil.rmtree(spec.state_dir)
         removed.append(f"directory {spec.state_dir}")
+    removed += _remove_lab_user_if_unused()
     parent = spec.run_dir.parent
     if parent.exists() and not any(parent.iterdir()):
         parent.rmdir()

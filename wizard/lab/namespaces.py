@@ -24,6 +24,8 @@ REQUIRED_TOOLS = {
     "busybox": "busybox",
     "start-stop-daemon": "dpkg",
     "service": "init-system-helpers",
+    "sudo": "sudo",
+    "useradd": "passwd",
 }
 FAKETIME_LIB_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",

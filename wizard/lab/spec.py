@@ -21,6 +21,9 @@ DEFAULT_SUBNET = "198.51.100.0/24"
 ALLOWED_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24")
 # A lab takes a /24 or half of one (/25), so two labs fit in one documentation range.
 ROLES = ("primary", "secondary")
+# A non-root login with password-less sudo on both lab hosts, as production pairs are
+# usually administered; its sudo rights exist only inside the lab hosts.
+LAB_USER = "dhwlab"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 
 
@@ -136,6 +139,7 @@ PRIVATE_DIRS = {
     "etc-default": "/etc/default",
     "etc-ssh": "/etc/ssh",
     "etc-chrony": "/etc/chrony",
+    "etc-sudoers.d": "/etc/sudoers.d",
     "var-lib-dhcp": "/var/lib/dhcp",
     "var-log": "/var/log",
     "run": "/run",
