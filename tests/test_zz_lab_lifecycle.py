@@ -63,3 +63,8 @@ def test_down_leaves_nothing_behind(lab, lab_spec):
     assert lab_spec.subnet not in routes
     # The machine's own network is untouched.
     assert "192.0.2.0/24 dev eth0" in routes
+    # The lab's sudo login goes with the last lab.
+    from wizard.lab.spec import LAB_USER, state_root
+
+    if not list(state_root().glob("*/state.json")):
+        assert ns.run(["getent", "passwd", LAB_USER], check=False).returncode != 0
