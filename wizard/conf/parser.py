@@ -74,7 +74,7 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
         if term == ";":
             children.append(Stmt(pre, head, post, head_line))
         elif term == "{":
-            if record(head):
+            if ("=" in head or "of" in head) and record(head):
                 rec = tokens.RECORD_TAIL.match(text, m.end("term"))
                 if rec is None:
                     _fail(text, path, m.start("term"), "record type `{ ... }` is not closed by "
