@@ -10,8 +10,6 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 
 from wizard import __version__
 from wizard.errors import WizardError
@@ -112,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # noqa: BLE001 - the user gets a message, the traceback a file
+        import tempfile  # only for a crash: traceback alone costs more to import than argparse
+        import traceback
+
         fd, crash = tempfile.mkstemp(prefix="dhcp-wizard-crash-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:
             traceback.print_exc(file=fh)

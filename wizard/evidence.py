@@ -8,7 +8,6 @@ to the last, a start and an end, every artifact's sha256, no unrecorded file, no
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 from datetime import datetime
@@ -177,7 +176,7 @@ def report(session_dir: str | Path) -> tuple[Path, Path]:
     md_path = session_dir / "report.md"
     md_path.write_text("\n".join(md) + "\n", "utf-8")
 
-    esc = html.escape
+    esc = _escape
     h = ["<!doctype html><html><head><meta charset='utf-8'><title>dhcp-wizard session report"
          "</title><style>body{font-family:sans-serif;margin:2em;max-width:75em}"
          "table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;"
@@ -200,6 +199,12 @@ def report(session_dir: str | Path) -> tuple[Path, Path]:
     html_path = session_dir / "report.html"
     html_path.write_text("\n".join(h) + "\n", "utf-8")
     return md_path, html_path
+
+
+def _escape(text: str) -> str:
+    """html.escape(text), without importing html and its entity tables at every session end."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#x27;"))
 
 
 def _md(value) -> str:

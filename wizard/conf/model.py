@@ -6,9 +6,10 @@ so that edits land where the declaration is, including inside included files.
 
 from __future__ import annotations
 
+import reprlib
+
 # _socket, not socket: the same inet_aton without importing enum and selectors.
 from _socket import inet_aton
-from dataclasses import dataclass, field
 
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located
@@ -22,14 +23,28 @@ UNICODE_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\
                                  "\u2212": "-"})
 
 
-@dataclass(slots=True, eq=False)
-class Where:
-    doc: Document
-    node: Stmt
-    owner: "Block | Document"
-    # The main file's top-level statement this node sits under (an include for included files):
-    # what "declared before first use" is measured by.
-    anchor: Stmt
+class _Record:
+    """What @dataclass(slots=True, eq=False) gave these classes (a repr naming the fields;
+    equality by identity), without building their methods at every start-up."""
+
+    __slots__ = ()
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__qualname__}({fields})"
+
+
+class Where(_Record):
+    __slots__ = ("doc", "node", "owner", "anchor")
+
+    def __init__(self, doc: Document, node: Stmt, owner: "Block | Document", anchor: Stmt):
+        self.doc = doc
+        self.node = node
+        self.owner = owner
+        # The main file's top-level statement this node sits under (an include for included
+        # files): what "declared before first use" is measured by.
+        self.anchor = anchor
 
     @property
     def siblings(self) -> list:
@@ -40,26 +55,32 @@ class Where:
         return f"{self.doc.path}:{self.node.line}"
 
 
-@dataclass(slots=True, eq=False)
-class Range:
-    at: Where
-    lo: int | None
-    hi: int | None
-    bootp: bool
+class Range(_Record):
+    __slots__ = ("at", "lo", "hi", "bootp")
+
+    def __init__(self, at: Where, lo: int | None, hi: int | None, bootp: bool):
+        self.at = at
+        self.lo = lo
+        self.hi = hi
+        self.bootp = bootp
 
     def text(self) -> str:
         lo, hi = (_dotted(a) if a is not None else "?" for a in (self.lo, self.hi))
         return f"{lo}-{hi}"
 
 
-@dataclass(slots=True, eq=False)
-class Pool:
-    at: Where
-    subnet: "Subnet | None"
-    shared: "SharedNetwork | None"
-    ranges: list[Range] = field(default_factory=list)
-    peer_ref: Stmt | None = None
-    no_failover: bool = False
+class Pool(_Record):
+    __slots__ = ("at", "subnet", "shared", "ranges", "peer_ref", "no_failover")
+
+    def __init__(self, at: Where, subnet: "Subnet | None", shared: "SharedNetwork | None",
+                 ranges: list[Range] | None = None, peer_ref: Stmt | None = None,
+                 no_failover: bool = False):
+        self.at = at
+        self.subnet = subnet
+        self.shared = shared
+        self.ranges = [] if ranges is None else ranges
+        self.peer_ref = peer_ref
+        self.no_failover = no_failover
 
     @property
     def peer(self) -> str | None:
@@ -72,15 +93,19 @@ class Pool:
         return None
 
 
-@dataclass(slots=True, eq=False)
-class Subnet:
-    at: Where
-    network: int | None
-    mask: int | None
-    shared: "SharedNetwork | None"
-    pools: list[Pool] = field(default_factory=list)
-    bare_ranges: list[Range] = field(default_factory=list)
-    _cidr: str | None = ""  # "" until first asked for
+class Subnet(_Record):
+    __slots__ = ("at", "network", "mask", "shared", "pools", "bare_ranges", "_cidr")
+
+    def __init__(self, at: Where, network: int | None, mask: int | None,
+                 shared: "SharedNetwork | None", pools: list[Pool] | None = None,
+                 bare_ranges: list[Range] | None = None, _cidr: str | None = ""):
+        self.at = at
+        self.network = network
+        self.mask = mask
+        self.shared = shared
+        self.pools = [] if pools is None else pools
+        self.bare_ranges = [] if bare_ranges is None else bare_ranges
+        self._cidr = _cidr  # "" until first asked for
 
     @property
     def cidr(self) -> str | None:
@@ -93,22 +118,28 @@ class Subnet:
                 and addr & self.mask == self.network & self.mask)
 
 
-@dataclass(slots=True, eq=False)
-class SharedNetwork:
-    at: Where
-    name: str
-    subnets: list[Subnet] = field(default_factory=list)
-    pools: list[Pool] = field(default_factory=list)
-    bare_ranges: list[Range] = field(default_factory=list)
-    peer_ref: Stmt | None = None
+class SharedNetwork(_Record):
+    __slots__ = ("at", "name", "subnets", "pools", "bare_ranges", "peer_ref")
+
+    def __init__(self, at: Where, name: str, subnets: list[Subnet] | None = None,
+                 pools: list[Pool] | None = None, bare_ranges: list[Range] | None = None,
+                 peer_ref: Stmt | None = None):
+        self.at = at
+        self.name = name
+        self.subnets = [] if subnets is None else subnets
+        self.pools = [] if pools is None else pools
+        self.bare_ranges = [] if bare_ranges is None else bare_ranges
+        self.peer_ref = peer_ref
 
 
-@dataclass(slots=True, eq=False)
-class Peer:
-    at: Where
-    name: str
-    # setting name ("peer address", "mclt", "role", ...) -> statement
-    settings: dict[str, Stmt] = field(default_factory=dict)
+class Peer(_Record):
+    __slots__ = ("at", "name", "settings")
+
+    def __init__(self, at: Where, name: str, settings: dict[str, Stmt] | None = None):
+        self.at = at
+        self.name = name
+        # setting name ("peer address", "mclt", "role", ...) -> statement
+        self.settings = {} if settings is None else settings
 
     def value(self, key: str) -> str | None:
         stmt = self.settings.get(key)
@@ -117,31 +148,44 @@ class Peer:
         return "".join(stmt.words[-1:]) if key != "role" else stmt.keyword
 
 
-@dataclass(slots=True, eq=False)
-class Key:
-    at: Where
-    name: str
-    algorithm: str | None
-    secret: str | None
+class Key(_Record):
+    __slots__ = ("at", "name", "algorithm", "secret")
+
+    def __init__(self, at: Where, name: str, algorithm: str | None, secret: str | None):
+        self.at = at
+        self.name = name
+        self.algorithm = algorithm
+        self.secret = secret
 
 
-@dataclass(slots=True, eq=False)
-class Config:
-    loader: Loader
-    docs: list[Document] = field(default_factory=list)
-    settings: dict[str, Where] = field(default_factory=dict)
-    peers: dict[str, Peer] = field(default_factory=dict)
-    keys: dict[str, Key] = field(default_factory=dict)
-    omapi_port: Where | None = None
-    omapi_key: Where | None = None
-    shared_networks: list[SharedNetwork] = field(default_factory=list)
-    subnets: list[Subnet] = field(default_factory=list)
-    pools: list[Pool] = field(default_factory=list)
-    groups: list[Where] = field(default_factory=list)
-    # What the hosts are found from, on demand: the document each include brought in (by the
-    # include statement's id); the blocks walked into are the subnets, shared-networks, groups.
-    included: dict[int, Document] = field(default_factory=dict)
-    _hosts: list[tuple[str, Where]] | None = None
+class Config(_Record):
+    __slots__ = ("loader", "docs", "settings", "peers", "keys", "omapi_port", "omapi_key",
+                 "shared_networks", "subnets", "pools", "groups", "included", "_hosts")
+
+    def __init__(self, loader: Loader, docs: list[Document] | None = None,
+                 settings: dict[str, Where] | None = None, peers: dict[str, Peer] | None = None,
+                 keys: dict[str, Key] | None = None, omapi_port: Where | None = None,
+                 omapi_key: Where | None = None,
+                 shared_networks: list[SharedNetwork] | None = None,
+                 subnets: list[Subnet] | None = None, pools: list[Pool] | None = None,
+                 groups: list[Where] | None = None, included: dict[int, Document] | None = None,
+                 _hosts: list[tuple[str, Where]] | None = None):
+        self.loader = loader
+        self.docs = [] if docs is None else docs
+        self.settings = {} if settings is None else settings
+        self.peers = {} if peers is None else peers
+        self.keys = {} if keys is None else keys
+        self.omapi_port = omapi_port
+        self.omapi_key = omapi_key
+        self.shared_networks = [] if shared_networks is None else shared_networks
+        self.subnets = [] if subnets is None else subnets
+        self.pools = [] if pools is None else pools
+        self.groups = [] if groups is None else groups
+        # What the hosts are found from, on demand: the document each include brought in (by
+        # the include statement's id); the blocks walked into are the subnets,
+        # shared-networks, groups.
+        self.included = {} if included is None else included
+        self._hosts = _hosts
 
     @property
     def main(self) -> Document:
