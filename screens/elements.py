@@ -60,7 +60,7 @@ class ElementsScreen(StepScreen):
                     "comma separated; leave empty if every client is on the servers' own "
                     "segments:")
         yield Input(", ".join(self.state.answers.relays.addresses), id="relays",
-                    placeholder="e.g. 10.1.0.1, 10.2.0.1")
+                    placeholder="e.g. 203.0.113.1, 203.0.113.129")
         yield Vertical(id="relay-list")
 
     def on_mount(self) -> None:

@@ -41,9 +41,9 @@ needs_dhcpd = pytest.mark.skipif(not (Path(DHCPD).exists() or shutil.which("dhcp
 
 ANSWERS = """\
 [primary]
-host = "192.0.2.11"
+host = "198.51.100.11"
 [secondary]
-host = "192.0.2.12"
+host = "198.51.100.12"
 [failover]
 name = "fo"
 {failover}

@@ -29,7 +29,7 @@ def first_pool_ref_removed(text):
 FAULTS = [
     # (id, severity, side, old, new)
     ("peer-name-mismatch", "error", "s", 'failover peer "fo"', 'failover peer "fx"'),
-    ("address-mirror", "error", "s", "peer address 192.0.2.11;", "peer address 192.0.2.99;"),
+    ("address-mirror", "error", "s", "peer address 198.51.100.11;", "peer address 198.51.100.99;"),
     ("port-mirror", "error", "s", "peer port 647;", "peer port 648;"),
     ("port-mirror", "error", "p", "\tport 647;", "\tport 519;"),
     ("peer-role", "error", "s", "\tsecondary;", "\tprimary;"),

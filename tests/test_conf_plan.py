@@ -68,8 +68,8 @@ def test_primary_and_secondary_blocks_mirror_each_other(tmp_path):
                            ":".join(["ff"] * 16 + ["00"] * 16) + '"\n')
     p = load("p", text=plan.main("primary").after).peers["fo"]
     s = load("s", text=plan.main("secondary").after).peers["fo"]
-    assert (p.value("address"), p.value("peer address")) == ("10.9.0.1", "192.0.2.12")
-    assert (s.value("address"), s.value("peer address")) == ("192.0.2.12", "10.9.0.1")
+    assert (p.value("address"), p.value("peer address")) == ("10.9.0.1", "198.51.100.12")
+    assert (s.value("address"), s.value("peer address")) == ("198.51.100.12", "10.9.0.1")
     assert (p.value("port"), p.value("peer port"), s.value("port"), s.value("peer port")) == \
         ("647", "847", "847", "647")
     assert p.value("hba").startswith("ff:") and "split" not in p.settings

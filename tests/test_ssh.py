@@ -50,8 +50,8 @@ def test_answers_override_ssh_config(tmp_path):
 
 
 def test_plain_address_uses_openssh_defaults(tmp_path):
-    t = resolve("192.0.2.7", ssh_config=_config(tmp_path, ""))
-    assert t.hostname == "192.0.2.7" and t.port == 22 and t.default_identities
+    t = resolve("198.51.100.7", ssh_config=_config(tmp_path, ""))
+    assert t.hostname == "198.51.100.7" and t.port == 22 and t.default_identities
     assert t.known_hosts.endswith("/.ssh/known_hosts")
 
 

@@ -49,10 +49,10 @@ def test_the_whole_guide_in_order_with_what_each_screen_shows():
             await next_step(pilot, app, "NetworksScreen")
             assert await until(pilot, lambda: bool(app.screen.state.networks))
             # Only the answers' subnet is pre-selected; the other is offered.
-            assert app.screen.state.answers.failover.pools == ("192.0.2.0/24",)
+            assert app.screen.state.answers.failover.pools == ("198.51.100.0/24",)
             await next_step(pilot, app, "ElementsScreen")
             matrix = plain(app.screen.query_one("#matrix"))
-            assert "primary → secondary 192.0.2.12:647" in matrix and "OMAPI" in matrix
+            assert "primary → secondary 198.51.100.12:647" in matrix and "OMAPI" in matrix
             await next_step(pilot, app, "SettingsScreen")
             await next_step(pilot, app, "ReviewScreen")
             assert await until(pilot, lambda: app.screen.state.plan_ready)
@@ -66,7 +66,7 @@ def test_the_whole_guide_in_order_with_what_each_screen_shows():
             await pilot.press("ctrl+r")
             assert await until(pilot, lambda: app.screen.state.drill_passed is True)
             steps = plain(app.screen.query_one("#steps"))
-            assert "192.0.2.150 from 192.0.2.12" in steps
+            assert "198.51.100.150 from 198.51.100.12" in steps
             assert "to partner down: 0.1 s" in plain(app.screen.query_one("#outcome"))
             await next_step(pilot, app, "DoneScreen")
             assert await until(pilot, lambda: "normal" in plain(app.screen.query_one("#final")))
@@ -87,7 +87,7 @@ def test_back_returns_to_the_previous_step_with_what_it_learned():
             assert app.screen.state.checked          # no new inspection needed
             assert "4.4.3-P1" in plain(app.screen.query_one("#primary-facts"))
             # Changing a host forgets what was learned about the old one.
-            app.screen.query_one("#secondary-host").value = "192.0.2.99"
+            app.screen.query_one("#secondary-host").value = "198.51.100.99"
             await pilot.pause()
             assert not app.screen.state.checked and not next_enabled(app)
     run(go())
@@ -219,7 +219,7 @@ def test_the_answers_can_be_saved_at_any_step(tmp_path):
             await pilot.click("#save")
             assert await until(pilot, target.exists)
         saved = load_answers(target)
-        assert saved.failover.name == "campus-pair" and saved.primary.host == "192.0.2.11"
+        assert saved.failover.name == "campus-pair" and saved.primary.host == "198.51.100.11"
     run(go())
 
 

@@ -24,24 +24,24 @@ from wizard.omapi import FailoverState, StateSample
 from wizard.steps import Network, SkewVerdict
 
 ANSWERS = answers_from_dict({
-    "primary": {"host": "192.0.2.11", "user": "root"},
-    "secondary": {"host": "192.0.2.12", "user": "root"},
-    "failover": {"pools": ["192.0.2.0/24"]},
+    "primary": {"host": "198.51.100.11", "user": "root"},
+    "secondary": {"host": "198.51.100.12", "user": "root"},
+    "failover": {"pools": ["198.51.100.0/24"]},
 }, source="pair.toml")
 
-BEFORE = "subnet 192.0.2.0 netmask 255.255.255.0 {\n\trange 192.0.2.100 192.0.2.199;\n}\n"
+BEFORE = "subnet 198.51.100.0 netmask 255.255.255.0 {\n\trange 198.51.100.100 198.51.100.199;\n}\n"
 AFTER = ('failover peer "failover-partner" {\n\tprimary;\n\tmclt 3600;\n\tsplit 128;\n}\n'
          'key omapi_key {\n\talgorithm hmac-md5;\n\tsecret c2VjcmV0c2VjcmV0c2VjcmV0;\n}\n'
-         "subnet 192.0.2.0 netmask 255.255.255.0 {\n\tpool {\n"
-         '\t\tfailover peer "failover-partner";\n\t\trange 192.0.2.100 192.0.2.199;\n\t}\n}\n')
+         "subnet 198.51.100.0 netmask 255.255.255.0 {\n\tpool {\n"
+         '\t\tfailover peer "failover-partner";\n\t\trange 198.51.100.100 198.51.100.199;\n\t}\n}\n')
 SECRET = "c2VjcmV0c2VjcmV0c2VjcmV0"
 
 
 def check_results(skew_status: str = "pass") -> list[CheckResult]:
     return [
-        CheckResult("ssh", "primary", "pass", "root@192.0.2.11:22 (host key ssh-ed25519 "
+        CheckResult("ssh", "primary", "pass", "root@198.51.100.11:22 (host key ssh-ed25519 "
                     "SHA256:AAAA)"),
-        CheckResult("ssh", "secondary", "pass", "root@192.0.2.12:22 (host key ssh-ed25519 "
+        CheckResult("ssh", "secondary", "pass", "root@198.51.100.12:22 (host key ssh-ed25519 "
                     "SHA256:BBBB)"),
         CheckResult("dhcpd-version", "primary", "pass", "primary: ISC dhcpd 4.4.3-P1"),
         CheckResult("dhcpd-version", "secondary", "pass", "secondary: ISC dhcpd 4.4.3-P1"),
@@ -53,14 +53,14 @@ def check_results(skew_status: str = "pass") -> list[CheckResult]:
                     "udp/67, interfaces eth0"),
         CheckResult("dhcp-listen", "secondary", "pass", "secondary: dhcpd pid 200 listens on "
                     "udp/67, interfaces eth0"),
-        CheckResult("port-failover", "primary", "pass", "primary -> secondary 192.0.2.12:647: "
+        CheckResult("port-failover", "primary", "pass", "primary -> secondary 198.51.100.12:647: "
                     "reachable, nothing listening yet (fine before deployment)"),
         CheckResult("port-failover", "secondary", "pass", "secondary -> primary "
-                    "192.0.2.11:647: reachable, nothing listening yet (fine before deployment)"),
-        CheckResult("port-omapi", "primary", "pass", "this host -> primary 192.0.2.11:7911: "
+                    "198.51.100.11:647: reachable, nothing listening yet (fine before deployment)"),
+        CheckResult("port-omapi", "primary", "pass", "this host -> primary 198.51.100.11:7911: "
                     "reachable, nothing listening yet"),
         CheckResult("port-omapi", "secondary", "pass", "this host -> secondary "
-                    "192.0.2.12:7911: reachable, nothing listening yet"),
+                    "198.51.100.12:7911: reachable, nothing listening yet"),
         CheckResult("config-lint", None, "pass", "no failover configured yet; the two configs "
                     "agree"),
     ]
@@ -117,8 +117,8 @@ class FakeEngine:
         return results
 
     def inspect(self, answers):
-        return {"primary": host_info("primary", "192.0.2.11"),
-                "secondary": host_info("secondary", "192.0.2.12")}
+        return {"primary": host_info("primary", "198.51.100.11"),
+                "secondary": host_info("secondary", "198.51.100.12")}
 
     def measure_clock(self, answers):
         status = "fail" if abs(self.skew) > 5 else "pass"
@@ -128,7 +128,7 @@ class FakeEngine:
                            None if status == "pass" else "run NTP on both peers")
 
     def networks(self, answers):
-        return ((Network("192.0.2.0/24", ("192.0.2.100-192.0.2.199",)),
+        return ((Network("198.51.100.0/24", ("198.51.100.100-198.51.100.199",)),
                  Network("10.9.0.0/24", ("10.9.0.50-10.9.0.99",), shared="branch")),
                 self.differences(answers.failover.pools))
 
@@ -174,7 +174,7 @@ class FakeEngine:
         self.sink("drill", "state", "primary: normal -> shutdown: shutting down")
         self.sink("drill", "state", "secondary: normal -> partner-down: serves alone")
         self.sink("drill", "shutdown-primary", "ok: primary shut down gracefully")
-        self.sink("drill", "service", "ok: dhclient got 192.0.2.150 from 192.0.2.12 in 1.03 s")
+        self.sink("drill", "service", "ok: dhclient got 198.51.100.150 from 198.51.100.12 in 1.03 s")
         self.sink("drill", "state", "primary: shutdown -> normal: back")
         self.sink("drill", "state", "secondary: partner-down -> normal: back")
         self.sink("drill", "recover-primary", "ok: both peers are normal again")

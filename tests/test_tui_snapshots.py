@@ -78,7 +78,7 @@ def test_host_key_modal(snap_compare):
 
     async def run_before(pilot):
         await settle()(pilot)
-        pilot.app.push_screen(HostKeyModal("primary", "192.0.2.11", "ssh-ed25519",
+        pilot.app.push_screen(HostKeyModal("primary", "198.51.100.11", "ssh-ed25519",
                                            "SHA256:2VuFfFWx2SA6l1cFE884antTGrZ37tdC5mzQV/wPD3I",
                                            "/root/.ssh/known_hosts"))
         await pilot.pause()

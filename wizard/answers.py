@@ -240,7 +240,7 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
             if key in v:
                 if not all(isinstance(x, str) and x.strip() for x in v[key]):
                     raise err(f"relays.{key}", "must be a list of non-empty strings",
-                              'e.g. ["10.1.0.1", "relay1.example"]')
+                              'e.g. ["203.0.113.1", "relay1.example"]')
                 v[key] = tuple(v[key])
         port("port")
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):
