@@ -98,14 +98,17 @@ def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
         failover.apply(config, spec, scope, done)
         omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret)
         notes += [f"{spec.role}: {note}" for note in done]
-    files = []
-    for role, config in (("primary", p), ("secondary", s)):
-        for doc in config.docs:
-            files.append(FilePlan(role, doc.path, befores.get((role, doc.path), ""), doc.render()))
+    files = [FilePlan("primary", d.path, befores.get(("primary", d.path), ""), d.render())
+             for d in p.docs]
     if not diffs:
         # Nothing returned refers to the models: let them go now rather than at some later
-        # full collection (which costs more than the whole plan on a campus config).
+        # full collection (which costs more than the whole plan on a campus config), the
+        # primary's before the secondary's text is rendered (a lower peak of memory).
         _release(p)
+        del p
+    files += [FilePlan("secondary", d.path, befores.get(("secondary", d.path), ""), d.render())
+              for d in s.docs]
+    if not diffs:
         _release(s)
     return PairPlan(files, secret, origin, diffs, notes)
 
