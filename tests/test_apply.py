@@ -23,6 +23,15 @@ def host_conf(spec, role):
     return (spec.host_dir(role) / "etc-dhcp" / "dhcpd.conf").read_text()
 
 
+def recorded_outcome(session: Session) -> dict:
+    """The session's account of how the apply ended (aborted or rolled back), closed."""
+    session.close("failed")
+    events = read_events(session.path)
+    ends = [e for e in events if e["step"] == "apply" and e["kind"] in ("aborted", "rolled-back")]
+    assert ends, "the session does not say how the apply ended"
+    return ends[-1]["data"]
+
+
 def assert_serving_on(spec, texts: dict[str, str]):
     """Each host runs dhcpd on exactly the given config, and dhcpd -t accepts it."""
     st = lifecycle.status(spec)
@@ -79,14 +88,17 @@ def test_apply_makes_a_failover_pair_then_is_a_no_op(lab, lab_spec, tmp_path):
     assert result2.ok and "nothing to change" in result2.reason
 
 
-def test_config_rejected_by_one_peer_switches_nothing(lab, lab_spec):
+def test_config_rejected_by_one_peer_switches_nothing(lab, lab_spec, tmp_path):
     answers = fresh(lab_spec)
     the_plan = plan(lab_spec, answers)
     before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
     bad = the_plan.main("secondary").after + "\nthis-is-not-a-statement 42;\n"
-    tx, pair, events = transaction(lab_spec, answers, the_plan, after={"secondary": bad})
+    session = Session.create(tmp_path / "s", command="test")
+    tx, pair, events = transaction(lab_spec, answers, the_plan, after={"secondary": bad},
+                                   session=session)
     result = tx.run()
     pair.close()
+    assert "rejects the new config" in recorded_outcome(session)["reason"]
     assert not result.ok and result.phase == "prepare"
     assert "secondary: its dhcpd rejects the new config" in result.reason
     assert re.search(r"/etc/dhcp/dhcpd\.conf:\d+:\d+: ", result.reason)  # located, with caret
@@ -98,7 +110,7 @@ def test_config_rejected_by_one_peer_switches_nothing(lab, lab_spec):
     assert not any(s == "switched" for _t, _r, s, _m in events)
 
 
-def test_dhcpd_failing_to_start_on_one_peer_rolls_both_back(lab, lab_spec):
+def test_dhcpd_failing_to_start_on_one_peer_rolls_both_back(lab, lab_spec, tmp_path):
     answers = fresh(lab_spec)
     the_plan = plan(lab_spec, answers)
     before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
@@ -118,9 +130,12 @@ def test_dhcpd_failing_to_start_on_one_peer_rolls_both_back(lab, lab_spec):
         if line.lstrip().startswith(("subnet ", "range", "option routers")):
             line = re.sub(r"\b\d+\.\d+\.\d+\.\d+\b", move, line)
         moved.append(line)
-    tx, pair, _ = transaction(lab_spec, answers, the_plan, after={"secondary": "".join(moved)})
+    session = Session.create(tmp_path / "s", command="test")
+    tx, pair, _ = transaction(lab_spec, answers, the_plan, after={"secondary": "".join(moved)},
+                              session=session)
     result = tx.run()
     pair.close()
+    assert "not running after the restart" in recorded_outcome(session)["reason"]
     assert not result.ok and result.phase == "restart" and result.rolled_back, result.reason
     assert "secondary: dhcpd is not running after the restart" in result.reason
     assert_serving_on(lab_spec, before)
@@ -128,7 +143,7 @@ def test_dhcpd_failing_to_start_on_one_peer_rolls_both_back(lab, lab_spec):
     assert got.server in (lab_spec.address("primary"), lab_spec.address("secondary"))
 
 
-def test_failover_port_dropped_never_normal_rolls_back_and_clients_are_served(lab, lab_spec):
+def test_failover_port_dropped_never_normal_rolls_back_and_clients_are_served(lab, lab_spec, tmp_path):
     answers = fresh(lab_spec)
     the_plan = plan(lab_spec, answers)
     before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
@@ -139,9 +154,12 @@ def test_failover_port_dropped_never_normal_rolls_back_and_clients_are_served(la
         # Both peers open connections in 4.4, so drop the ports either way.
         in_sec("nft", "add rule inet dhwfault input tcp dport { 519, 520 } drop")
         in_sec("nft", "add rule inet dhwfault input tcp sport { 519, 520 } drop")
-        tx, pair, _ = transaction(lab_spec, answers, the_plan, normal_timeout=20)
+        session = Session.create(tmp_path / "s", command="test")
+        tx, pair, _ = transaction(lab_spec, answers, the_plan, normal_timeout=20,
+                                  session=session)
         result = tx.run()
         pair.close()
+        assert "did not reach normal" in recorded_outcome(session)["reason"]
     finally:
         in_sec("nft", "delete", "table", "inet", "dhwfault")
     assert not result.ok and result.phase == "normal" and result.rolled_back
@@ -151,20 +169,23 @@ def test_failover_port_dropped_never_normal_rolls_back_and_clients_are_served(la
     assert got.address
 
 
-def test_wrong_omapi_key_cannot_confirm_normal_so_it_rolls_back(lab, lab_spec):
+def test_wrong_omapi_key_cannot_confirm_normal_so_it_rolls_back(lab, lab_spec, tmp_path):
     answers = fresh(lab_spec)
     the_plan = plan(lab_spec, answers)
     before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
     wrong = "d3JvbmctZC13cm9uZy1kLXdyb25nLWQtd3JvbmctZC13cm9uZw=="
-    tx, pair, _ = transaction(lab_spec, answers, the_plan, secret=wrong, normal_timeout=10)
+    session = Session.create(tmp_path / "s", command="test")
+    tx, pair, _ = transaction(lab_spec, answers, the_plan, secret=wrong, normal_timeout=10,
+                              session=session)
     result = tx.run()
     pair.close()
+    assert "refused our key" in recorded_outcome(session)["reason"]
     assert not result.ok and result.rolled_back
     assert "refused our key" in result.reason
     assert_serving_on(lab_spec, before)
 
 
-def test_ssh_connection_killed_mid_apply_still_ends_on_the_old_config(lab, lab_spec):
+def test_ssh_connection_killed_mid_apply_still_ends_on_the_old_config(lab, lab_spec, tmp_path):
     answers = fresh(lab_spec)
     the_plan = plan(lab_spec, answers)
     before = {r: host_conf(lab_spec, r) for r in ("primary", "secondary")}
@@ -182,9 +203,11 @@ def test_ssh_connection_killed_mid_apply_still_ends_on_the_old_config(lab, lab_s
                 if ppid == sshd_pid:
                     os.kill(pid, signal.SIGKILL)
 
-    tx, pair, events = transaction(lab_spec, answers, the_plan, progress=cut)
+    session = Session.create(tmp_path / "s", command="test")
+    tx, pair, events = transaction(lab_spec, answers, the_plan, progress=cut, session=session)
     result = tx.run()
     pair.close()
+    assert "connection lost" in recorded_outcome(session)["reason"]
     assert not result.ok and result.rolled_back, result.reason
     assert "connection lost" in result.reason
     assert any(s == "reconnect" for _t, _r, s, _m in events)
