@@ -212,3 +212,17 @@ def test_pools_compare_by_their_ranges_whatever_the_order(tmp_path):
     assert same(two, bare) == []  # a bare range counts as a pool of its own
     assert same(two, two.replace("10.9.0.60", "10.9.0.61"))[0].only_secondary == \
         ("10.9.0.50-10.9.0.61",)
+
+
+def test_planning_leaves_the_collector_as_it_found_it(tmp_path):
+    import gc
+
+    assert gc.isenabled()
+    planned_pair(tmp_path, BASE)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        planned_pair(tmp_path, BASE)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
