@@ -8,6 +8,8 @@ small window.
 
 from __future__ import annotations
 
+from wizard.conf.parser import paused_gc
+
 _CONFIRM = 3   # lines that must agree for a resynchronisation to count
 _NEAR = 12     # how far the cheap look-ahead searches
 
@@ -132,7 +134,8 @@ def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
     whole_a, whole_b = _whole_lines(before, a), _whole_lines(after, b)
     out = [f"--- {fromfile}\n", f"+++ {tofile}\n"]
-    codes = opcodes(a, b)
+    with paused_gc():  # thousands of tuples, no cycle: the collector would only walk them
+        codes = opcodes(a, b)
     if not (whole_a and whole_b and before.endswith("\n") and after.endswith("\n")):
         for group in _grouped(codes, context):
             _hunk(out, group, a, b, whole_a, whole_b)
