@@ -94,3 +94,14 @@ def test_broken_input_is_located_with_exit_2(files, capsys, command):
     assert f"{files / 'p.conf'}:6:2: `range` takes one or two addresses" in err
     assert "\toption routers 10.1.0.1;" in err.expandtabs(8) or "option routers" in err
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_a_pool_outside_any_network_is_a_located_error(tmp_path, capsys, files):
+    conf = tmp_path / "top.conf"
+    conf.write_text("pool {\n  range 198.51.100.10 198.51.100.20;\n}\n"
+                    "subnet 198.51.100.0 netmask 255.255.255.0 {\n}\n")
+    assert main(["plan", "--answers", str(files / "a.toml"), "--from", str(conf), str(conf),
+                 "--session", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert f"{conf}:1:1: `pool` declared outside of a subnet or shared-network" in err
+    assert "Traceback" not in err and "internal error" not in err

@@ -338,6 +338,12 @@ class _Walker:
                 c.settings.setdefault(" ".join(w[:-1]) if len(w) > 1 else kw, here)
 
     def _pool(self, here: Where, shared, subnet) -> None:
+        if subnet is None and shared is None:
+            # dhcpd refuses it too ("pool declared outside of network"); failing here keeps
+            # every later step free of the case.
+            raise _at(here, "`pool` declared outside of a subnet or shared-network",
+                      "move the pool into the `subnet` (or `shared-network`) whose addresses "
+                      "it hands out")
         pool = Pool(here, subnet, shared)
         for stmt in here.node.items:
             if type(stmt) is Run:
@@ -350,7 +356,7 @@ class _Walker:
             elif kw == "no" and stmt.arg(1) == "failover":
                 pool.no_failover = True
         self.c.pools.append(pool)
-        (subnet or shared).pools.append(pool) if (subnet or shared) else None
+        (subnet or shared).pools.append(pool)
 
     def _key(self, here: Where) -> None:
         algorithm = secret = None
