@@ -105,3 +105,15 @@ def test_a_pool_outside_any_network_is_a_located_error(tmp_path, capsys, files):
     err = capsys.readouterr().err
     assert f"{conf}:1:1: `pool` declared outside of a subnet or shared-network" in err
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_one_line_pools_stay_on_one_line(tmp_path, capsys, files):
+    conf = tmp_path / "one.conf"
+    conf.write_text("shared-network campus {\n"
+                    "  subnet 198.51.100.0 netmask 255.255.255.128 { }\n"
+                    "  pool { allow unknown-clients; range 198.51.100.10 198.51.100.40; }\n}\n")
+    assert main(["plan", "--answers", str(files / "a.toml"), "--from", str(conf), str(conf),
+                 "--out", str(tmp_path / "out"), "--session", str(tmp_path / "s")]) == 0
+    out = (tmp_path / "out" / "primary.conf").read_text()
+    assert ('  pool { failover peer "fo"; allow unknown-clients; '
+            'range 198.51.100.10 198.51.100.40; }\n') in out

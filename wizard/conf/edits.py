@@ -59,6 +59,12 @@ def block_text(head: str, lines: list[str], indent: str, unit: str) -> str:
     return f"{head} {{{body}\n{indent}}}"
 
 
+def _text(node: Stmt) -> str:
+    out: list[str] = []
+    node.emit(out)
+    return "".join(out[1:]) if out and not out[0].strip() else "".join(out)
+
+
 def copy_node(node: Stmt) -> Stmt:
     out: list[str] = []
     node.emit(out)
@@ -84,6 +90,14 @@ def insert_before(siblings: list[Stmt], index: int, nodes: list[Stmt], gap: bool
     after = siblings[index]
     pre = after.pre
     blank = "\n" if gap else ""
+    if pre and "\n" not in pre and not gap and all("\n" not in _text(n) for n in nodes):
+        # A block written on one line (`pool { range ...; }`) stays on one line.
+        nodes[0].pre = pre
+        for node in nodes[1:]:
+            node.pre = " "
+        after.pre = " " + pre.lstrip(" \t") if pre.strip(" \t") else " "
+        siblings[index:index] = nodes
+        return
     if "\n" not in pre:
         indent = ""
         nodes[0].pre = pre
