@@ -77,6 +77,8 @@ def test_client_gets_a_lease_from_a_lab_server(lab, lab_spec):
     # The lease was released, so the address is not left configured on the client.
     out = ns.run(ns.host_command(lab_spec, "client", ["ip", "-4", "-o", "addr", "show", "eth0"])).stdout
     assert got.address not in out
+    # ... and no dhclient is left running in the client namespace.
+    assert ns.netns_pids(lab_spec.netns("client")) == []
 
 
 def test_distribution_restart_works_inside_a_host(lab, lab_spec):

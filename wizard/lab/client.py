@@ -65,6 +65,9 @@ def lease(spec: LabSpec, *, timeout: float = 20.0, new_client: bool = False,
                        "check that dhcpd runs on the lab hosts (`dhcp-wizard lab status`) "
                        f"and is in a state that serves clients; dhclient said:\n{tail}")
     got = bound[-1]
+    # dhclient -1 returns as soon as it has forked into the background, and the child writes
+    # the pid file a moment later; without waiting, the release below can miss the daemon.
+    _wait_for(pidfile, seconds=5)
     result = LeaseResult(address=got["address"], server=got["server"],
                          lease_time=int(got["lease_time"] or 0), mac=mac,
                          elapsed=round(elapsed, 3))
@@ -73,14 +76,20 @@ def lease(spec: LabSpec, *, timeout: float = 20.0, new_client: bool = False,
     return result
 
 
+def _wait_for(path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _stop(spec: LabSpec, pidfile, leases, conf, script, release: bool) -> None:
-    if not pidfile.exists():
-        return
-    if release:
+    if release and leases.exists():
         # -r sends DHCPRELEASE and stops the running dhclient.
         ns.run(ns.host_command(spec, "client", [
             "dhclient", "-4", "-r", "-cf", str(conf), "-lf", str(leases), "-pf", str(pidfile),
             "-sf", str(script), "eth0"]), check=False, timeout=15, env=ns.clean_env())
+    if not pidfile.exists():
+        return
     try:
         pid = int(pidfile.read_text().split()[0])
         os.kill(pid, 15)
