@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     _answers(deploy)
     deploy.add_argument("--yes", action="store_true", help="apply without asking")
     deploy.add_argument("--no-drill", action="store_true", help="skip the failover drill")
+    deploy.add_argument("--normal-timeout", type=_seconds, metavar="S",
+                        help="roll back when the pair is not normal S seconds after the "
+                        "restarts (default: from mclt and max-response-delay)")
     _session(deploy)
 
     drill = sub.add_parser("drill", help="live failover test on a pair that already runs failover")
@@ -92,6 +95,16 @@ def _answers(p: argparse.ArgumentParser) -> None:
 
 def _session(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session", metavar="DIR", help="session directory (default: user data dir)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 5 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 5 to 3600")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

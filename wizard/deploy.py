@@ -32,8 +32,10 @@ class HostInfo:
 
 class Deployment:
     def __init__(self, answers, session=None, progress: Progress | None = None,
-                 cancel: threading.Event | None = None, passphrase=None):
+                 cancel: threading.Event | None = None, passphrase=None,
+                 normal_timeout: float | None = None):
         self.answers = answers
+        self._normal_timeout = normal_timeout  # the operator's, over the one from the timers
         self.session = session
         self.progress = progress or (lambda role, step, msg: None)
         self.cancel = cancel or threading.Event()
@@ -164,6 +166,8 @@ class Deployment:
     def normal_timeout(self, expect_mclt_wait: bool = False) -> float:
         from wizard.statewatch import normal_deadline
 
+        if self._normal_timeout is not None:
+            return self._normal_timeout
         fo = self.answers.failover
         return normal_deadline(fo.mclt, fo.max_response_delay, expect_mclt_wait)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from wizard.errors import OperationFailed
 
 STATES = {
+    0: "unknown-state",  # dhcpd's name for a partner it has not heard from
     1: "startup", 2: "normal", 3: "communications-interrupted", 4: "partner-down",
     5: "potential-conflict", 6: "recover", 7: "paused", 8: "shutdown", 9: "recover-done",
     10: "resolution-interrupted", 11: "conflict-done", 254: "recover-wait",

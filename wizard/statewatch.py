@@ -134,7 +134,9 @@ def diagnose(last: dict[str, StateSample], mclt: int | None, now: float | None =
         elif st.local_state in ("startup", "recover") and st.partner_state in ("unknown-state",
                                                                               "startup", "unknown"):
             notes.append(f"{role} has not heard from its partner yet ({st.local_state}): is the "
-                         "partner's dhcpd running with the same relationship name?")
+                         "partner's dhcpd running with the same relationship name, and does "
+                         "the failover traffic get through? A firewall or an MTU problem can "
+                         "let the connection open and drop the messages.")
         elif st.local_state == "potential-conflict":
             notes.append(f"{role} is in potential-conflict: the peers disagree about leases; they "
                          "resolve it themselves once they talk, which needs both running.")

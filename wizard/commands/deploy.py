@@ -52,7 +52,8 @@ def run_recorded(args, command: str, body) -> int:
     session = Session.create(args.session, command=command)
     code = 1
     try:
-        with Deployment(answers, session, progress=say, passphrase=passphrase_prompt()) as d:
+        with Deployment(answers, session, progress=say, passphrase=passphrase_prompt(),
+                        normal_timeout=getattr(args, "normal_timeout", None)) as d:
             code = body(d, say)
     finally:
         session.close("done" if code == 0 else "failed", exit_code=code)
