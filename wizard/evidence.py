@@ -16,7 +16,8 @@ from pathlib import Path
 from wizard.errors import InputError
 from wizard.session import MASK
 
-_UNMASKED = re.compile(r"\bsecret\s+(?!" + re.escape(MASK) + r")(\"[^\"]*\"|[^;\s]+)\s*;", re.I)
+_UNMASKED = re.compile(rb"\bsecret\s+(?!" + re.escape(MASK.encode()) + rb")(\"[^\"]*\"|[^;\s]+)\s*;",
+                       re.I)
 
 
 def _events_path(session_dir: Path) -> Path:
@@ -80,14 +81,12 @@ def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
 
 def _has_unmasked_secret(body: bytes) -> bool:
     # The regex runs only where the word occurs: scanning megabytes of config for it from
-    # every position would cost more than the rest of a campus-sized `plan`.
+    # every position would cost more than the rest of a campus-sized `plan`. It matches the
+    # bytes as they are (dhcpd's whitespace is ASCII), so nothing is decoded.
     lowered = body.lower()
-    text = body.decode("utf-8", "replace")
-    pos, last, chars = lowered.find(b"secret"), 0, 0
+    pos = lowered.find(b"secret")
     while pos != -1:
-        chars += len(body[last:pos].decode("utf-8", "replace"))  # byte offset -> text offset
-        last = pos
-        if _UNMASKED.match(text, chars):
+        if _UNMASKED.match(body, pos):
             return True
         pos = lowered.find(b"secret", pos + 6)
     return False
