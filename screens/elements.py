@@ -56,7 +56,7 @@ class ElementsScreen(StepScreen):
         yield Static("Exposure", classes="section")
         yield Static("", id="exposure")
         yield Static("DHCP relays", classes="section")
-        yield Label("Relays (router or dhcrelay addresses) in front of remote segments, "
+        yield Static("Relays (router or dhcrelay addresses) in front of remote segments, "
                     "comma separated; leave empty if every client is on the servers' own "
                     "segments:")
         yield Input(", ".join(self.state.answers.relays.addresses), id="relays",

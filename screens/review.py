@@ -13,8 +13,10 @@ from textual.widgets import Button, Checkbox, Static
 from screens.base import StepScreen
 from wizard.steps import ROLES
 
-CONFIRM = ("I have reviewed both changes: apply them now. Both servers will be restarted. "
-           "If anything fails, or I cancel, both are rolled back to what they run now.")
+# A checkbox label does not wrap: the consequences go in a paragraph above it.
+CONSEQUENCES = ("Applying restarts both servers. If anything fails, or you cancel, both are "
+                "rolled back to the configuration they run now.")
+CONFIRM = "I have reviewed both changes: apply them now"
 
 
 class ReviewScreen(StepScreen):
@@ -35,6 +37,7 @@ class ReviewScreen(StepScreen):
         with Horizontal(id="key-row"):
             yield Static("", id="key")
             yield Button("Reveal key (Ctrl+K)", id="reveal", compact=True)
+        yield Static(CONSEQUENCES, id="consequences")
         yield Checkbox(CONFIRM, id="confirm", disabled=True)
 
     def on_mount(self) -> None:
