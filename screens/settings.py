@@ -26,6 +26,9 @@ LABELS = {
              "secondary. ISC's example: 3600."),
     "split": ("Split, 0–256 (primary only)", "Share of clients the primary answers in normal "
               "operation. Written on the primary only: dhcpd refuses it on the secondary."),
+    "hba": ("hba, 32 bytes (primary only)", "Hash bucket assignment: each bit a share of "
+            "the clients; a set bit means the primary answers them. 32 hex bytes separated by "
+            "':'. Written on the primary only, instead of split."),
     "max_response_delay": ("Max response delay, s", "Silence after which a server believes "
                            "its partner is gone (communications-interrupted)."),
     "max_unacked_updates": ("Max unacked updates", "Lease updates sent before waiting for "
@@ -38,7 +41,8 @@ MODE_LABELS = {"load-balance": "Load balancing: both servers answer, half the cl
                                "(split 128)",
                "hot-standby": "Hot standby: the primary answers everyone, the secondary waits "
                               "(split 256)",
-               "custom": "Custom split"}
+               "custom": "Custom split",
+               "hba": "Custom hash bucket bitmap (hba, advanced)"}
 
 
 class SettingsScreen(StepScreen):
@@ -51,7 +55,7 @@ class SettingsScreen(StepScreen):
         fo = self.state.answers.failover
         ssh = {r: (self.state.hosts[r].address if r in self.state.hosts
                    else self.state.answers.host(r).host) for r in ("primary", "secondary")}
-        mode = mode_of(fo.split)
+        self.mode = mode = mode_of(fo.split, fo.hba)
         for key in SETTING_FIELDS:
             label, help_text = LABELS[key]
             if key == "split":
@@ -59,16 +63,13 @@ class SettingsScreen(StepScreen):
                 with RadioSet(id="mode"):
                     for m, text in MODE_LABELS.items():
                         yield RadioButton(text, m == mode, name=m)
-                if fo.hba:
-                    yield Static(f"[dim]The answers file sets hba = {escape(fo.hba)}; choosing "
-                                 "a mode here replaces it with split.[/dim]", classes="note")
             value = getattr(fo, key)
             with Horizontal(classes="field-row"):
                 yield Label(label)
                 yield Input("" if value is None else str(value), id=f"f-{key}",
                             placeholder=ssh[key.split("_")[0]] if key.endswith("_address")
                             else "",
-                            disabled=key == "split" and mode != "custom", compact=True)
+                            disabled=_locked(key, mode), compact=True)
             yield Static("", id=f"e-{key}", classes="field-error")
             yield Static(escape(help_text.format(**ssh)), classes="field-help")
 
@@ -78,8 +79,7 @@ class SettingsScreen(StepScreen):
 
     def values(self) -> dict[str, str]:
         out = {k: self.query_one(f"#f-{k}", Input).value for k in SETTING_FIELDS}
-        if self.state.answers.failover.hba and not out["split"]:
-            del out["split"]          # keep the answers' hba until a mode is chosen
+        del out["split" if self.mode == "hba" else "hba"]  # dhcpd takes one of the two
         return out
 
     def validate(self) -> None:
@@ -97,11 +97,20 @@ class SettingsScreen(StepScreen):
 
     @on(RadioSet.Changed, "#mode")
     def _mode(self, event: RadioSet.Changed) -> None:
-        mode = event.pressed.name
+        self.mode = mode = event.pressed.name
+        for key in ("split", "hba"):
+            self.query_one(f"#f-{key}", Input).disabled = _locked(key, mode)
         split = self.query_one("#f-split", Input)
-        split.disabled = mode != "custom"
         if mode in MODES:
             split.value = str(MODES[mode])
-        else:
+        elif mode == "custom":
+            split.value = split.value or "128"
             split.focus()
+        else:
+            self.query_one("#f-hba", Input).focus()
         self.validate()
+
+
+def _locked(key: str, mode: str) -> bool:
+    """split is typed only in custom mode, hba only in hba mode."""
+    return (key == "split" and mode != "custom") or (key == "hba" and mode != "hba")

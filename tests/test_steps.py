@@ -126,6 +126,20 @@ def test_settings_build_new_answers_or_name_the_bad_fields():
     assert mode_of(200) == "custom"
 
 
+def test_settings_take_split_or_hba_never_both():
+    a = state().answers
+    bitmap = ":".join(["ff"] * 16 + ["00"] * 16)
+    with_hba, errors = apply_settings(a, {"hba": bitmap})
+    assert errors == {} and with_hba.failover.hba == bitmap and with_hba.failover.split is None
+    assert mode_of(with_hba.failover.split, with_hba.failover.hba) == "hba"
+    back, errors = apply_settings(with_hba, {"split": "256"})
+    assert errors == {} and back.failover.hba is None and back.failover.split == 256
+    _same, errors = apply_settings(a, {"hba": "ff:00"})
+    assert "32 hex bytes" in errors["hba"]
+    _same, errors = apply_settings(a, {"hba": ""})
+    assert errors == {"hba": "required"}
+
+
 def test_back_is_allowed_again_after_a_rollback():
     s = state(apply_started=True, apply_ok=False, rolled_back=True, apply_reason="x")
     assert back_blocked("apply", s) is None

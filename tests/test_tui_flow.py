@@ -144,6 +144,17 @@ def test_settings_are_validated_as_you_type_and_modes_set_split():
             await pilot.pause()
             assert app.screen.state.answers.failover.split == 256
             assert app.screen.query_one("#f-split").disabled
+            # hba instead of split: typed in its own field, checked, and split is dropped.
+            hba = next(b for b in app.screen.query("RadioButton") if b.name == "hba")
+            hba.value = True
+            await pilot.pause()
+            assert not app.screen.query_one("#f-hba").disabled
+            assert not next_enabled(app) and "hba: required" in plain(app.screen.query_one("#gate"))
+            bitmap = ":".join(["ff"] * 16 + ["00"] * 16)
+            app.screen.query_one("#f-hba").value = bitmap
+            await pilot.pause()
+            fo = app.screen.state.answers.failover
+            assert next_enabled(app) and fo.hba == bitmap and fo.split is None
     run(go())
 
 

@@ -258,14 +258,17 @@ _RULES = {"servers": _servers, "clock": _clock, "networks": _networks,
 # -- failover settings, validated field by field with the answers file's own rules ---------
 
 SETTING_FIELDS = ("name", "primary_address", "secondary_address", "primary_port",
-                  "secondary_port", "mclt", "split", "max_response_delay",
+                  "secondary_port", "mclt", "split", "hba", "max_response_delay",
                   "max_unacked_updates", "load_balance_max_seconds")
 INT_FIELDS = {"primary_port", "secondary_port", "mclt", "split", "max_response_delay",
               "max_unacked_updates", "load_balance_max_seconds"}
 MODES = {"load-balance": 128, "hot-standby": 256}
 
 
-def mode_of(split: int | None) -> str:
+def mode_of(split: int | None, hba: str | None = None) -> str:
+    """How the pair shares its clients: a named split, a custom split, or an hba bitmap."""
+    if hba:
+        return "hba"
     for mode, value in MODES.items():
         if split == value:
             return mode
@@ -294,7 +297,9 @@ def field_error(key: str, text: str) -> str | None:
 
 
 def apply_settings(answers: Answers, values: Mapping[str, str]) -> tuple[Answers, dict[str, str]]:
-    """New answers from the settings form, and the errors of the fields that did not pass."""
+    """New answers from the settings form, and the errors of the fields that did not pass.
+
+    The form gives split or hba, never both (dhcpd takes one); the other is cleared."""
     errors = {k: e for k in SETTING_FIELDS if k in values
               and (e := field_error(k, values[k])) is not None}
     if errors:
@@ -305,7 +310,9 @@ def apply_settings(answers: Answers, values: Mapping[str, str]) -> tuple[Answers
             continue
         text = values[key].strip()
         changes[key] = int(text) if key in INT_FIELDS else (text or None)
-    if "split" in changes:
+    if changes.get("hba"):
+        changes["split"] = None
+    elif "split" in changes:
         changes["hba"] = None
     return answers.with_changes("failover", **changes), {}
 
