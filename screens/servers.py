@@ -14,9 +14,13 @@ from screens.hostkeys import HostKeyFlow, inspect_pair
 from screens.widgets import results_markup
 from wizard.steps import ROLES
 
-FIELDS = (("host", "Host"), ("user", "User"), ("port", "SSH port"), ("identity", "Key file"))
+FIELDS = (("host", "Host"), ("user", "User"), ("port", "SSH port"), ("identity", "Key file"),
+          ("config", "Config"), ("restart", "Restart"))
+# Config and restart are detected; typing one overrides what was found (a dhcpd started by
+# hand, a custom unit), as `config =` / `restart =` do in the answers file.
 PLACEHOLDERS = {"host": "address or ~/.ssh/config alias", "user": "from ~/.ssh/config",
-                "port": "22", "identity": "agent or default keys"}
+                "port": "22", "identity": "agent or default keys",
+                "config": "detected from the running dhcpd", "restart": "detected"}
 
 
 class ServersScreen(HostKeyFlow, StepScreen):
@@ -65,10 +69,13 @@ class ServersScreen(HostKeyFlow, StepScreen):
             if text and not text.isdigit():
                 return
             value = int(text) if text else None
+        elif key == "config" and text and not text.startswith("/"):
+            value = None  # shown as invalid; until it is a path, the detected one is used
         else:
             value = text or None
         if key == "host":
             value = text
+        event.input.set_class(key == "config" and value is None and bool(text), "-invalid")
         if getattr(self.state.answers.host(role), key) == value:
             return
         self.set_state(self.state.with_(answers=self.state.answers.with_changes(role, **{key: value}),

@@ -81,6 +81,14 @@ def test_bad_values_are_named(tmp_path, extra, key, words):
     assert words in info.value.render()
 
 
+def test_a_relative_config_path_is_refused(tmp_path):
+    path = write(tmp_path, MINIMAL.replace('"198.51.100.11"\n', '"198.51.100.11"\n'
+                                           'config = "dhcpd.conf"\n', 1))
+    with pytest.raises(InputError) as info:
+        load_answers(path)
+    assert "primary.config" in info.value.message and "absolute path" in info.value.message
+
+
 def test_missing_host_section(tmp_path):
     with pytest.raises(InputError, match=r"\[secondary\]: missing section"):
         load_answers(write(tmp_path, '[primary]\nhost = "a"\n'))

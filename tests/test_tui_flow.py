@@ -93,6 +93,25 @@ def test_back_returns_to_the_previous_step_with_what_it_learned():
     run(go())
 
 
+def test_config_and_restart_typed_on_step_1_override_what_is_detected():
+    async def go():
+        app = make_app(start="servers")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.checked)
+            config = app.screen.query_one("#primary-config")
+            config.value = "srv/dhcpd.conf"
+            await pilot.pause()
+            assert config.has_class("-invalid") and app.screen.state.answers.primary.config is None
+            config.value = "/srv/dhcp/dhcpd.conf"
+            app.screen.query_one("#secondary-restart").value = "systemctl restart dhcpd"
+            await pilot.pause()
+            a = app.screen.state.answers
+            assert not config.has_class("-invalid") and a.primary.config == "/srv/dhcp/dhcpd.conf"
+            assert a.secondary.restart == "systemctl restart dhcpd"
+            assert not app.screen.state.checked  # inspected again with the new paths
+    run(go())
+
+
 def test_a_skewed_clock_blocks_next_and_says_why():
     async def go():
         app = make_app(engine=FakeEngine(skew=90.2), start="clock")

@@ -198,6 +198,9 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
             raise err(f"{section}.host", "missing",
                       'set host = "address or Host alias from ~/.ssh/config"')
         port("port")
+        if v.get("config") is not None and not v["config"].startswith("/"):
+            raise err(f"{section}.config", f"{v['config']!r} is not an absolute path",
+                      'give the path dhcpd reads, e.g. "/etc/dhcp/dhcpd.conf"')
         if v.get("restart") is not None and not v["restart"].strip():
             raise err(f"{section}.restart", "is empty", "remove it to have it detected")
     elif section == "failover":

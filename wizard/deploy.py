@@ -99,11 +99,13 @@ class Deployment:
             restart = given.restart or f.service.restart
             if not config:
                 raise OperationFailed(f"{role}: cannot tell which dhcpd.conf is in use",
-                                      f'set config = "/path/dhcpd.conf" in [{role}]')
+                                      f'give its path: config = "/path/dhcpd.conf" in [{role}] '
+                                      "of the answers file, or the Config field of step 1")
             if not restart:
                 raise OperationFailed(f"{role}: cannot tell how dhcpd is restarted",
-                                      f'set restart = "..." in [{role}] (e.g. "systemctl '
-                                      'restart isc-dhcp-server")')
+                                      f'give the command: restart = "..." in [{role}] of the '
+                                      "answers file, or the Restart field of step 1 (e.g. "
+                                      '"systemctl restart isc-dhcp-server")')
             if not f.dhcpd.path:
                 raise OperationFailed(f"{role}: dhcpd is not installed",
                                       "install the ISC DHCP server package on it first")
