@@ -96,18 +96,25 @@ class ElementsScreen(StepScreen):
         servers = server_addresses(self.state)
         widgets = []
         checked = {r.host: r for r in self.state.results("elements") if r.id == "relay"}
-        for i, relay in enumerate(relays.addresses):
+        # No ids: the old list is still being removed while the new one mounts.
+        for relay in relays.addresses:
             if relay in relays.ssh:
                 found = checked.get(relay)
                 widgets.append(Static(results_markup([found]) if found else
-                                      f"{escape(relay)}: checked over SSH on the next probe"))
-                continue
-            lines = "\n".join(f"  • {escape(x)}" for x in helper_lines(servers).split("; "))
-            widgets.append(Static(f"[b]{escape(relay)}[/b] must forward to both "
-                                  f"{servers[0]} and {servers[1]}. Add:\n{lines}"))
-            widgets.append(Checkbox(f"I have added these lines on {relay}",
-                                    relay in relays.confirmed, id=f"relay-{i}",
-                                    name=relay))
+                                      f"{escape(relay)}: checked over SSH on the next probe "
+                                      "(Ctrl+R)"))
+            else:
+                lines = "\n".join(f"  • {escape(x)}" for x in helper_lines(servers).split("; "))
+                widgets.append(Static(f"[b]{escape(relay)}[/b] must forward to both "
+                                      f"{servers[0]} and {servers[1]}. Add:\n{lines}"))
+                widgets.append(Checkbox(f"I have added these lines on {relay}",
+                                        relay in relays.confirmed, name=relay,
+                                        classes="relay-confirm"))
+            # A Linux relay can be read instead of trusted: its dhcrelay's arguments list
+            # the servers it forwards to.
+            widgets.append(Checkbox(f"{relay} is a Linux dhcrelay: check it over SSH "
+                                    "(as the primary's user and key)", relay in relays.ssh,
+                                    name=relay, classes="relay-ssh"))
         if widgets:
             box.mount(*widgets)
 
@@ -118,16 +125,27 @@ class ElementsScreen(StepScreen):
         if listed == relays.addresses:
             return
         confirmed = tuple(r for r in relays.confirmed if r in listed)
+        ssh = tuple(r for r in relays.ssh if r in listed)
         answers = self.state.answers.with_changes("relays", addresses=listed,
-                                                  confirmed=confirmed)
+                                                  confirmed=confirmed, ssh=ssh)
         self.set_state(self.state.with_(answers=answers))
         self.show_relays()
 
-    @on(Checkbox.Changed)
+    @on(Checkbox.Changed, ".relay-ssh")
+    def _over_ssh(self, event: Checkbox.Changed) -> None:
+        relay = event.checkbox.name
+        ssh = [r for r in self.state.answers.relays.ssh if r != relay]
+        if event.value:
+            ssh.append(relay)
+        if tuple(ssh) == self.state.answers.relays.ssh:
+            return
+        answers = self.state.answers.with_changes("relays", ssh=tuple(ssh))
+        self.set_state(self.state.with_(answers=answers))
+        self.call_after_refresh(self.show_relays)
+
+    @on(Checkbox.Changed, ".relay-confirm")
     def _confirm(self, event: Checkbox.Changed) -> None:
         relay = event.checkbox.name
-        if not (event.checkbox.id or "").startswith("relay-") or not relay:
-            return
         confirmed = [r for r in self.state.answers.relays.confirmed if r != relay]
         if event.value:
             confirmed.append(relay)

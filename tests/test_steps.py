@@ -78,6 +78,18 @@ def test_an_unconfirmed_relay_blocks_until_confirmed():
     assert may_continue("elements", s)
 
 
+def test_a_relay_checked_over_ssh_blocks_until_read_and_fails_with_its_check():
+    s = state(checked=True)
+    s = s.with_(answers=s.answers.with_changes("relays", addresses=("10.1.0.1",),
+                                               ssh=("10.1.0.1",)))
+    assert gate("elements", s).reasons == (
+        "probe again (Ctrl+R) to check relay 10.1.0.1 over SSH",)
+    bad = CheckResult("relay", "10.1.0.1", "fail", "dhcrelay forwards to 198.51.100.11 only")
+    assert "forwards to 198.51.100.11 only" in " ".join(gate("elements", s.with_(checks=(bad,))).reasons)
+    good = CheckResult("relay", "10.1.0.1", "pass", "dhcrelay forwards to both")
+    assert may_continue("elements", s.with_(checks=(good,)))
+
+
 def test_review_needs_an_explicit_confirmation():
     assert not may_continue("review", state())
     assert not may_continue("review", state(plan_ready=True))

@@ -112,6 +112,22 @@ def test_config_and_restart_typed_on_step_1_override_what_is_detected():
     run(go())
 
 
+def test_a_relay_is_confirmed_by_hand_or_switched_to_a_check_over_ssh():
+    async def go():
+        app = make_app(start="elements")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.checked)
+            app.screen.query_one("#relays").value = "203.0.113.1"
+            await pilot.pause()
+            assert not next_enabled(app)
+            assert app.screen.query(".relay-confirm")  # the lines to add, and their confirmation
+            app.screen.query_one(".relay-ssh").value = True
+            assert await until(pilot, lambda: not app.screen.query(".relay-confirm"))
+            assert app.screen.state.answers.relays.ssh == ("203.0.113.1",)
+            assert "to check relay 203.0.113.1 over SSH" in plain(app.screen.query_one("#gate"))
+    run(go())
+
+
 def test_a_skewed_clock_blocks_next_and_says_why():
     async def go():
         app = make_app(engine=FakeEngine(skew=90.2), start="clock")

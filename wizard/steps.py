@@ -214,8 +214,11 @@ def _elements(state: WizardState):
         reasons.append("the ports have not been probed yet")
     _from_checks(state, "elements", reasons, warnings)
     relays = state.answers.relays
+    read = {r.host for r in state.results("elements") if r.id == "relay"}
     for relay in relays.addresses:
-        if relay not in relays.ssh and relay not in relays.confirmed:
+        if relay in relays.ssh and relay not in read:
+            reasons.append(f"probe again (Ctrl+R) to check relay {relay} over SSH")
+        elif relay not in relays.ssh and relay not in relays.confirmed:
             reasons.append(f"confirm that relay {relay} forwards to both servers")
     return reasons, warnings
 
