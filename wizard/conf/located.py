@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# A byte that is not UTF-8 is read as a lone surrogate (loader.decode) so that the file
+# survives the round trip; in a message it would make every writer (terminal, session
+# record) fail. One replacement character each keeps the caret under its column.
+_UNDECODABLE = {code: "\ufffd" for code in range(0xDC80, 0xDD00)}
+
 
 def located(path: str, line: int, col: int, problem: str, source_line: str | None) -> str:
     text = f"{path}:{line}:{col}: {problem}"
@@ -10,7 +15,7 @@ def located(path: str, line: int, col: int, problem: str, source_line: str | Non
         # Tabs before the column must widen the caret's offset the same way.
         prefix = source_line[: max(col - 1, 0)].expandtabs(8)
         text += f"\n  {shown}\n  {' ' * len(prefix)}^"
-    return text
+    return text.translate(_UNDECODABLE)
 
 
 def position(text: str, offset: int) -> tuple[int, int, str]:

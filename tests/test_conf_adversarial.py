@@ -1,0 +1,52 @@
+"""Configs a sysadmin might really have that broke the engine once: each test names the input
+and what went wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_cli
+from wizard.conf.model import load
+from wizard.errors import InputError
+
+ANSWERS = """\
+[primary]
+host = "198.51.100.11"
+[secondary]
+host = "198.51.100.12"
+[failover]
+name = "pair"
+"""
+
+
+def _plan_cli(tmp_path, primary: bytes, secondary: bytes | None = None):
+    (tmp_path / "p.conf").write_bytes(primary)
+    (tmp_path / "s.conf").write_bytes(primary if secondary is None else secondary)
+    (tmp_path / "answers.toml").write_text(ANSWERS)
+    return run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
+                   "--session", str(tmp_path / "session"))
+
+
+def test_latin1_byte_on_the_broken_line_is_a_located_error_not_a_crash(tmp_path):
+    # A Latin-1 comment (not UTF-8) on the line of the error: the message once carried the
+    # undecodable byte as a lone surrogate, and writing it to the session record crashed.
+    text = (b"subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+            b"  range 198.51.100.10 198.51.100.20 # caf\xe9\n}\n")
+    proc = _plan_cli(tmp_path, text)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert "p.conf:2:" in proc.stderr and "expected ';' before '}'" in proc.stderr
+
+
+def test_undecodable_bytes_in_the_shown_line_keep_the_caret_under_the_column():
+    from wizard.conf.loader import decode
+
+    raw = (b"subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+           b'  option x "\xe9\xe9"; range 198.51.100.1 x;\n}\n')
+    with pytest.raises(InputError) as err:
+        load("c.conf", text=decode(raw))
+    message = str(err.value)
+    message.encode("utf-8")  # printable and storable: no lone surrogate left
+    shown, caret = message.splitlines()[1:3]
+    assert shown[caret.index("^")] == "x"
