@@ -50,3 +50,25 @@ def test_undecodable_bytes_in_the_shown_line_keep_the_caret_under_the_column():
     message.encode("utf-8")  # printable and storable: no lone surrogate left
     shown, caret = message.splitlines()[1:3]
     assert shown[caret.index("^")] == "x"
+
+
+def test_form_feed_does_not_shift_the_line_shown_with_an_error():
+    # Emacs page breaks (^L) are line breaks to str.splitlines, not to dhcpd: the message
+    # named line 4 but showed another line.
+    text = ("# section one\n\x0c\n"
+            "subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+            "  range 198.51.100.10 198.51.100.300;\n}\n")
+    with pytest.raises(InputError) as err:
+        load("c.conf", text=text)
+    lines = str(err.value).splitlines()
+    assert lines[0].startswith("c.conf:4:")
+    assert "198.51.100.300" in lines[1]
+
+
+def test_form_feed_does_not_shift_the_line_shown_with_a_dhcpd_complaint():
+    from wizard.conf.validate import parse_dhcpd_output
+
+    text = "# one\n\x0c\nnot-a-statement;\n"
+    output = "/tmp/x.conf line 3: unknown thing\nnot-a-statement;\n^\n"
+    [error] = parse_dhcpd_output(output, "/tmp/x.conf", "c.conf", text)
+    assert error.splitlines()[1].strip() == "not-a-statement;"

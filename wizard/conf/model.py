@@ -421,7 +421,8 @@ def _semicolon_hint(here: Where) -> str:
 
 def _at(here: Where, problem: str, hint: str, word: int = 0) -> InputError:
     """A located error at the word-th word of here's statement."""
-    source = here.doc.source.splitlines()
+    # dhcpd counts only \n; splitlines would also cut at a form feed or U+2028 in a comment.
+    source = here.doc.source.split("\n")
     line, head = here.node.line, here.node.head
     text = source[line - 1] if 0 < line <= len(source) else ""
     col = max(text.find(head.split("\n", 1)[0]), 0) + 1

@@ -53,7 +53,7 @@ def dhcpd_errors(text: str, name: str = "<config>", *, dhcpd: str | None = None,
 
 
 def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]:
-    source = text.splitlines()
+    source = text.split("\n")  # dhcpd counts only \n, not a form feed in a comment
     lines = output.splitlines()
     errors: list[str] = []
     i = 0
