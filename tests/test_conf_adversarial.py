@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conf_helpers import answers, needs_dhcpd, planned_pair
 from tests.conftest import run_cli
+from wizard.conf.lint import lint_pair
 from wizard.conf.model import load
+from wizard.conf.validate import dhcpd_errors
 from wizard.errors import InputError
-
-ANSWERS = """\
-[primary]
-host = "198.51.100.11"
-[secondary]
-host = "198.51.100.12"
-[failover]
-name = "pair"
-"""
 
 
 def _plan_cli(tmp_path, primary: bytes, secondary: bytes | None = None):
     (tmp_path / "p.conf").write_bytes(primary)
     (tmp_path / "s.conf").write_bytes(primary if secondary is None else secondary)
-    (tmp_path / "answers.toml").write_text(ANSWERS)
+    answers(tmp_path)  # writes tmp_path / "answers.toml"
     return run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
                    str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
                    "--session", str(tmp_path / "session"))
@@ -72,3 +66,26 @@ def test_form_feed_does_not_shift_the_line_shown_with_a_dhcpd_complaint():
     output = "/tmp/x.conf line 3: unknown thing\nnot-a-statement;\n^\n"
     [error] = parse_dhcpd_output(output, "/tmp/x.conf", "c.conf", text)
     assert error.splitlines()[1].strip() == "not-a-statement;"
+
+
+def _errors(plan) -> list:
+    p, s = (load(role, text=plan.main(role).after) for role in ("primary", "secondary"))
+    return [f.render() for f in lint_pair(p, s) if f.severity == "error"]
+
+
+@needs_dhcpd
+def test_a_subnet_only_the_secondary_has_stays_out_of_failover(tmp_path):
+    # The plan's note said "left out of failover", yet its bare range was wrapped in a
+    # failover pool: the pair then differed (lint: pools-differ) on a subnet the primary
+    # does not serve at all.
+    primary = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+               "  range 198.51.100.10 198.51.100.20;\n}\n")
+    secondary = primary + ("subnet 10.30.0.0 netmask 255.255.0.0 {\n"
+                           "  range 10.30.1.1 10.30.1.200;\n}\n")
+    _, plan = planned_pair(tmp_path, primary, secondary)
+    after = plan.main("secondary").after
+    assert after.endswith("subnet 10.30.0.0 netmask 255.255.0.0 {\n"
+                          "  range 10.30.1.1 10.30.1.200;\n}\n")
+    assert any("10.30.0.0/16" in note and "left out of failover" in note for note in plan.notes)
+    assert _errors(plan) == []
+    assert dhcpd_errors(after) == []

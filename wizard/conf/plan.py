@@ -104,9 +104,12 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
     secret, origin = omapi_key.choose(answers.omapi.key_name, answers.omapi.secret_file, p, s)
     p_spec, s_spec = peer_specs(answers)
-    for config, spec in ((p, p_spec), (s, s_spec)):
+    # A subnet only the secondary declares is not the pair's (pairing notes it is left out):
+    # the secondary's scope is the primary's subnets in scope.
+    s_scope = failover.Scope(tuple(sub.cidr for sub in p.subnets if scope.subnet(sub)))
+    for config, spec, side_scope in ((p, p_spec, scope), (s, s_spec, s_scope)):
         done: list[str] = []
-        failover.apply(config, spec, scope, done)
+        failover.apply(config, spec, side_scope, done)
         omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret)
         notes += [f"{spec.role}: {note}" for note in done]
     files = [FilePlan("primary", d.path, befores.get(("primary", d.path), ""), d.render())
