@@ -89,3 +89,37 @@ def test_a_subnet_only_the_secondary_has_stays_out_of_failover(tmp_path):
     assert any("10.30.0.0/16" in note and "left out of failover" in note for note in plan.notes)
     assert _errors(plan) == []
     assert dhcpd_errors(after) == []
+
+
+def _peer(role: str, extra: str = "") -> str:
+    """A peer block named as conf_helpers' answers name it."""
+    me, other = ("11", "12") if role == "primary" else ("12", "11")
+    balance = "  mclt 600;\n  split 128;\n" if role == "primary" else ""
+    return (f'failover peer "fo" {{\n  {role};\n  address 198.51.100.{me};\n'
+            f"  peer address 198.51.100.{other};\n{balance}{extra}}}\n")
+
+
+POOL = ('subnet 198.51.100.0 netmask 255.255.255.0 {\n'
+        '  pool { failover peer "fo"; range 198.51.100.10 198.51.100.20; }\n}\n')
+
+
+@needs_dhcpd
+def test_load_balance_max_secs_is_replaced_not_kept_beside_seconds(tmp_path):
+    # dhcpd's own message says "expecting 'secs'", so configs carry `secs`, which it refuses.
+    # The plan kept that line and added `load balance max seconds` below it.
+    extra = "  load balance max secs 5;\n"
+    primary, secondary = _peer("primary", extra) + POOL, _peer("secondary", extra) + POOL
+    _, plan = planned_pair(tmp_path, primary, secondary)
+    for role in ("primary", "secondary"):
+        after = plan.main(role).after
+        assert "secs" not in after and after.count("load balance max seconds 3;") == 1
+        assert dhcpd_errors(after) == []
+    assert _errors(plan) == []
+
+
+def test_lint_says_load_balance_max_secs_is_not_a_peer_statement():
+    extra = "  load balance max secs 5;\n"
+    findings = lint_pair(load("p", text=_peer("primary", extra) + POOL),
+                         load("s", text=_peer("secondary", extra) + POOL))
+    assert {(f.id, f.location) for f in findings if f.severity == "error"} == {
+        ("peer-unknown-statement", "p:7"), ("peer-unknown-statement", "s:5")}

@@ -15,9 +15,10 @@ from wizard.conf.omapi import ALGORITHM
 
 SEVERITIES = ("error", "warn", "info")
 # Statements dhcpd 4.4 accepts in a peer block; any other one makes it drop the whole peer.
+# Not `load balance max secs`: a parse error, whatever dhcpd's "expecting 'secs'" suggests.
 KNOWN_PEER_SETTINGS = set(SETTING_ORDER) | {
     "auto-partner-down", "max-lease-misbalance", "max-lease-ownership", "min-balance",
-    "max-balance", "max-transmit-idle", "max-update-idle", "load balance max secs"}
+    "max-balance", "max-transmit-idle", "max-update-idle"}
 DEFAULT_PORT = "647"
 
 

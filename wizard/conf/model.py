@@ -236,11 +236,17 @@ def _cidr(network: int | None, mask: int | None) -> str | None:
     return f"{_dotted(net)}/{prefix}"
 
 
+# dhcpd refuses `secs` with the message "expecting 'secs'", so configs carry it: the same
+# setting as `seconds`, to be rewritten in place rather than kept beside a new line.
+_PEER_SETTING_ALIASES = {"load balance max secs": "load balance max seconds"}
+
+
 def peer_setting_key(stmt: Stmt) -> str:
     w = [x.translate(UNICODE_HYPHENS) for x in stmt.words]
     if len(w) == 1 and w[0] in ("primary", "secondary"):
         return "role"
-    return " ".join(w[:-1]) if len(w) > 1 else (w[0] if w else "")
+    key = " ".join(w[:-1]) if len(w) > 1 else (w[0] if w else "")
+    return _PEER_SETTING_ALIASES.get(key, key)
 
 
 def ip_int(text: str | None) -> int | None:
