@@ -25,6 +25,14 @@ def _require_lab() -> bool:
     return os.environ.get("DHCP_WIZARD_REQUIRE_LAB") == "1"
 
 
+def pytest_collection_modifyitems(items):
+    """Whatever uses the lab is a lab test, marked or not: `-m "not lab"` must never bring
+    the lab up, or take down one that another run is using."""
+    for item in items:
+        if "lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lab)
+
+
 @pytest.fixture(scope="session")
 def lab_spec():
     from wizard.lab.spec import LabSpec
