@@ -91,9 +91,10 @@ class SecretModal(_Modal):
         self.what = what
 
     def compose(self) -> ComposeResult:
-        yield from self.frame("Passphrase needed",
-                              f"Enter the passphrase for [b]{escape(self.what)}[/b]. It is used "
-                              "for this connection only and never saved or recorded.",
+        kind, _, subject = self.what.partition(" for ")
+        yield from self.frame(f"{kind.capitalize()} needed",
+                              f"Enter the {escape(kind)} for [b]{escape(subject)}[/b]. It is "
+                              "used for this connection only and never saved or recorded.",
                               Button("Cancel", id="cancel"),
                               Button("OK", id="ok", variant="primary"),
                               extra=[Input(password=True, id="secret")])

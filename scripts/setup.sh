@@ -10,8 +10,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PACKAGES=(isc-dhcp-server isc-dhcp-client openssh-server openssh-client chrony faketime
-          busybox nftables iproute2 util-linux procps netcat-openbsd sudo passwd python3
-          python3-venv)
+          busybox nftables iproute2 util-linux procps netcat-openbsd sudo passwd openssl
+          python3 python3-venv)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

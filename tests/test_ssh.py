@@ -139,10 +139,41 @@ def test_encrypted_key_asks_the_callback_for_its_passphrase(lab_answers, tmp_pat
     conn = ssh.connect("primary", _target(lab_answers, identity=str(key)),
                        passphrase=lambda path: asked.append(path) or "s3cret-pass")
     conn.close()
-    assert asked == [str(key)]
+    assert asked == [f"passphrase for key {key}"]
     with pytest.raises(ssh.AuthFailed) as info:
         ssh.connect("primary", _target(lab_answers, identity=str(key)), passphrase=lambda p: None)
     assert "needs a passphrase" in info.value.message
+
+
+def test_password_login_is_asked_only_where_offered_and_never_recorded(lab_answers, lab_spec,
+                                                                       tmp_path):
+    from wizard.session import Session
+
+    password = lab_spec.password_path.read_text().strip()
+    wrong_key = tmp_path / "wrong"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong_key)],
+                   check=True)
+    as_user = _target(lab_answers, user="dhwlab", identity=str(wrong_key))
+    asked = []
+    session = Session.create(tmp_path / "s", command="test")
+    conn = ssh.connect("primary", as_user, session=session,
+                       passphrase=lambda what: asked.append(what) or password)
+    whoami = conn.run("id -un").stdout.strip()
+    conn.close()
+    session.close()
+    assert whoami == "dhwlab"
+    assert asked == [f"password for dhwlab@{lab_spec.address('primary')}"]
+    recorded = b"".join(f.read_bytes() for f in (tmp_path / "s").rglob("*") if f.is_file())
+    assert password.encode() not in recorded
+    with pytest.raises(ssh.AuthFailed) as info:
+        ssh.connect("primary", as_user, passphrase=lambda what: "not-the-password")
+    assert "password (refused)" in info.value.message
+    # root logs in by key only here: the server offers no password, so none is asked for.
+    asked.clear()
+    with pytest.raises(ssh.AuthFailed):
+        ssh.connect("primary", _target(lab_answers, identity=str(wrong_key)),
+                    passphrase=lambda what: asked.append(what) or password)
+    assert asked == []
 
 
 def test_proxyjump_through_the_primary_reaches_the_secondary(lab_answers, tmp_path):

@@ -65,14 +65,15 @@ class _Run:
 
 def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | None = None,
                cancel: threading.Event | None = None, pair=None,
-               ssh_config=None) -> list[CheckResult]:
+               ssh_config=None, passphrase=None) -> list[CheckResult]:
     """All checks of the pair. Pass an open wizard.ssh.Pair to reuse its connections."""
     from wizard.ssh import Pair
 
     run = _Run(answers, session, progress, cancel)
     own_pair = pair is None
     if own_pair:
-        pair = Pair(answers, session=session, ssh_config=ssh_config).open()
+        pair = Pair(answers, session=session, ssh_config=ssh_config,
+                    passphrase=passphrase).open()
     try:
         _ssh_checks(run, pair)
         if run.cancel.is_set():

@@ -33,6 +33,8 @@ COMMAND_TIMEOUT = 15.0
 # Recorded output is capped: a runaway command must not bloat the session.
 RECORD_LIMIT = 20000
 
+# Asked for a secret, given what it is for ("passphrase for key PATH", "password for
+# USER@HOST"); returns it, or None to give up. Whatever it returns is never stored.
 PassphraseCallback = Callable[[str], "str | None"]
 
 
@@ -289,12 +291,58 @@ def _authenticate(transport, target: Target, passphrase, timeout: float) -> None
                                 "right key with identity = in the answers") from None
         if transport.is_authenticated():
             return
+    if passphrase is not None and _password_login(transport, target, passphrase, tried):
+        return
     offered = ", ".join(tried) or "no keys"
     raise AuthFailed(
         f"{target.user}@{target.hostname}: authentication failed (tried {offered})",
         f"install your public key in ~{target.user}/.ssh/authorized_keys on the host, or set "
-        "identity = \"/path/to/key\" (or user =) in the answers file; password login is not "
-        "supported")
+        "identity = \"/path/to/key\" (or user =) in the answers file"
+        + ("" if passphrase is not None else "; a password can be typed only when the "
+           "wizard runs at a terminal"))
+
+
+def _password_login(transport, target: Target, ask: PassphraseCallback,
+                    tried: list[str]) -> bool:
+    """Password (or keyboard-interactive) login, asked only when the server offers it; the
+    password is dropped right after, as OpenSSH does."""
+    import paramiko
+
+    methods = _offered_methods(transport, target.user)
+    if transport.is_authenticated():
+        return True  # the server asked for nothing at all
+    if not methods & {"password", "keyboard-interactive"}:
+        return False
+    secret = ask(f"password for {target.user}@{target.hostname}")
+    if not secret:
+        tried.append("password (none given)")
+        return False
+    try:
+        if "password" in methods:
+            transport.auth_password(target.user, secret, fallback=False)
+        else:
+            transport.auth_interactive(target.user, lambda _t, _i, prompts: [secret] * len(prompts))
+    except paramiko.AuthenticationException:
+        tried.append("password (refused)")
+        return False
+    except paramiko.SSHException as exc:
+        raise ConnectFailed(f"{target.hostname}: authentication broke off: {exc}",
+                            "the server may limit auth attempts (MaxAuthTries)") from None
+    finally:
+        del secret
+    return transport.is_authenticated()
+
+
+def _offered_methods(transport, user: str) -> set[str]:
+    import paramiko
+
+    try:
+        transport.auth_none(user)
+    except paramiko.BadAuthenticationType as exc:
+        return set(exc.allowed_types)
+    except paramiko.SSHException:
+        return set()
+    return set()
 
 
 def _candidate_keys(target: Target, passphrase, tried: list[str]):
@@ -335,7 +383,7 @@ def _load_key(path: str, passphrase, tried: list[str], *, required: bool):
         if isinstance(exc, TypeError) and "password" not in str(exc):
             tried.append(f"{path} (unreadable: {exc})")
             return None
-        secret = passphrase(path) if passphrase else None
+        secret = passphrase(f"passphrase for key {path}") if passphrase else None
         if not secret:
             tried.append(f"{path} (needs a passphrase; none given)")
             return None

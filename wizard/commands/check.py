@@ -17,13 +17,14 @@ MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
 
 def run(args) -> int:
     from wizard.checks import ok, run_checks
+    from wizard.commands.prompts import secret_prompt
 
     answers = load_answers(args.answers)
     session = Session.create(args.session, command="check")
     with session:
         session.event("check", "inputs", answers=answers.source,
                       primary=answers.primary.host, secondary=answers.secondary.host)
-        results = run_checks(answers, session)
+        results = run_checks(answers, session, passphrase=secret_prompt())
         passed = ok(results)
         session.event("check", "done", ok=passed,
                       counts={s: sum(r.status == s for r in results) for s in MARKS})

@@ -13,6 +13,7 @@ import time
 
 from wizard.answers import load_answers
 from wizard.commands.check import MARKS
+from wizard.commands.prompts import secret_prompt
 from wizard.errors import InputError
 from wizard.session import Session
 
@@ -34,14 +35,6 @@ class Printer:
             self.out.flush()
 
 
-def passphrase_prompt():
-    if not sys.stdin.isatty():
-        return None
-    import getpass
-
-    return lambda what: getpass.getpass(f"passphrase for {what}: ")
-
-
 def run_recorded(args, command: str, body) -> int:
     """Load the answers, open a session and a Deployment, run body(deployment, printer);
     the session is closed with the exit code whatever happens."""
@@ -52,7 +45,7 @@ def run_recorded(args, command: str, body) -> int:
     session = Session.create(args.session, command=command)
     code = 1
     try:
-        with Deployment(answers, session, progress=say, passphrase=passphrase_prompt(),
+        with Deployment(answers, session, progress=say, passphrase=secret_prompt(),
                         normal_timeout=getattr(args, "normal_timeout", None)) as d:
             code = body(d, say)
     finally:

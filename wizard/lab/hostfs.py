@@ -34,7 +34,8 @@ def clock_offset_env(skew: float) -> dict[str, str]:
             "DONT_FAKE_MONOTONIC": "1"}
 
 
-def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str) -> None:
+def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str,
+               password_hash: str) -> None:
     base = spec.host_dir(role)
     if base.exists():
         shutil.rmtree(base)
@@ -79,7 +80,8 @@ def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str) -> No
         # stays unpreloaded, only the sessions get the library.
         setenv = "SetEnv " + " ".join(f"{k}={v}" for k, v in env.items())
     write_private(base / "etc-ssh" / "sshd_config",
-                  render("sshd_config.tmpl", role=role, address=address, clock_setenv=setenv))
+                  render("sshd_config.tmpl", role=role, address=address, clock_setenv=setenv,
+                         lab_user=LAB_USER))
     write_private(base / "etc-chrony" / "chrony.conf",
                   render("chrony.conf.tmpl", role=role, lab_cidr=net, address=address))
     write_private(base / "root" / ".ssh" / "authorized_keys", authorized_key, mode=0o600)
@@ -89,6 +91,10 @@ def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str) -> No
     os.chmod(base / "etc-ssh" / "authorized_keys", 0o755)
     write_private(base / "etc-sudoers.d" / "dhcp-wizard-lab",
                   f"{LAB_USER} ALL=(root) NOPASSWD: ALL\n", mode=0o440)
+    # The host's own /etc/shadow (a file bound over the machine's inside the host only):
+    # root keeps key login alone ('*'), the sudo user gets the lab's password.
+    write_private(base / "shadow", f"root:*:20000:0:99999:7:::\n"
+                  f"{LAB_USER}:{password_hash}:20000:0:99999:7:::\n", mode=0o600)
 
 
 def mount_script(spec: LabSpec, role: str) -> str:
@@ -99,6 +105,7 @@ def mount_script(spec: LabSpec, role: str) -> str:
     """
     base = spec.host_dir(role)
     lines = [f"mount --bind {base / sub} {target}" for sub, target in PRIVATE_DIRS.items()]
+    lines.append(f"mount --bind {base / 'shadow'} /etc/shadow")
     # A sysfs of this network namespace, so the host sees its own interfaces in /sys.
     lines.append("mount -t sysfs -o ro lab-sys /sys")
     stage = base / "dev-stage"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -56,10 +57,11 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
                 "-f", str(spec.key_path)])
     pubkey = spec.key_path.with_suffix(".pub").read_text()
     _ensure_lab_user()
+    password_hash = _lab_password_hash(spec)
     skews = {"primary": 0.0, "secondary": skew}
     progress("creating host file systems and keys")
     for role in ROLES:
-        build_host(spec, role, skews[role], pubkey)
+        build_host(spec, role, skews[role], pubkey, password_hash)
     spec.client_dir.mkdir(parents=True, exist_ok=True)
     progress(f"creating network {spec.subnet} (bridge {spec.bridge}, this host {spec.gateway})")
     ns.create_network(spec)
@@ -104,6 +106,15 @@ def _ensure_lab_user() -> None:
     # Home "/" so that logins start cleanly; '*' rather than the default '!' because
     # OpenSSH refuses key logins to locked accounts.
     ns.run(["usermod", "--home", "/", "-p", "*", LAB_USER])
+
+
+def _lab_password_hash(spec: LabSpec) -> str:
+    """The lab user's password, made once per lab and kept beside its key; returned hashed
+    for the hosts' private /etc/shadow. The machine's own /etc/shadow never holds it."""
+    if not spec.password_path.exists():
+        ns.write_private(spec.password_path, secrets.token_urlsafe(18) + "\n", mode=0o600)
+    password = spec.password_path.read_text().strip()
+    return ns.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n").stdout.strip()
 
 
 def _remove_lab_user_if_unused() -> list[str]:
@@ -257,6 +268,9 @@ def status(spec: LabSpec) -> dict:
         "pool": list(spec.pool),
         "answers": str(spec.answers_path) if state else None,
         "ssh_key": str(spec.key_path) if state else None,
+        # A non-root login with sudo, by the lab key or by this password.
+        "sudo_user": {"name": LAB_USER, "password_file": str(spec.password_path)}
+        if state else None,
         "known_hosts": str(spec.known_hosts_path) if state else None,
         "state_dir": str(spec.state_dir),
         "created": (state or {}).get("created"),

@@ -25,6 +25,7 @@ REQUIRED_TOOLS = {
     "start-stop-daemon": "dpkg",
     "service": "init-system-helpers",
     "sudo": "sudo",
+    "openssl": "openssl",
     "useradd": "passwd",
 }
 FAKETIME_LIB_CANDIDATES = (

@@ -120,6 +120,11 @@ class LabSpec:
         return self.state_dir / "id_ed25519"
 
     @property
+    def password_path(self) -> Path:
+        """The lab sudo user's login password (the lab hosts alone accept it)."""
+        return self.state_dir / f"{LAB_USER}.password"
+
+    @property
     def known_hosts_path(self) -> Path:
         return self.state_dir / "known_hosts"
 
