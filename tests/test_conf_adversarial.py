@@ -123,3 +123,36 @@ def test_lint_says_load_balance_max_secs_is_not_a_peer_statement():
                          load("s", text=_peer("secondary", extra) + POOL))
     assert {(f.id, f.location) for f in findings if f.severity == "error"} == {
         ("peer-unknown-statement", "p:7"), ("peer-unknown-statement", "s:5")}
+
+
+@needs_dhcpd
+def test_a_crlf_file_gets_its_new_lines_with_crlf_too(tmp_path):
+    # Written on Windows and copied over: the new lines came with bare \n, a file of mixed
+    # line endings that editors and diffs then show as changed everywhere or garbled.
+    text = ("authoritative;\r\n# \u00dcnic\u00f8de \u2603\r\n"
+            "subnet 198.51.100.0 netmask 255.255.255.0 {\r\n"
+            "\toption routers 198.51.100.1;\r\n\trange 198.51.100.10 198.51.100.20;\r\n}")
+    _, plan = planned_pair(tmp_path, text)
+    for role in ("primary", "secondary"):
+        after = plan.main(role).after
+        assert after.count("\n") == after.count("\r\n") > text.count("\n")
+        assert dhcpd_errors(after) == []
+    assert _errors(plan) == []
+    _, again = planned_pair(tmp_path, plan.main("primary").after, plan.main("secondary").after)
+    assert not again.changed
+
+
+def test_a_file_of_mixed_line_endings_is_left_as_it_is_where_not_edited(tmp_path):
+    text = ("authoritative;\r\n"
+            "subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+            "  pool { range 198.51.100.10 198.51.100.20; }\n}\n")
+    _, plan = planned_pair(tmp_path, text)
+    assert plan.main("primary").after.count("\r\n") == 1
+
+
+def test_a_crlf_secondary_given_the_primarys_pools_keeps_crlf(tmp_path):
+    primary = ("subnet 198.51.100.0 netmask 255.255.255.0 {\r\n"
+               "  pool { range 198.51.100.10 198.51.100.20; }\r\n}\r\n")
+    _, plan = planned_pair(tmp_path, primary, primary.replace(".20;", ".30;"))
+    after = plan.main("secondary").after
+    assert "198.51.100.20;" in after and after.count("\n") == after.count("\r\n")

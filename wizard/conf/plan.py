@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from wizard.answers import Answers
@@ -10,7 +11,10 @@ from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
 from wizard.conf.model import Config, load
 from wizard.conf.parser import paused_gc
+from wizard.conf.tree import Document
 from wizard.errors import InputError
+
+_BARE_NEWLINE = re.compile(r"(?<!\r)\n")
 
 
 @dataclass
@@ -112,19 +116,27 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
         failover.apply(config, spec, side_scope, done)
         omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret)
         notes += [f"{spec.role}: {note}" for note in done]
-    files = [FilePlan("primary", d.path, befores.get(("primary", d.path), ""), d.render())
-             for d in p.docs]
+    files = [_file_plan("primary", d, befores) for d in p.docs]
     if not diffs:
         # Nothing returned refers to the models: let them go now rather than at some later
         # full collection (which costs more than the whole plan on a campus config), the
         # primary's before the secondary's text is rendered (a lower peak of memory).
         _release(p)
         del p
-    files += [FilePlan("secondary", d.path, befores.get(("secondary", d.path), ""), d.render())
-              for d in s.docs]
+    files += [_file_plan("secondary", d, befores) for d in s.docs]
     if not diffs:
         _release(s)
     return PairPlan(files, secret, origin, diffs, notes)
+
+
+def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str]) -> FilePlan:
+    before = befores.get((role, doc.path), "")
+    after = doc.render()
+    # The edits write bare \n: in a file written with CRLF throughout, the new lines get CRLF
+    # too. A file with any bare \n of its own is left as it is.
+    if after != before and "\r\n" in before and before.count("\n") == before.count("\r\n"):
+        after = _BARE_NEWLINE.sub("\r\n", after)
+    return FilePlan(role, doc.path, before, after)
 
 
 def _release(config: Config) -> None:
