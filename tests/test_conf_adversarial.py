@@ -156,3 +156,31 @@ def test_a_crlf_secondary_given_the_primarys_pools_keeps_crlf(tmp_path):
     _, plan = planned_pair(tmp_path, primary, primary.replace(".20;", ".30;"))
     after = plan.main("secondary").after
     assert "198.51.100.20;" in after and after.count("\n") == after.count("\r\n")
+
+
+@needs_dhcpd
+def test_chosen_subnet_of_a_shared_network_with_pools_at_its_level_lints_clean(tmp_path):
+    # The pools sit in the shared-network, not in its subnets; only 198.51.100.0/24 is chosen,
+    # so the plan leaves the 203.0.113.x pool alone, but lint called that pool one "in a
+    # failover shared-network" without a peer: an error on the wizard's own plan.
+    text = ('shared-network "floor1" {\n'
+            "  subnet 198.51.100.0 netmask 255.255.255.0 { option routers 198.51.100.1; }\n"
+            "  subnet 203.0.113.0 netmask 255.255.255.0 { option routers 203.0.113.1; }\n"
+            "  pool { range 198.51.100.10 198.51.100.20; }\n"
+            "  pool { range 203.0.113.10 203.0.113.20; }\n}\n")
+    _, plan = planned_pair(tmp_path, text, failover='pools = ["198.51.100.0/24"]')
+    after = plan.main("primary").after
+    assert '  pool { range 203.0.113.10 203.0.113.20; }\n' in after
+    assert dhcpd_errors(after) == []
+    assert _errors(plan) == []
+
+
+def test_a_pool_at_shared_network_level_without_peer_is_still_found_in_a_failover_subnet():
+    text = ('shared-network "floor1" {\n'
+            "  subnet 198.51.100.0 netmask 255.255.255.0 { option routers 198.51.100.1; }\n"
+            '  pool { failover peer "fo"; range 198.51.100.10 198.51.100.20; }\n'
+            "  pool { range 198.51.100.30 198.51.100.40; }\n}\n")
+    p, s = (load(n, text=_peer(role) + text) for n, role in (("p", "primary"),
+                                                              ("s", "secondary")))
+    found = {(f.id, f.location) for f in lint_pair(p, s) if f.severity == "error"}
+    assert ("pool-without-peer", "p:11") in found

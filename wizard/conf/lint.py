@@ -151,7 +151,8 @@ class _Lint:
             name = pool.peer
             holder = pool.subnet or pool.shared
             if name is None:
-                if not pool.no_failover and holder and pairing.holder_key(holder) in failover_holders:
+                if not pool.no_failover and holder and not failover_holders.isdisjoint(
+                        _pool_keys(pool)):
                     self.add("pool-without-peer", "error", pool.at.location,
                              f"a pool in failover {pairing.holder_key(holder)} on the {role} does "
                              f"not refer to the peer; add `failover peer \"NAME\";` to it")
@@ -191,6 +192,7 @@ class _Lint:
                 holder = pool.subnet or pool.shared
                 if pool.peer is not None and holder is not None:
                     keys.add(pairing.holder_key(holder))
+                    keys.update(_pool_keys(pool))
         return keys
 
     def pool_equality(self) -> None:
@@ -276,6 +278,19 @@ class _Lint:
             self.add("omapi-key-differs", "warn", sk.at.location,
                      "the two servers use different OMAPI keys; use the same key name and secret "
                      "so that one answers file reaches both")
+
+
+def _pool_keys(pool: Pool) -> set[str]:
+    """What a pool belongs to for failover: its subnet, or for a pool at shared-network level
+    the subnets its ranges lie in, as the plan chooses them (failover.Scope); the
+    shared-network itself when no subnet holds its ranges."""
+    if pool.subnet is not None:
+        return {pairing.holder_key(pool.subnet)}
+    if pool.shared is None:
+        return set()
+    keys = {pairing.holder_key(s) for s in pool.shared.subnets
+            if any(s.contains(r.lo) for r in pool.ranges)}
+    return keys or {pairing.holder_key(pool.shared)}
 
 
 def _place(location: str) -> tuple[str, int]:
