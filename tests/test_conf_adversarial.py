@@ -184,3 +184,14 @@ def test_a_pool_at_shared_network_level_without_peer_is_still_found_in_a_failove
                                                               ("s", "secondary")))
     found = {(f.id, f.location) for f in lint_pair(p, s) if f.severity == "error"}
     assert ("pool-without-peer", "p:11") in found
+
+
+def test_settings_added_to_a_one_line_peer_block_stay_on_its_line(tmp_path):
+    # They went on new lines, leaving `}` at the end of the last one.
+    peer = ('failover peer "fo" { primary; address 198.51.100.11; peer address 198.51.100.12;'
+            ' mclt 10; split 128; }\n')
+    _, plan = planned_pair(tmp_path, peer + POOL)
+    head = plan.main("primary").after.split("\n")
+    line = next(x for x in head if x.startswith('failover peer "fo"'))
+    assert line.endswith(" load balance max seconds 3; }")
+    assert "port 647; peer port 647;" in line

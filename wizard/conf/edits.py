@@ -118,8 +118,9 @@ def append(owner: Block | Document, nodes: list[Stmt], unit: str, gap: bool = Fa
     blank = "\n" if gap else ""
     if siblings:
         indent = line_indent(siblings[-1].pre)
-        if indent is None:
+        if indent is None and (isinstance(owner, Document) or "\n" in owner.tail):
             indent = _own_indent(owner, unit)
+        # else a block written on one line (`failover peer "x" { primary; ... }`): it stays so.
     elif "\n" in owner.tail:
         indent = (line_indent(owner.tail) or "") + unit
     else:
