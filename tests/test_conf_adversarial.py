@@ -195,3 +195,21 @@ def test_settings_added_to_a_one_line_peer_block_stay_on_its_line(tmp_path):
     line = next(x for x in head if x.startswith('failover peer "fo"'))
     assert line.endswith(" load balance max seconds 3; }")
     assert "port 647; peer port 647;" in line
+
+
+def test_an_included_file_is_edited_with_its_own_indentation(tmp_path):
+    # The main file indents with tabs, the included one with two spaces: the wrapped range
+    # got the main file's tab inside two-space lines.
+    from wizard.conf.plan import plan_pair
+
+    inc = tmp_path / "subnets.conf"
+    inc.write_text("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+                   "  option routers 198.51.100.1;\n  range 198.51.100.10 198.51.100.20;\n}\n")
+    main = f'group {{\n\toption domain-name "x";\n}}\ninclude "{inc}";\n'
+    for name in ("p.conf", "s.conf"):
+        (tmp_path / name).write_text(main)
+    plan = plan_pair(answers(tmp_path), str(tmp_path / "p.conf"), str(tmp_path / "s.conf"))
+    [included] = [f for f in plan.files if f.role == "primary" and f.path == str(inc)]
+    assert ('  pool {\n    failover peer "fo";\n    range 198.51.100.10 198.51.100.20;\n  }\n'
+            in included.after)
+    assert '\tprimary;\n' in plan.main("primary").after

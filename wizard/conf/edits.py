@@ -12,8 +12,8 @@ from wizard.conf.parser import parse
 from wizard.conf.tree import Block, Document, Stmt
 
 
-def indent_unit(doc: Document) -> str:
-    """The file's indentation step: a tab, or the most common run of spaces (else 4)."""
+def indent_unit(doc: Document, default: str = "    ") -> str:
+    """The file's indentation step: a tab, or the most common run of spaces (else default)."""
     seen: Counter[str] = Counter()
     for block in doc.children[:400]:
         if not isinstance(block, Block):
@@ -26,9 +26,24 @@ def indent_unit(doc: Document) -> str:
         if sum(seen.values()) >= 30:
             break
     if not seen:
-        return "    "
+        return default
     unit = seen.most_common(1)[0][0]
     return "\t" if "\t" in unit else unit
+
+
+class Units:
+    """Each file's indentation step, learnt once: an included file may indent otherwise than
+    the main one; one that shows none (no block) takes the main file's."""
+
+    def __init__(self, main: Document):
+        self.main = indent_unit(main)
+        self._known = {id(main): self.main}
+
+    def of(self, doc: Document) -> str:
+        unit = self._known.get(id(doc))
+        if unit is None:
+            unit = self._known[id(doc)] = indent_unit(doc, self.main)
+        return unit
 
 
 def line_indent(pre: str) -> str | None:

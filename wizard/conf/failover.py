@@ -71,18 +71,18 @@ class Scope:
 
 
 def apply(config: Config, spec: PeerSpec, scope: Scope, notes: list[str]) -> None:
-    unit = edits.indent_unit(config.main)
-    users = _refer_pools(config, spec.name, scope, unit, notes)
+    units = edits.Units(config.main)
+    users = _refer_pools(config, spec.name, scope, units, notes)
     if not users:
         return
     peer = config.peers.get(spec.name)
     if peer is None:
-        _insert_peer(config, spec, users, unit)
+        _insert_peer(config, spec, users, units.main)
     else:
-        _update_peer(config, peer, spec, users, unit, notes)
+        _update_peer(config, peer, spec, users, units.of(peer.at.doc), notes)
 
 
-def _refer_pools(config: Config, name: str, scope: Scope, unit: str,
+def _refer_pools(config: Config, name: str, scope: Scope, units: edits.Units,
                  notes: list[str]) -> list[Where]:
     """Make every pool in scope refer to the peer; return where the referring pools sit."""
     users: list[Where] = []
@@ -104,7 +104,7 @@ def _refer_pools(config: Config, name: str, scope: Scope, unit: str,
             if pool.at.node.children:
                 edits.insert_before(pool.at.node.children, 0, [stmt])
             else:
-                edits.append(pool.at.node, [stmt], unit)
+                edits.append(pool.at.node, [stmt], units.of(pool.at.doc))
         users.append(pool.at)
     for holder in (*config.subnets, *config.shared_networks):
         for rng in holder.bare_ranges:
@@ -113,7 +113,7 @@ def _refer_pools(config: Config, name: str, scope: Scope, unit: str,
             if not isinstance(holder, Subnet) and not scope.shared_ranges(holder, [rng]):
                 continue
             _drop_bootp([rng], notes)
-            _wrap_in_pool(rng, ref, unit)
+            _wrap_in_pool(rng, ref, units.of(rng.at.doc))
             notes.append(f"{rng.at.location}: range {rng.text()} wrapped in a pool so that it "
                          "can join failover")
             users.append(rng.at)
