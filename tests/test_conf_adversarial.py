@@ -213,3 +213,14 @@ def test_an_included_file_is_edited_with_its_own_indentation(tmp_path):
     assert ('  pool {\n    failover peer "fo";\n    range 198.51.100.10 198.51.100.20;\n  }\n'
             in included.after)
     assert '\tprimary;\n' in plan.main("primary").after
+
+
+def test_a_byte_order_mark_is_a_located_error_as_dhcpd_refuses_it(tmp_path):
+    # Saved by a Windows editor: invisible, dhcpd says "line 0: expecting a parameter or
+    # declaration", and the plan went ahead with it as part of the first word.
+    text = ("\ufeffauthoritative;\r\nsubnet 198.51.100.0 netmask 255.255.255.0 {\r\n"
+            "  range 198.51.100.10 198.51.100.20;\r\n}\r\n").encode("utf-8")
+    proc = _plan_cli(tmp_path, text)
+    assert proc.returncode == 2, proc.stderr
+    assert "p.conf:1:1: the file starts with a byte-order mark" in proc.stderr
+    assert "^" in proc.stderr and "Traceback" not in proc.stderr

@@ -25,6 +25,11 @@ def paused_gc():
 
 
 def parse(text: str, path: str = "<config>") -> Document:
+    if text.startswith("\ufeff"):
+        # What a Windows editor writes first; invisible, and dhcpd refuses the file for it.
+        _fail(text, path, 0, "the file starts with a byte-order mark (BOM), which dhcpd "
+              "refuses", "save the file as UTF-8 without BOM (e.g. `sed -i '1s/^\\xEF\\xBB"
+              "\\xBF//' FILE`)")
     if len(text) < 4096:  # a generated snippet: too few objects for the collector to matter
         return _parse(text, path)
     with paused_gc():
