@@ -224,3 +224,29 @@ def test_a_byte_order_mark_is_a_located_error_as_dhcpd_refuses_it(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "p.conf:1:1: the file starts with a byte-order mark" in proc.stderr
     assert "^" in proc.stderr and "Traceback" not in proc.stderr
+
+
+SHARED_REF = ('shared-network "lan" {\n  failover peer "fo";\n'
+              "  subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+              "    pool { range 198.51.100.10 198.51.100.20; }\n  }\n}\n")
+
+
+@needs_dhcpd
+def test_pools_that_only_inherit_the_peer_from_their_shared_network_get_a_reference(tmp_path):
+    # dhcpd gives such pools the peer, yet its sanity check does not count them ("Failover
+    # peer, fo, has no referring pools"): the plan kept them as they were, and dhcpd refused
+    # both configs.
+    _, plan = planned_pair(tmp_path, _peer("primary") + SHARED_REF,
+                           _peer("secondary") + SHARED_REF)
+    for role in ("primary", "secondary"):
+        after = plan.main(role).after
+        assert 'pool { failover peer "fo"; range 198.51.100.10' in after
+        assert dhcpd_errors(after) == []
+    assert _errors(plan) == []
+
+
+def test_lint_does_not_count_an_inherited_peer_as_a_referring_pool():
+    p, s = (load(n, text=_peer(role) + SHARED_REF) for n, role in (("p", "primary"),
+                                                                    ("s", "secondary")))
+    found = {(f.id, f.location) for f in lint_pair(p, s) if f.severity == "error"}
+    assert {("peer-unreferenced", "p:1"), ("peer-unreferenced", "s:1")} <= found

@@ -99,7 +99,9 @@ def _refer_pools(config: Config, name: str, scope: Scope, units: edits.Units,
                          f"{current!r}; left alone")
             continue
         _drop_bootp(pool.ranges, notes)
-        if current is None:
+        # Also where the pool inherits the peer from its shared-network: dhcpd's sanity check
+        # counts only pools that name the peer themselves ("has no referring pools").
+        if pool.peer_ref is None:
             stmt = edits.snippet(ref + ";")
             if pool.at.node.children:
                 edits.insert_before(pool.at.node.children, 0, [stmt])

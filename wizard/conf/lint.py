@@ -157,7 +157,8 @@ class _Lint:
                              f"a pool in failover {pairing.holder_key(holder)} on the {role} does "
                              f"not refer to the peer; add `failover peer \"NAME\";` to it")
                 continue
-            used.add(name)
+            if pool.peer_ref is not None:  # dhcpd does not count a peer inherited from the
+                used.add(name)             # shared-network as a referring pool
             peer = config.peers.get(name)
             if peer is None:
                 self.add("pool-unknown-peer", "error", pool.at.location,
