@@ -250,3 +250,22 @@ def test_lint_does_not_count_an_inherited_peer_as_a_referring_pool():
                                                                     ("s", "secondary")))
     found = {(f.id, f.location) for f in lint_pair(p, s) if f.severity == "error"}
     assert {("peer-unreferenced", "p:1"), ("peer-unreferenced", "s:1")} <= found
+
+
+def test_pools_of_a_class_the_secondary_lacks_are_a_located_error_not_a_broken_copy(tmp_path):
+    # The primary's pools admit members of a class the secondary never declares: copied
+    # as they are, the secondary's config was refused by dhcpd ("no such class: voip").
+    primary = ('class "voip" { match if substring(option vendor-class-identifier, 0, 4) = '
+               '"Poly"; }\nsubnet 198.51.100.0 netmask 255.255.255.0 {\n'
+               '  pool {\n    allow members of "voip";\n    range 198.51.100.10 198.51.100.20;\n'
+               "  }\n  pool { range 198.51.100.30 198.51.100.40; }\n}\n")
+    secondary = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+                 "  pool { range 198.51.100.10 198.51.100.40; }\n}\n")
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, primary, secondary)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'p.conf'}:4:5: ")
+    assert '"voip"' in message and "secondary" in message
+    # With the class on the secondary too, the pools are copied.
+    _, plan = planned_pair(tmp_path, primary, primary.split("\n", 1)[0] + "\n" + secondary)
+    assert dhcpd_errors(plan.main("secondary").after) == []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from wizard.conf import edits
-from wizard.conf.model import Config, Range, SharedNetwork, Subnet
+from wizard.conf.model import Config, Range, SharedNetwork, Subnet, Where, _at
 
 Holder = Subnet | SharedNetwork
 
@@ -103,11 +103,13 @@ def match_secondary(secondary: Config, diffs: list[Difference], notes: list[str]
     unit = edits.indent_unit(secondary.main)
     copied_shared: set[str] = set()
     changed = False
+    classes = _class_names(secondary)
     for diff in diffs:
         if diff.primary is None:
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
                          "(declare it on the primary too, or remove it)")
             continue
+        _check_classes(_copied(secondary, diff), classes)
         if diff.secondary is not None:
             _replace_pools(diff.primary, diff.secondary, unit)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
@@ -118,6 +120,38 @@ def match_secondary(secondary: Config, diffs: list[Difference], notes: list[str]
             notes.append(f"{secondary.main.path}: {diff.sentence()}; copied to the secondary")
         changed = True
     return changed
+
+
+def _class_names(config: Config) -> set[str]:
+    """The classes a config declares (at the top of its files, where dhcpd has them)."""
+    return {node.arg(1) or "" for doc in config.docs for node in doc.children
+            if node.keyword == "class"}
+
+
+def _copied(secondary: Config, diff: Difference) -> list:
+    """The primary's pools that matching the secondary copies (see _add_missing)."""
+    src = diff.primary
+    if diff.secondary is None and isinstance(src, Subnet) and src.shared is not None and not any(
+            n.name == src.shared.name for n in secondary.shared_networks):
+        src = src.shared  # the whole shared-network is copied
+    if diff.secondary is None and isinstance(src, SharedNetwork):
+        return list(src.pools) + [p for sub in src.subnets for p in sub.pools]
+    return list(src.pools)
+
+
+def _check_classes(pools: list, declared: set[str]) -> None:
+    """A copied pool that admits or denies members of a class the secondary does not declare
+    makes dhcpd refuse the file ("no such class"); the wizard does not invent the class."""
+    for pool in pools:
+        for stmt in pool.at.node.children:
+            w = stmt.words
+            if len(w) == 4 and w[0] in ("allow", "deny") and w[1:3] == ["members", "of"] \
+                    and stmt.arg(3) not in declared:
+                raise _at(Where(pool.at.doc, stmt, pool.at.node, pool.at.anchor),
+                          f"this pool of the primary, which the secondary must get too, names "
+                          f"class \"{stmt.arg(3)}\", which the secondary does not declare",
+                          f"declare class \"{stmt.arg(3)}\" on the secondary as on the primary, "
+                          "then plan again")
 
 
 def _replace_pools(src: Holder, dst: Holder, unit: str) -> None:
