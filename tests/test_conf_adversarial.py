@@ -269,3 +269,42 @@ def test_pools_of_a_class_the_secondary_lacks_are_a_located_error_not_a_broken_c
     # With the class on the secondary too, the pools are copied.
     _, plan = planned_pair(tmp_path, primary, primary.split("\n", 1)[0] + "\n" + secondary)
     assert dhcpd_errors(plan.main("secondary").after) == []
+
+
+def test_a_subnet_the_secondary_declares_with_another_mask_is_a_located_error(tmp_path):
+    # Config drift: /24 on the primary, /25 on the secondary. The plan copied the /24 beside
+    # the /25, and dhcpd refused the secondary ("lease ... is declared twice").
+    primary = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+               "  pool { range 198.51.100.10 198.51.100.20; }\n}\n")
+    secondary = primary.replace("255.255.255.0 ", "255.255.255.128 ")
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, primary, "# drifted\n" + secondary)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 's.conf'}:2:1: ")
+    assert "198.51.100.0/25" in message and "198.51.100.0/24" in message
+
+
+def test_the_overlap_search_agrees_with_comparing_every_pair():
+    import random
+
+    from wizard.conf.pairing import _span, _Spans
+
+    rnd = random.Random(7)
+    for _ in range(200):
+        lines = []
+        for _ in range(rnd.randint(0, 8)):
+            prefix = rnd.choice((8, 16, 20, 24, 25, 30))
+            net = (10 << 24 | rnd.randrange(1 << 16) << 8) & (0xFFFFFFFF << (32 - prefix))
+            mask = 0xFFFFFFFF << (32 - prefix) & 0xFFFFFFFF
+            lines.append(f"subnet {_dotted(net)} netmask {_dotted(mask)} {{ }}")
+        config = load("s", text="\n".join(lines) + "\n")
+        spans = _Spans(config)
+        lo = 10 << 24 | rnd.randrange(1 << 16) << 8
+        hi = lo + rnd.choice((0, 127, 255, 4095))
+        brute = [s for s in config.subnets if _span(s)[0] <= hi and lo <= _span(s)[1]]
+        found = spans.overlapping(lo, hi)
+        assert (found is None) == (not brute) and (found is None or found in brute)
+
+
+def _dotted(addr: int) -> str:
+    return ".".join(str(addr >> shift & 255) for shift in (24, 16, 8, 0))

@@ -6,6 +6,7 @@ IP address`, so the wizard compares subnet by subnet and shared-network by share
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Callable
 
@@ -104,6 +105,7 @@ def match_secondary(secondary: Config, diffs: list[Difference], notes: list[str]
     copied_shared: set[str] = set()
     changed = False
     classes = _class_names(secondary)
+    spans = None  # built when the first subnet is missing on the secondary
     for diff in diffs:
         if diff.primary is None:
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
@@ -115,11 +117,57 @@ def match_secondary(secondary: Config, diffs: list[Difference], notes: list[str]
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
                          "the primary's pools")
         else:
+            spans = spans or _Spans(secondary)
+            _check_overlap(spans, diff.primary)
             if not _add_missing(secondary, diff.primary, copied_shared, unit):
                 continue
             notes.append(f"{secondary.main.path}: {diff.sentence()}; copied to the secondary")
         changed = True
     return changed
+
+
+class _Spans:
+    """The secondary's subnets as address intervals, to find one that overlaps a subnet of the
+    primary in log time (a stale secondary may lack thousands of the primary's subnets)."""
+
+    def __init__(self, config: Config):
+        spans = sorted(((span, s) for s in config.subnets if (span := _span(s)) is not None),
+                       key=lambda t: t[0])
+        self.starts = [lo for (lo, _), _ in spans]
+        self.reach: list[tuple[int, Subnet]] = []  # the farthest end among spans[:i + 1]
+        for (_, hi), sub in spans:
+            if not self.reach or hi > self.reach[-1][0]:
+                self.reach.append((hi, sub))
+            else:
+                self.reach.append(self.reach[-1])
+        self.spans = spans
+
+    def overlapping(self, lo: int, hi: int) -> Subnet | None:
+        i = bisect_left(self.starts, lo)
+        if i < len(self.starts) and self.starts[i] <= hi:
+            return self.spans[i][1]
+        if i > 0 and self.reach[i - 1][0] >= lo:
+            return self.reach[i - 1][1]
+        return None
+
+
+def _span(sub: Subnet) -> tuple[int, int] | None:
+    if sub.network is None or sub.mask is None:
+        return None
+    lo = sub.network & sub.mask
+    return lo, lo | (~sub.mask & 0xFFFFFFFF)
+
+
+def _check_overlap(spans: _Spans, src: Holder) -> None:
+    """A subnet the secondary declares with another mask is the same network drifted apart:
+    a copy beside it would make dhcpd refuse the file, merging them would change one server's
+    mask behind its operator's back."""
+    span = _span(src) if isinstance(src, Subnet) else None
+    sub = spans.overlapping(*span) if span is not None else None
+    if sub is not None:
+        raise _at(sub.at, f"the secondary declares subnet {sub.cidr} where the primary "
+                  f"declares {src.cidr} ({src.at.location})",
+                  "declare the subnet with the same network and netmask on both servers")
 
 
 def _class_names(config: Config) -> set[str]:
