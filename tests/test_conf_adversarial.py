@@ -308,3 +308,31 @@ def test_the_overlap_search_agrees_with_comparing_every_pair():
 
 def _dotted(addr: int) -> str:
     return ".".join(str(addr >> shift & 255) for shift in (24, 16, 8, 0))
+
+
+UPPER = ("Subnet 198.51.100.0 NETMASK 255.255.255.0 {\n"
+         "  Pool { FAILOVER PEER \"fo\"; Range 198.51.100.10 198.51.100.20; }\n"
+         "  POOL { RANGE 198.51.100.30 198.51.100.40; }\n"
+         "  Range Dynamic-BOOTP 198.51.100.50 198.51.100.60;\n"
+         "}\n")
+
+
+@needs_dhcpd
+def test_keywords_in_capitals_are_read_as_dhcpd_reads_them(tmp_path):
+    # dhcpd's keywords are case-insensitive. `Subnet`, `Pool`, `Range` went unseen (the plan
+    # said there was nothing to put under failover) and `FAILOVER PEER` got a second
+    # reference.
+    peer = _peer("primary").replace("primary;", "PRIMARY;").replace("mclt", "MCLT")
+    _, plan = planned_pair(tmp_path, peer + UPPER, _peer("secondary") + UPPER)
+    after = plan.main("primary").after
+    assert '  Pool { FAILOVER PEER "fo"; Range 198.51.100.10' in after
+    assert after.count('failover peer "fo";') == 2 and after.count("PEER") == 1
+    assert 'POOL { failover peer "fo"; RANGE 198.51.100.30' in after
+    assert 'pool {\n    failover peer "fo";\n    Range 198.51.100.50' in after
+    assert after.count("PRIMARY;") + after.count("primary;") == 1
+    assert after.count("mclt") + after.count("MCLT") == 1
+    for role in ("primary", "secondary"):
+        assert dhcpd_errors(plan.main(role).after) == []
+    assert _errors(plan) == []
+    _, again = planned_pair(tmp_path, after, plan.main("secondary").after)
+    assert not again.changed

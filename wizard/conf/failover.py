@@ -125,7 +125,7 @@ def _refer_pools(config: Config, name: str, scope: Scope, units: edits.Units,
 def _drop_bootp(ranges: list[Range], notes: list[str]) -> None:
     for rng in ranges:
         if rng.bootp:
-            words = [w for w in rng.at.node.words if w != "dynamic-bootp"]
+            words = [w for w in rng.at.node.words if w.lower() != "dynamic-bootp"]
             rng.at.node.set_head(" ".join(words))
             notes.append(f"{rng.at.location}: `dynamic-bootp` dropped from range {rng.text()}: "
                          "the failover protocol does not allow dynamic BOOTP (dhcpd refuses it)")

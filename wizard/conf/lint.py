@@ -131,7 +131,7 @@ class _Lint:
             if not stmt.words:
                 continue
             text = " ".join(stmt.words)
-            key = " ".join(stmt.words[:-1]) if len(stmt.words) > 1 else stmt.keyword
+            key = " ".join(stmt.words[:-1]).lower() if len(stmt.words) > 1 else stmt.keyword
             if text != text.translate(UNICODE_HYPHENS):
                 self.add("unicode-hyphen", "error", f"{peer.at.doc.path}:{stmt.line}",
                          f"`{text}` contains a typographic hyphen (copied from the ISC guide?); "

@@ -242,7 +242,7 @@ _PEER_SETTING_ALIASES = {"load balance max secs": "load balance max seconds"}
 
 
 def peer_setting_key(stmt: Stmt) -> str:
-    w = [x.translate(UNICODE_HYPHENS) for x in stmt.words]
+    w = [x.translate(UNICODE_HYPHENS).lower() for x in stmt.words]
     if len(w) == 1 and w[0] in ("primary", "secondary"):
         return "role"
     key = " ".join(w[:-1]) if len(w) > 1 else (w[0] if w else "")
@@ -280,7 +280,7 @@ def _fast_keyword(node: Stmt) -> str:
     first = head.split(None, 1)[0] if head and not head.isspace() else ""
     if '"' in first or "#" in first:
         return node.keyword
-    return first
+    return first.lower()  # as node.keyword: dhcpd reads `Subnet` or `RANGE` too
 
 
 class _Walker:
@@ -319,7 +319,7 @@ class _Walker:
                 elif kw == "group":
                     c.groups.append(here)
                     self.walk(doc, node, shared, subnet, here.anchor, top=False, seen=seen)
-                elif kw == "failover" and node.arg(1) == "peer":
+                elif kw == "failover" and node.says("failover", "peer"):
                     peer = Peer(here, node.arg(2) or "")
                     for stmt in node.children:
                         if stmt.words:
@@ -357,9 +357,9 @@ class _Walker:
             kw = _fast_keyword(stmt)
             if kw == "range":
                 pool.ranges.append(_range(Where(here.doc, stmt, here.node, here.anchor)))
-            elif kw == "failover" and stmt.arg(1) == "peer":
+            elif kw == "failover" and stmt.says("failover", "peer"):
                 pool.peer_ref = stmt
-            elif kw == "no" and stmt.arg(1) == "failover":
+            elif kw == "no" and stmt.says("no", "failover"):
                 pool.no_failover = True
         self.c.pools.append(pool)
         (subnet or shared).pools.append(pool)
@@ -393,7 +393,7 @@ class _Walker:
 
 def _range(here: Where) -> Range:
     w = words(here.node.head)  # not cached on the node: a campus config has thousands
-    first = 2 if len(w) > 1 and w[1] == "dynamic-bootp" else 1
+    first = 2 if len(w) > 1 and w[1].lower() == "dynamic-bootp" else 1
     addrs = [ip_int(x) for x in w[first:first + 2]]
     for i, addr in enumerate(addrs):
         if addr is None:
@@ -409,8 +409,9 @@ def _subnet(here: Where, shared) -> Subnet:
     w = words(here.node.head)
     net = ip_int(w[1]) if len(w) > 1 else None
     mask = ip_int(w[3]) if len(w) > 3 else None
-    if len(w) != 4 or w[2] != "netmask" or net is None or mask is None:
-        bad = next((i for i, ok in ((1, net), (2, len(w) > 2 and w[2] == "netmask"), (3, mask))
+    netmask = len(w) > 2 and w[2].lower() == "netmask"
+    if len(w) != 4 or not netmask or net is None or mask is None:
+        bad = next((i for i, ok in ((1, net), (2, netmask), (3, mask))
                     if ok is None or ok is False), 4)
         raise _at(here, "expected `subnet NETWORK netmask MASK`",
                   "write the network and its mask as IPv4 addresses, e.g. "

@@ -192,9 +192,8 @@ def _check_classes(pools: list, declared: set[str]) -> None:
     makes dhcpd refuse the file ("no such class"); the wizard does not invent the class."""
     for pool in pools:
         for stmt in pool.at.node.children:
-            w = stmt.words
-            if len(w) == 4 and w[0] in ("allow", "deny") and w[1:3] == ["members", "of"] \
-                    and stmt.arg(3) not in declared:
+            if len(stmt.words) == 4 and stmt.keyword in ("allow", "deny") \
+                    and stmt.says(stmt.keyword, "members", "of") and stmt.arg(3) not in declared:
                 raise _at(Where(pool.at.doc, stmt, pool.at.node, pool.at.anchor),
                           f"this pool of the primary, which the secondary must get too, names "
                           f"class \"{stmt.arg(3)}\", which the secondary does not declare",

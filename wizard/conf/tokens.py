@@ -37,7 +37,7 @@ FLAT_BODY = re.compile(rf"(?P<body>(?:[^{{}}\"\#]++|{STRING}|\#[^\n]*+)*+)\}}(?P
 # one of SIGNIFICANT, and `host NAME { ... }` blocks without braces, comments or a record-type
 # opener (`=`, `of`) in the head, so that re-reading a run statement by statement (when someone
 # asks for the block's children) gives exactly what reading the whole file would have given.
-SIGNIFICANT = r"(?:range|include|failover|no)(?=[\s\"\#;{}]|\Z)"
+SIGNIFICANT = r"(?i:range|include|failover|no)(?=[\s\"\#;{}]|\Z)"  # dhcpd ignores case
 _FLAT_HOST = (rf"host\s(?:[^;{{}}\"\#\s]++|\s++(?=[^\s{{]|\Z)|{STRING})*+(?<!=)(?<!\bof)\s*+\{{"
               rf"(?:[^{{}}\"\#]++|{STRING}|\#[^\n]*+)*+\}}{POST}")
 RUN_AND_STATEMENT = re.compile(

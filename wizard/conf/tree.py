@@ -35,8 +35,14 @@ class Stmt:
 
     @property
     def keyword(self) -> str:
+        """The first word in lower case: dhcpd reads its keywords in any case."""
         w = self.words
-        return w[0] if w else ""
+        return w[0].lower() if w else ""
+
+    def says(self, *keywords: str) -> bool:
+        """Whether the statement starts with these (lower-case) keywords, in any case."""
+        w = self.words
+        return len(w) >= len(keywords) and all(a.lower() == b for a, b in zip(w, keywords))
 
     def arg(self, index: int) -> str | None:
         """The index-th word without quotes, or None when the statement is shorter."""
