@@ -336,3 +336,18 @@ def test_keywords_in_capitals_are_read_as_dhcpd_reads_them(tmp_path):
     assert _errors(plan) == []
     _, again = planned_pair(tmp_path, after, plan.main("secondary").after)
     assert not again.changed
+
+
+@needs_dhcpd
+def test_lint_does_not_advise_no_failover_peer_which_dhcpd_refuses():
+    # The man page documents `no failover peer;` in a pool; dhcpd 4.4.3 says "expecting a
+    # parameter or declaration" there, so following lint's advice broke the config.
+    pool = ('subnet 198.51.100.0 netmask 255.255.255.0 {\n'
+            '  pool { failover peer "fo"; range 198.51.100.10 198.51.100.20; }\n'
+            "  pool { no failover peer; range 198.51.100.30 198.51.100.40; }\n}\n")
+    assert dhcpd_errors(_peer("primary") + pool) != []
+    bootp = POOL.replace("range 198", "range dynamic-bootp 198")
+    p, s = (load(n, text=_peer(role) + bootp) for n, role in (("p", "primary"),
+                                                               ("s", "secondary")))
+    [finding] = [f for f in lint_pair(p, s) if f.id == "bootp-in-failover" and f.location == "p:9"]
+    assert "no failover peer" not in finding.message

@@ -172,7 +172,8 @@ class _Lint:
                 if rng.bootp:
                     self.add("bootp-in-failover", "error", rng.at.location,
                              "`range dynamic-bootp` in a failover pool is refused by dhcpd; drop "
-                             "`dynamic-bootp` or move the range to a pool with `no failover peer`")
+                             "`dynamic-bootp` or move the range to a pool that does not name the "
+                             "peer")  # not `no failover peer;`: dhcpd 4.4 refuses that too
         for holder in (*config.subnets, *config.shared_networks):
             if pairing.holder_key(holder) in failover_holders:
                 for rng in holder.bare_ranges:
