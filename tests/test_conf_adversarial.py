@@ -351,3 +351,17 @@ def test_lint_does_not_advise_no_failover_peer_which_dhcpd_refuses():
                                                                ("s", "secondary")))
     [finding] = [f for f in lint_pair(p, s) if f.id == "bootp-in-failover" and f.location == "p:9"]
     assert "no failover peer" not in finding.message
+
+
+@needs_dhcpd
+def test_a_comment_between_the_equals_and_a_record_type_is_read(tmp_path):
+    # dhcpd accepts it; the parser took the record for a block and refused the file.
+    text = ("option foo code 200 = # a record\n  { ip-address, text };\n"
+            "option bar code 201 = array of # RFC 3442 style\n  { ip-address, integer 8 };\n"
+            "subnet 198.51.100.0 netmask 255.255.255.0 { range 198.51.100.10 198.51.100.20; }\n")
+    assert dhcpd_errors(text) == []
+    config = load("c.conf", text=text)
+    assert config.main.render() == text and len(config.subnets) == 1
+    assert [n.keyword for n in config.main.children] == ["option", "option", "subnet"]
+    _, plan = planned_pair(tmp_path, text)
+    assert dhcpd_errors(plan.main("primary").after) == []

@@ -25,7 +25,7 @@ STATEMENT = re.compile(
 # block. Matched from the `{` to the statement's `;`.
 RECORD_TAIL = re.compile(rf"(?P<body>(?:[^}}\"\#]++|{STRING}|\#[^\n]*+)*+\}}{HEAD});(?P<post>{POST})",
                          re.S)
-RECORD_OPENER = re.compile(r"(?:=|\bof)\s*\Z")
+RECORD_OPENER = re.compile(r"(?:=|\bof)(?:\s++|\#[^\n]*+)*+\Z")  # a comment may follow
 
 # The body of a block without nested braces, up to its `}`: hosts are kept as this one
 # string, since the wizard never edits inside them and a campus config has tens of thousands.
