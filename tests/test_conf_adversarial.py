@@ -365,3 +365,19 @@ def test_a_comment_between_the_equals_and_a_record_type_is_read(tmp_path):
     assert [n.keyword for n in config.main.children] == ["option", "option", "subnet"]
     _, plan = planned_pair(tmp_path, text)
     assert dhcpd_errors(plan.main("primary").after) == []
+
+
+@needs_dhcpd
+def test_a_setting_written_twice_in_the_peer_block_is_set_once(tmp_path):
+    # dhcpd takes the last of the two; the plan set the first and left the last, so the
+    # server ran with the old value while the plan said otherwise.
+    extra = "  mclt 600;\n  split 255;\n  address 198.51.100.99;\n"
+    _, plan = planned_pair(tmp_path, _peer("primary", extra) + POOL,
+                           _peer("secondary") + POOL)
+    after = plan.main("primary").after
+    block = after[after.index('failover peer "fo" {'):after.index("}", after.index("mclt"))]
+    assert block.count("mclt") == 1 and "mclt 3600;" in block
+    assert block.count("split") == 1 and "split 128;" in block
+    assert block.count("  address") == 1 and "  address 198.51.100.11;" in block
+    assert any("mclt" in note and "twice" in note for note in plan.notes)
+    assert dhcpd_errors(after) == [] and _errors(plan) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wizard.conf import edits
-from wizard.conf.model import Config, Peer, Pool, Range, Subnet, Where
+from wizard.conf.model import Config, Peer, Pool, Range, Subnet, Where, peer_setting_key
 from wizard.conf.tree import Block
 
 SETTING_ORDER = ("role", "address", "port", "peer address", "peer port", "max-response-delay",
@@ -182,7 +182,21 @@ def _update_peer(config: Config, peer: Peer, spec: PeerSpec, users: list[Where],
         if stmt is not None:
             edits.remove(block, stmt)
             notes.append(f"{peer.at.location}: `{key}` removed from the {spec.role}'s peer block")
+    _drop_repeats(peer, {key for key, _ in spec.settings()} | set(spec.forbidden()), notes)
     _declare_before_use(config, peer, users, notes)
+
+
+def _drop_repeats(peer: Peer, keys: set[str], notes: list[str]) -> None:
+    """dhcpd takes the last of a setting written twice, the model (and so the edit above) the
+    first: the repeats go, or the server would run with the value the plan replaced."""
+    block = peer.at.node
+    for stmt in [s for s in block.children if s.words]:
+        key = peer_setting_key(stmt)
+        first = peer.settings.get(key)  # None for a statement the plan just added
+        if key in keys and first is not None and stmt is not first:
+            edits.remove(block, stmt)
+            notes.append(f"{peer.at.doc.path}:{stmt.line}: `{key}` was set twice in the peer "
+                         "block (dhcpd takes the last); the repeat removed")
 
 
 def _declare_before_use(config: Config, peer: Peer, users: list[Where], notes: list[str]) -> None:
