@@ -381,3 +381,12 @@ def test_a_setting_written_twice_in_the_peer_block_is_set_once(tmp_path):
     assert block.count("  address") == 1 and "  address 198.51.100.11;" in block
     assert any("mclt" in note and "twice" in note for note in plan.notes)
     assert dhcpd_errors(after) == [] and _errors(plan) == []
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path):
+    # Notepad's "Unicode" is UTF-16 with a BOM: the message was "expected ';' at end of
+    # file" on a line of NUL bytes.
+    text = "authoritative;\r\n".encode("utf-16")
+    proc = _plan_cli(tmp_path, text)
+    assert proc.returncode == 2, proc.stderr
+    assert "p.conf:1:1: the file is UTF-16" in proc.stderr and "\x00" not in proc.stderr

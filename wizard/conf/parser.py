@@ -6,7 +6,7 @@ import gc
 from contextlib import contextmanager
 
 from wizard.conf import tokens
-from wizard.conf.located import located_at
+from wizard.conf.located import located, located_at
 from wizard.conf.tree import Block, Document, Opaque, Run, Stmt
 from wizard.errors import InputError
 
@@ -30,6 +30,12 @@ def parse(text: str, path: str = "<config>") -> Document:
         _fail(text, path, 0, "the file starts with a byte-order mark (BOM), which dhcpd "
               "refuses", "save the file as UTF-8 without BOM (e.g. `sed -i '1s/^\\xEF\\xBB"
               "\\xBF//' FILE`)")
+    if text.startswith(("\udcff\udcfe", "\udcfe\udcff")):  # the UTF-16 BOMs, undecodable
+        # Notepad's "Unicode": every other byte is NUL, so no line of it is worth showing.
+        # dhcpd -t passes it, having read nothing: it would serve no subnet at all.
+        raise InputError(located(path, 1, 1, "the file is UTF-16, of which dhcpd reads nothing",
+                                 ""),
+                         "save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8 FILE`)")
     if len(text) < 4096:  # a generated snippet: too few objects for the collector to matter
         return _parse(text, path)
     with paused_gc():
