@@ -21,6 +21,8 @@ from wizard.statewatch import Transition, WaitResult, both, wait_for
 
 ROLES = ("primary", "secondary")
 RESTART_TIMEOUT = 60.0
+# How often, while waiting for normal, both hosts are asked whether dhcpd still runs.
+LIVENESS_INTERVAL = 2.0
 
 
 class Conn(Protocol):
@@ -340,10 +342,14 @@ class Transaction:
             self._say("pair", "waiting", f"waiting up to {self.normal_timeout:.0f} s for both "
                       "peers to reach normal")
             deadline = time.monotonic() + self.normal_timeout
+            next_look = time.monotonic() + LIVENESS_INTERVAL
             while watcher.is_alive() and time.monotonic() < deadline:
                 if self.cancel.is_set():
                     break
                 watcher.join(0.05)
+                if time.monotonic() >= next_look:
+                    self._abort_if_dhcpd_died()
+                    next_look = time.monotonic() + LIVENESS_INTERVAL
         finally:
             stop.set()
             watcher.join()
@@ -351,6 +357,32 @@ class Transaction:
         # `stop` also ends the watcher at the deadline: only the operator's cancel counts.
         result.cancelled = self.cancel.is_set() and not result.ok
         return result
+
+    def _abort_if_dhcpd_died(self) -> None:
+        """A dhcpd that starts and then exits (an interface without a subnet, a failover
+        address it cannot bind) would otherwise be waited for until the deadline, with the
+        network served by one server meanwhile; roll back now, and say why."""
+        dead = {}
+        for role, tgt in self.t.items():
+            try:
+                pids = self._run(tgt, sh.dhcpd_pids(), label="dhcpd pids", timeout=5)
+            except StepFailed:
+                continue  # a lost connection is not a dead dhcpd; the deadline still holds
+            if pids.ok and not pids.stdout.split():
+                dead[role] = self._log_tail(role)
+        if dead:
+            raise _Abort("restart", "; ".join(
+                f"{role}: dhcpd is not running after the restart (it started, then exited)"
+                + (f"; its log ends: {tail}" if tail else "") for role, tail in dead.items()))
+
+    def _log_tail(self, role: str, lines: int = 3) -> str:
+        if not self.log_reader:
+            return ""
+        try:
+            text = self.log_reader(role)
+        except Exception:  # noqa: BLE001 - the log is a hint, not a requirement
+            return ""
+        return " | ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:])
 
     def _on_transition(self, tr: Transition) -> None:
         if tr.after == "unreadable" and tr.before in ("(start)", "unreadable"):
