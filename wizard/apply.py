@@ -375,13 +375,17 @@ class Transaction:
                 f"{role}: dhcpd is not running after the restart (it started, then exited)"
                 + (f"; its log ends: {tail}" if tail else "") for role, tail in dead.items()))
 
-    def _log_tail(self, role: str, lines: int = 3) -> str:
+    def _log(self, role: str) -> str:
+        """The host's dhcpd log, or "" when there is no reader or it fails."""
         if not self.log_reader:
             return ""
         try:
-            text = self.log_reader(role)
+            return self.log_reader(role)
         except Exception:  # noqa: BLE001 - the log is a hint, not a requirement
             return ""
+
+    def _log_tail(self, role: str, lines: int = 3) -> str:
+        text = self._log(role)
         return " | ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:])
 
     def _on_transition(self, tr: Transition) -> None:
@@ -397,12 +401,8 @@ class Transaction:
         from wizard.statewatch import diagnose, log_hints
 
         notes = diagnose(waited.last, None)
-        if self.log_reader:
-            for role in self.t:
-                try:
-                    notes += [f"{role}: {h}" for h in log_hints(self.log_reader(role))]
-                except Exception:  # noqa: BLE001 - the log is a hint, not a requirement
-                    pass
+        for role in self.t:
+            notes += [f"{role}: {h}" for h in log_hints(self._log(role))]
         states = ", ".join(f"{r} {s}" for r, s in waited.states().items())
         return (f"the pair did not reach normal within {waited.waited:.0f} s ({states})"
                 + ("; " + " ".join(notes) if notes else ""))
