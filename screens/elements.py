@@ -131,24 +131,23 @@ class ElementsScreen(StepScreen):
         self.set_state(self.state.with_(answers=answers))
         self.show_relays()
 
+    def _set_relay(self, key: str, event: Checkbox.Changed) -> bool:
+        """Add or drop the checkbox's relay in relays.<key>; False when nothing changed."""
+        relay, listed = event.checkbox.name, getattr(self.state.answers.relays, key)
+        new = tuple(r for r in listed if r != relay) + ((relay,) if event.value else ())
+        if new == listed:
+            return False
+        answers = self.state.answers.with_changes("relays", **{key: new})
+        self.set_state(self.state.with_(answers=answers))
+        return True
+
     @on(Checkbox.Changed, ".relay-ssh")
     def _over_ssh(self, event: Checkbox.Changed) -> None:
-        relay = event.checkbox.name
-        ssh = [r for r in self.state.answers.relays.ssh if r != relay]
-        if event.value:
-            ssh.append(relay)
-        if tuple(ssh) == self.state.answers.relays.ssh:
-            return
-        answers = self.state.answers.with_changes("relays", ssh=tuple(ssh))
-        self.set_state(self.state.with_(answers=answers))
-        self.call_after_refresh(self.show_relays)
+        if self._set_relay("ssh", event):
+            self.call_after_refresh(self.show_relays)
 
     @on(Checkbox.Changed, ".relay-confirm")
     def _confirm(self, event: Checkbox.Changed) -> None:
-        relay = event.checkbox.name
-        confirmed = [r for r in self.state.answers.relays.confirmed if r != relay]
-        if event.value:
-            confirmed.append(relay)
-        answers = self.state.answers.with_changes("relays", confirmed=tuple(confirmed))
-        self.app.engine.record("elements", "relay-confirmed", relay=relay, value=event.value)
-        self.set_state(self.state.with_(answers=answers))
+        self.app.engine.record("elements", "relay-confirmed", relay=event.checkbox.name,
+                               value=event.value)
+        self._set_relay("confirmed", event)
