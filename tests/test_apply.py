@@ -43,6 +43,19 @@ def assert_serving_on(spec, texts: dict[str, str]):
         assert proc.returncode == 0
 
 
+def guard_dirs(spec, role):
+    return [p for p in (spec.host_dir(role) / "run" / "dhcp-wizard").glob("2*")]
+
+
+def assert_guard_done(spec, role):
+    """The host's lock is free and no guard of ours still runs there."""
+    base = spec.host_dir(role) / "run" / "dhcp-wizard"
+    assert not (base / "lock").is_symlink(), f"{role}: the lock is still held"
+    for d in guard_dirs(spec, role):
+        assert (d / "result").exists(), f"{role}: guard {d.name} has not finished"
+        assert not (d / "guard.pid").exists(), f"{role}: guard {d.name} still runs"
+
+
 def other_half(spec) -> str:
     net = spec.network
     sup = net.supernet(new_prefix=24) if net.prefixlen > 24 else net.supernet()
@@ -61,7 +74,7 @@ def test_apply_makes_a_failover_pair_then_is_a_no_op(lab, lab_spec, tmp_path):
     assert_serving_on(lab_spec, {r: the_plan.main(r).after for r in ("primary", "secondary")})
     steps = [(r, s) for _t, r, s, _m in events]
     for role in ("primary", "secondary"):
-        for step in ("validated", "backed-up", "watchdog", "switched", "restarted"):
+        for step in ("validated", "backed-up", "armed", "switched", "restarted"):
             assert (role, step) in steps
     # Both restarted close together: the second restart finished within 2 s of the first.
     done = [t for t, _r, s, _m in events if s == "restarted"]
@@ -207,11 +220,11 @@ def test_ssh_connection_killed_mid_apply_still_ends_on_the_old_config(lab, lab_s
     tx, pair, events = transaction(lab_spec, answers, the_plan, progress=cut, session=session)
     result = tx.run()
     pair.close()
-    assert "connection lost" in recorded_outcome(session)["reason"]
+    assert "connection was lost" in recorded_outcome(session)["reason"]
     assert not result.ok and result.rolled_back, result.reason
-    assert "connection lost" in result.reason
+    assert "connection was lost" in result.reason
     assert any(s == "reconnect" for _t, _r, s, _m in events)
     assert_serving_on(lab_spec, before)
-    # The rollback disarmed both watchdogs, so none will restore anything later.
+    # The guards carried the rollback out and ended: no lock is left, nothing runs on.
     for role in ("primary", "secondary"):
-        assert list((lab_spec.host_dir(role) / "tmp").glob(".dhcp-wizard-*.confirmed"))
+        assert_guard_done(lab_spec, role)

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--normal-timeout", type=_seconds, metavar="S",
                         help="roll back when the pair is not normal S seconds after the "
                         "restarts (default: from mclt and max-response-delay)")
+    deploy.add_argument("--settle", type=_settle, metavar="S",
+                        help="seconds both peers must stay normal, with dhcpd running, "
+                        "before the change is committed (default 10; 0 to skip)")
     _session(deploy)
 
     drill = sub.add_parser("drill", help="live failover test on a pair that already runs failover")
@@ -104,6 +107,16 @@ def _seconds(text: str) -> float:
         value = -1.0
     if not 5 <= value <= 3600:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 5 to 3600")
+    return value
+
+
+def _settle(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 600")
     return value
 
 

@@ -33,8 +33,9 @@ class HostInfo:
 class Deployment:
     def __init__(self, answers, session=None, progress: Progress | None = None,
                  cancel: threading.Event | None = None, passphrase=None,
-                 normal_timeout: float | None = None):
+                 normal_timeout: float | None = None, settle: float | None = None):
         self.answers = answers
+        self.settle = settle
         self._normal_timeout = normal_timeout  # the operator's, over the one from the timers
         self.session = session
         self.progress = progress or (lambda role, step, msg: None)
@@ -173,9 +174,9 @@ class Deployment:
         fo = self.answers.failover
         return normal_deadline(fo.mclt, fo.max_response_delay, expect_mclt_wait)
 
-    def apply(self, the_plan):
+    def apply(self, the_plan, cancel=None):
         from wizard import remote_sh
-        from wizard.apply import FileChange, HostTarget, Transaction
+        from wizard.apply import SETTLE, FileChange, HostTarget, Transaction
 
         targets = {}
         for role in ROLES:
@@ -189,10 +190,14 @@ class Deployment:
             return self.pair.conn(role).run(remote_sh.dhcpd_log_tail(), privileged=True,
                                             label="dhcpd log").stdout
 
+        fo = self.answers.failover
         tx = Transaction(targets, states_reader=self.state_reader(the_plan.secret),
                          normal_timeout=self.normal_timeout(), session=self.session,
-                         progress=self.progress, cancel=self.cancel, reconnect=self.reconnect,
-                         log_reader=log_reader)
+                         progress=self.progress, cancel=cancel or self.cancel,
+                         reconnect=self.reconnect, log_reader=log_reader,
+                         max_response_delay=fo.max_response_delay,
+                         settle=self.settle if self.settle is not None else SETTLE,
+                         command=getattr(self.session, "command", "") or "apply")
         return tx.run()
 
     def wait_normal(self, timeout: float | None = None):

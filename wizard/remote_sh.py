@@ -21,7 +21,8 @@ def write_like(target: str, like: str, private: bool) -> str:
     lines = [
         "set -e",
         "umask 077",
-        f"cat > {q(target)}",
+        # A full disk must not leave a truncated copy behind.
+        f"cat > {q(target)} || {{ rm -f {q(target)}; exit 1; }}",
         f"if [ -e {q(like)} ]; then " + _META.format(src=q(like)) +
         f"; chown \"$o\" {q(target)}; chmod \"$m\" {q(target)}; else chmod 644 {q(target)}; fi",
     ]
@@ -63,25 +64,6 @@ def dhcpd_pids() -> str:
             "[ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$me\" ] || continue; "
             "else a=$(ps -o args= -p $p); fi; "
             "case \"$a\" in *' -6'*) ;; *) echo $p;; esac; done")
-
-
-def watchdog(seconds: int, marker: str, steps: list[str], restart: str) -> str:
-    """A detached timer that restores the old files unless the wizard confirms in time.
-
-    If the wizard dies or its connection is cut after the switch, each server puts itself
-    back on its old config by itself, so the pair is never left half-changed.
-    """
-    restore_all = "; ".join(steps)
-    body = (f"sleep {int(seconds)}; if [ ! -e {q(marker)} ]; then {restore_all}; "
-            f"{restart}; fi")
-    return (f"rm -f {q(marker)}; nohup setsid sh -c {q(body)} >/dev/null 2>&1 </dev/null & "
-            "echo $!")
-
-
-def cancel_watchdog(pid: int, marker: str) -> str:
-    # The marker stays: should the kill miss, the timer still finds it and does nothing.
-    return (f"touch {q(marker)}; kill -- -{int(pid)} 2>/dev/null || kill {int(pid)} 2>/dev/null; "
-            "true")
 
 
 def dhcpd_log_tail(lines: int = 300) -> str:

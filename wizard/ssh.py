@@ -109,8 +109,11 @@ class Connection:
 
     def run(self, command: str, *, privileged: bool = False, stdin: str | None = None,
             timeout: float = COMMAND_TIMEOUT, label: str | None = None,
-            record_output: bool = True) -> CommandResult:
-        """Run a shell command. privileged goes through `sudo -n` for a non-root user."""
+            record_output: bool = True, quiet: bool = False) -> CommandResult:
+        """Run a shell command. privileged goes through `sudo -n` for a non-root user.
+
+        quiet keeps a successful command out of the session: heartbeats and status polls run
+        every second or two, and their outcome is recorded by the caller instead."""
         if privileged and self.sudo:
             command = "sudo -n -- sh -c " + shlex.quote(command)
         start = time.monotonic()
@@ -147,7 +150,7 @@ class Connection:
         result = CommandResult(command, code, out.decode("utf-8", "replace"),
                                err.decode("utf-8", "replace"),
                                round(time.monotonic() - start, 4), timed_out)
-        if self.session is not None:
+        if self.session is not None and not (quiet and result.ok):
             cap = (lambda s: s[:RECORD_LIMIT]) if record_output else (lambda s: f"<{len(s)} chars>")
             self.session.event("ssh", "command", host=self.role, label=label,
                                command=command if stdin is None else f"{command} <<script>>",

@@ -19,38 +19,57 @@ from wizard.session import Session
 
 
 class Printer:
-    """Progress lines with the time since the start; safe to call from worker threads."""
+    """Progress lines with the time since the start; safe to call from worker threads.
+
+    A lost terminal (SIGHUP) must not stop a rollback: writes that fail are dropped, the
+    session still records everything."""
 
     def __init__(self, out=sys.stdout):
         self.out, self.t0, self.lock = out, time.monotonic(), threading.Lock()
 
-    def step(self, title: str) -> None:
+    def _write(self, text: str) -> None:
         with self.lock:
-            self.out.write(f"\n== {title}\n")
-            self.out.flush()
+            try:
+                self.out.write(text)
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
+
+    def step(self, title: str) -> None:
+        self._write(f"\n== {title}\n")
 
     def __call__(self, role: str, step: str, msg: str) -> None:
-        with self.lock:
-            self.out.write(f"{time.monotonic() - self.t0:7.2f}s  {role:<9} {step:<10} {msg}\n")
-            self.out.flush()
+        self._write(f"{time.monotonic() - self.t0:7.2f}s  {role:<9} {step:<10} {msg}\n")
 
 
 def run_recorded(args, command: str, body) -> int:
     """Load the answers, open a session and a Deployment, run body(deployment, printer);
-    the session is closed with the exit code whatever happens."""
+    the session is closed with the real exit code whatever happens. SIGINT, SIGTERM and
+    SIGHUP cancel the operation, which then puts both servers back before we exit."""
     from wizard.deploy import Deployment
+    from wizard.interrupt import CancelToken, signals_cancel
 
     answers = load_answers(args.answers)
     say = Printer()
     session = Session.create(args.session, command=command)
-    code = 1
+    token = CancelToken()
+    code, status = 1, "failed"
     try:
-        with Deployment(answers, session, progress=say, passphrase=secret_prompt(),
-                        normal_timeout=getattr(args, "normal_timeout", None)) as d:
+        with signals_cancel(token, lambda text: say._write(text + "\n")), \
+                Deployment(answers, session, progress=say, passphrase=secret_prompt(),
+                           normal_timeout=getattr(args, "normal_timeout", None),
+                           settle=getattr(args, "settle", None), cancel=token) as d:
             code = body(d, say)
+        status = "done" if code == 0 else "failed"
+    except KeyboardInterrupt:
+        code, status = 130, "interrupted"
+        raise
     finally:
-        session.close("done" if code == 0 else "failed", exit_code=code)
-        print(f"\nsession recorded in {session.path}")
+        if token.is_set() and token.signum:
+            code, status = token.exit_code, "interrupted"
+            session.event("session", "interrupted", reason=token.reason, exit_code=code)
+        session.close(status, exit_code=code)
+        say._write(f"\nsession recorded in {session.path}\n")
     return code
 
 
