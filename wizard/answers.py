@@ -212,6 +212,7 @@ def answers_from_dict(data: dict[str, Any], source: str = "<answers>",
                           f"({value!r})")
             values[key] = value
         _check_section(section, values, err)
+        _local_paths(section, values, base_dir, err)
         built[section] = cls(**values)
     answers = Answers(**built, source=source)
     check_pair(answers, err)
@@ -295,6 +296,47 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                 raise err("checks.max_skew_seconds", f"{v['max_skew_seconds']} s is not a safe limit",
                           "dhcpd refuses a partner whose clock is 60 s or more off; use well below")
             v["max_skew_seconds"] = float(v["max_skew_seconds"])
+
+
+def _local_paths(section: str, v: dict[str, Any], base_dir: Path | None, err) -> None:
+    """Paths on this machine, made absolute against the answers file's directory: the same
+    file must mean the same secret and keys from whatever directory the command runs in (a
+    secret_file read against the working directory silently made a second key)."""
+    for key in ("identity", "known_hosts", "secret_file"):
+        if v.get(key) is None:
+            continue
+        path = os.path.expanduser(v[key])
+        if not os.path.isabs(path):
+            if base_dir is None:
+                if key != "secret_file":
+                    continue  # resolved by ssh as before; a wrong one fails loudly there
+                raise err(f"{section}.{key}", f"{v[key]!r} is not an absolute path",
+                          "without an answers file there is nothing to be relative to: give "
+                          "the full path")
+            path = os.path.join(base_dir, path)
+        v[key] = os.path.normpath(path)
+    if section == "omapi" and v.get("secret_file"):
+        _check_secret_file(v["secret_file"], err)
+
+
+def _check_secret_file(path: str, err) -> None:
+    # Checked now, not when the secret is written: `plan` would otherwise read both servers
+    # over SSH first and only then find it cannot store the key it generated.
+    if os.path.isdir(path):
+        raise err("omapi.secret_file", f"{path} is a directory",
+                  "name the file that holds (or will hold) the secret, e.g. DIR/omapi.secret")
+    if os.path.exists(path):
+        return
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise err("omapi.secret_file", f"the directory {parent} does not exist",
+                  f"create it (mkdir -p {parent}) or point secret_file elsewhere; the secret is "
+                  "generated there (mode 0600) when the file is absent")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise err("omapi.secret_file", f"{path} does not exist and {parent} is not writable, "
+                  "so a generated secret could not be kept",
+                  "point secret_file at a writable directory, or create the file with the "
+                  "base64 secret in it")
 
 
 def _closest(word: str, candidates: set[str]) -> str | None:
