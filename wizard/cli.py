@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--from", dest="from_files", nargs=2,
                       metavar=("PRIMARY_CONF", "SECONDARY_CONF"),
                       help="plan from local copies instead of reading the servers over SSH")
-    plan.add_argument("--out", metavar="DIR", help="write primary.conf and secondary.conf here")
+    plan.add_argument("--out", metavar="DIR",
+                      help="write primary.conf and secondary.conf (mode 0600) and their diffs, "
+                      "primary.diff and secondary.diff (secret masked), here")
     _session(plan)
 
     lint = sub.add_parser("lint", help="lint two local configs against each other as a failover pair")
