@@ -129,3 +129,16 @@ def test_bad_answers_exit_2_without_traceback(tmp_path):
     proc = run_cli("plan", "--answers", str(path), "--from", "/dev/null", "/dev/null")
     assert proc.returncode == 2 and "failover.mclt" in proc.stderr
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", [["check"], ["plan"]])
+def test_two_ssh_aliases_of_one_host_are_refused_before_any_ssh(tmp_path, monkeypatch, command):
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text("Host dhcp-a\n  HostName 127.0.0.1\n  Port 1\n"
+                          "Host dhcp-b\n  HostName 127.0.0.1\n  Port 1\n")
+    path = write(tmp_path, '[primary]\nhost = "dhcp-a"\n[secondary]\nhost = "dhcp-b"\n')
+    monkeypatch.setenv("DHCP_WIZARD_SSH_CONFIG", str(ssh_config))
+    proc = run_cli(*command, "--answers", str(path), "--session", str(tmp_path / "s"))
+    assert proc.returncode == 2, proc.stderr
+    assert "secondary.host" in proc.stderr and "127.0.0.1 port 1" in proc.stderr
+    assert "refused" not in proc.stderr and "Traceback" not in proc.stderr

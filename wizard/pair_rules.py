@@ -61,10 +61,15 @@ def check_pair(answers: "Answers", err: Err | None = None) -> None:
                   "failover.secondary_address) or its own port")
 
 
-def check_targets(answers: "Answers", primary, secondary) -> None:
-    """The ssh_config view of the same rule: two aliases whose HostName and Port are one."""
-    if same_host(primary.hostname, secondary.hostname) and primary.port == secondary.port:
+def check_ssh_targets(answers: "Answers") -> None:
+    """The same rule after ~/.ssh/config: two aliases whose HostName and Port are one. For
+    the commands about to connect (paramiko is loaded for them anyway); reads files only."""
+    from wizard.ssh_config import load_ssh_config, resolve_host
+
+    config = load_ssh_config()
+    p, s = (resolve_host(answers.host(role), config) for role in ("primary", "secondary"))
+    if same_host(p.hostname, s.hostname) and p.port == s.port:
         raise InputError(
             f"{answers.source or '<answers>'}: secondary.host: {answers.secondary.host!r} "
             f"reaches the same host as primary.host ({answers.primary.host!r}): both are "
-            f"{secondary.hostname} port {secondary.port} after ~/.ssh/config", _TWO_SERVERS)
+            f"{s.hostname} port {s.port} after ~/.ssh/config", _TWO_SERVERS)

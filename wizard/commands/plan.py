@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from wizard.answers import load_answers
+from wizard.pair_rules import check_ssh_targets
 from wizard.conf.loader import encode
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError
@@ -26,6 +27,8 @@ def run(args) -> int:
     if args.out:
         # Before any SSH: finding out after reading both servers wastes the user's logins.
         check_out_dir(Path(args.out))
+    if not args.from_files:
+        check_ssh_targets(answers)
     session = Session.create(args.session, command="plan")
     with session:
         if args.from_files:
