@@ -124,23 +124,24 @@ _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: 
 
 # dhcpd keeps each of these as an unsigned 32-bit number and silently wraps a larger one
 # (`mclt 4294967296` reads as 0); the bounds below are the tighter, operational ones.
-FAILOVER_BOUNDS: dict[str, tuple[int, int, str]] = {
-    "mclt": (1, 86400,
+FAILOVER_BOUNDS: dict[str, tuple[int, int, int, str]] = {
+    # key: (lowest, highest, ISC's guide's value, why the bound)
+    "mclt": (1, 86400, 3600,
              "MCLT is how long a recovering peer waits (recover-wait) before it serves again, "
-             "and how far a lease may run past what the partner knows: past a day, that wait is "
-             "a day-long outage of half the pair. ISC's guide uses 3600"),
-    "max_response_delay": (1, 3600,
-                           "seconds of silence before a peer treats its partner as unreachable: "
-                           "past an hour a dead partner goes unnoticed that long, and `deploy` "
-                           "waits 30 s + twice this for normal. ISC's guide uses 60"),
-    "max_unacked_updates": (1, 1000,
-                            "lease updates sent before the partner must acknowledge them: a "
-                            "partner that needs more than 1000 in flight is not keeping up, and "
-                            "a wider window only hides it. ISC's guide uses 10"),
-    "load_balance_max_seconds": (0, 65535,
+             "and how far a lease may run past what the partner knows; past a day, that wait is "
+             "a day-long outage of half the pair"),
+    "max_response_delay": (1, 3600, 60,
+                           "it is the silence after which a peer treats its partner as "
+                           "unreachable; past an hour a dead partner goes unnoticed that long, "
+                           "and `deploy` waits 30 s + twice this for normal"),
+    "max_unacked_updates": (1, 1000, 10,
+                            "it is how many lease updates go out before the partner must "
+                            "acknowledge them; a partner that needs more than 1000 in flight is "
+                            "not keeping up, and a wider window only hides it"),
+    "load_balance_max_seconds": (0, 65535, 3,
                                  "it is compared with the 16-bit `secs` field of a client's "
-                                 "request, so a larger value could never apply. ISC's guide "
-                                 "uses 3; 0 makes both servers answer every waiting client"),
+                                 "request, so a larger value could never apply; 0 makes both "
+                                 "servers answer every client that has waited at all"),
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -250,9 +251,10 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
         if v.get("split") is not None and not 0 <= v["split"] <= 256:
             raise err("failover.split", f"{v['split']} is outside 0..256",
                       "128 balances load evenly; 256 makes the primary answer everything")
-        for key, (low, high, why) in FAILOVER_BOUNDS.items():
+        for key, (low, high, usual, why) in FAILOVER_BOUNDS.items():
             if key in v and not low <= v[key] <= high:
-                raise err(f"failover.{key}", f"{v[key]} is outside {low}..{high}", why)
+                raise err(f"failover.{key}", f"{v[key]} is outside {low}..{high}",
+                          f"use {low}..{high} (ISC's guide uses {usual}): {why}")
         for key in ("primary_address", "secondary_address"):
             if key in v and not v[key].strip():
                 raise err(f"failover.{key}", "is empty")
