@@ -52,3 +52,22 @@ def test_layering_core_never_imports_textual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv, usage", [
+    (["check", "--bogus"], "usage: dhcp-wizard check"),
+    (["plan", "--answers", "a.toml", "--bogus"], "usage: dhcp-wizard plan"),
+    (["lab", "up", "--bogus"], "usage: dhcp-wizard lab up"),
+    (["lint", "a", "b", "--frobnicate"], "usage: dhcp-wizard lint"),
+])
+def test_an_unknown_option_of_a_subcommand_prints_that_subcommands_usage(argv, usage):
+    proc = run_cli(*argv)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(usage)
+    assert argv[-1] in proc.stderr and f"{usage.split(': ', 1)[1]} --help" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_top_level_option_prints_the_top_level_usage():
+    proc = run_cli("--bogus")
+    assert proc.returncode == 2 and proc.stderr.startswith("usage: dhcp-wizard [-h]")

@@ -69,8 +69,8 @@ def test_plan_without_from_names_a_host_it_cannot_reach(files, capsys, tmp_path)
     # Port 1 on loopback refuses at once: the live path reports it plainly, exit 1.
     (tmp_path / "k").write_text("")
     answers = tmp_path / "live.toml"
-    answers.write_text("".join(f'[{r}]\nhost = "127.0.0.1"\nport = 1\nknown_hosts = "{tmp_path / "k"}"\n'
-                               for r in ("primary", "secondary")))
+    answers.write_text("".join(f'[{r}]\nhost = "127.0.0.{n}"\nport = 1\nknown_hosts = "{tmp_path / "k"}"\n'
+                               for n, r in ((1, "primary"), (2, "secondary"))))
     assert main(["plan", "--answers", str(answers), "--session", str(tmp_path / "s")]) == 1
     err = capsys.readouterr().err
     assert "primary" in err and "refused" in err and "Traceback" not in err

@@ -8,6 +8,7 @@ back to a default is how a failover pair ends up half-configured.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.errors import InputError
+from wizard.pair_rules import check_pair
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,28 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
 _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
                (int, float): "a number"}
 
+# dhcpd keeps each of these as an unsigned 32-bit number and silently wraps a larger one
+# (`mclt 4294967296` reads as 0); the bounds below are the tighter, operational ones.
+FAILOVER_BOUNDS: dict[str, tuple[int, int, int, str]] = {
+    # key: (lowest, highest, ISC's guide's value, why the bound)
+    "mclt": (1, 86400, 3600,
+             "MCLT is how long a recovering peer waits (recover-wait) before it serves again, "
+             "and how far a lease may run past what the partner knows; past a day, that wait is "
+             "a day-long outage of half the pair"),
+    "max_response_delay": (1, 3600, 60,
+                           "it is the silence after which a peer treats its partner as "
+                           "unreachable; past an hour a dead partner goes unnoticed that long, "
+                           "and `deploy` waits 30 s + twice this for normal"),
+    "max_unacked_updates": (1, 1000, 10,
+                            "it is how many lease updates go out before the partner must "
+                            "acknowledge them; a partner that needs more than 1000 in flight is "
+                            "not keeping up, and a wider window only hides it"),
+    "load_balance_max_seconds": (0, 65535, 3,
+                                 "it is compared with the 16-bit `secs` field of a client's "
+                                 "request, so a larger value could never apply; 0 makes both "
+                                 "servers answer every client that has waited at all"),
+}
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _PROBE_RE = re.compile(r"^(lab:[a-z][a-z0-9]{0,5}|local:[A-Za-z0-9_.@-]{1,15}|ssh:\S+)$")
 _HBA_RE = re.compile(r"^([0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$")
@@ -135,17 +159,26 @@ def load_answers(path: str | Path) -> Answers:
                          "for the built-in lab") from None
     except OSError as exc:
         raise InputError(f"cannot read answers file {path}: {exc.strerror}") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: UTF-16 text (it starts with a UTF-16 byte-order mark)",
+                         "save the answers file as UTF-8")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # Windows editors save UTF-8 with a byte-order mark; TOML forbids it, but the text is
+        # the same, so it is accepted rather than reported as an invalid first statement.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text", "save the answers file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}",
                          "compare with the example in the README") from None
-    return answers_from_dict(data, source=str(path))
+    return answers_from_dict(data, source=str(path), base_dir=path.absolute().parent)
 
 
-def answers_from_dict(data: dict[str, Any], source: str = "<answers>") -> Answers:
+def answers_from_dict(data: dict[str, Any], source: str = "<answers>",
+                      base_dir: Path | None = None) -> Answers:
+    """base_dir: where relative local paths (secret_file, identity, known_hosts) point; the
+    answers file's directory. Without one (answers not from a file) they must be absolute."""
+
     def err(key: str, problem: str, hint: str | None = None) -> InputError:
         return InputError(f"{source}: {key}: {problem}", hint)
 
@@ -180,18 +213,17 @@ def answers_from_dict(data: dict[str, Any], source: str = "<answers>") -> Answer
                           f"({value!r})")
             values[key] = value
         _check_section(section, values, err)
+        _local_paths(section, values, base_dir, err)
         built[section] = cls(**values)
-    return Answers(**built, source=source)
+    answers = Answers(**built, source=source)
+    check_pair(answers, err)
+    return answers
 
 
 def _check_section(section: str, v: dict[str, Any], err) -> None:
     def port(key: str) -> None:
         if key in v and not 1 <= v[key] <= 65535:
             raise err(f"{section}.{key}", f"{v[key]} is not a TCP port", "use 1..65535")
-
-    def positive(key: str, allow_zero: bool = False) -> None:
-        if key in v and (v[key] < 0 or (v[key] == 0 and not allow_zero)):
-            raise err(f"{section}.{key}", f"must be {'0 or more' if allow_zero else 'positive'}")
 
     if section in ("primary", "secondary"):
         if "host" not in v or not v["host"].strip():
@@ -219,10 +251,10 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
         if v.get("split") is not None and not 0 <= v["split"] <= 256:
             raise err("failover.split", f"{v['split']} is outside 0..256",
                       "128 balances load evenly; 256 makes the primary answer everything")
-        positive("mclt")
-        positive("max_response_delay")
-        positive("max_unacked_updates")
-        positive("load_balance_max_seconds", allow_zero=True)
+        for key, (low, high, usual, why) in FAILOVER_BOUNDS.items():
+            if key in v and not low <= v[key] <= high:
+                raise err(f"failover.{key}", f"{v[key]} is outside {low}..{high}",
+                          f"use {low}..{high} (ISC's guide uses {usual}): {why}")
         for key in ("primary_address", "secondary_address"):
             if key in v and not v[key].strip():
                 raise err(f"failover.{key}", "is empty")
@@ -245,6 +277,7 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                     raise err(f"relays.{key}", "must be a list of non-empty strings",
                               'e.g. ["203.0.113.1", "relay1.example"]')
                 v[key] = tuple(v[key])
+    elif section == "omapi":
         port("port")
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):
             raise err("omapi.key_name", f"{v['key_name']!r} is not a usable key name",
@@ -265,6 +298,47 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                 raise err("checks.max_skew_seconds", f"{v['max_skew_seconds']} s is not a safe limit",
                           "dhcpd refuses a partner whose clock is 60 s or more off; use well below")
             v["max_skew_seconds"] = float(v["max_skew_seconds"])
+
+
+def _local_paths(section: str, v: dict[str, Any], base_dir: Path | None, err) -> None:
+    """Paths on this machine, made absolute against the answers file's directory: the same
+    file must mean the same secret and keys from whatever directory the command runs in (a
+    secret_file read against the working directory silently made a second key)."""
+    for key in ("identity", "known_hosts", "secret_file"):
+        if v.get(key) is None:
+            continue
+        path = os.path.expanduser(v[key])
+        if not os.path.isabs(path):
+            if base_dir is None:
+                if key != "secret_file":
+                    continue  # resolved by ssh as before; a wrong one fails loudly there
+                raise err(f"{section}.{key}", f"{v[key]!r} is not an absolute path",
+                          "without an answers file there is nothing to be relative to: give "
+                          "the full path")
+            path = os.path.join(base_dir, path)
+        v[key] = os.path.normpath(path)
+    if section == "omapi" and v.get("secret_file"):
+        _check_secret_file(v["secret_file"], err)
+
+
+def _check_secret_file(path: str, err) -> None:
+    # Checked now, not when the secret is written: `plan` would otherwise read both servers
+    # over SSH first and only then find it cannot store the key it generated.
+    if os.path.isdir(path):
+        raise err("omapi.secret_file", f"{path} is a directory",
+                  "name the file that holds (or will hold) the secret, e.g. DIR/omapi.secret")
+    if os.path.exists(path):
+        return
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        raise err("omapi.secret_file", f"the directory {parent} does not exist",
+                  f"create it (mkdir -p {parent}) or point secret_file elsewhere; the secret is "
+                  "generated there (mode 0600) when the file is absent")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise err("omapi.secret_file", f"{path} does not exist and {parent} is not writable, "
+                  "so a generated secret could not be kept",
+                  "point secret_file at a writable directory, or create the file with the "
+                  "base64 secret in it")
 
 
 def _closest(word: str, candidates: set[str]) -> str | None:

@@ -15,8 +15,47 @@ from wizard import __version__
 from wizard.errors import WizardError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an unknown option is reported by the parser of the command it was given
+    to: stock argparse hands a subcommand's leftovers back to the top-level parser, so
+    `check --bogus` printed the usage of `dhcp-wizard` rather than of `check`."""
+
+    _args: list[str] | None = None
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._args = list(sys.argv[1:] if args is None else args)
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def error(self, message: str):
+        if "arguments are required" in message and self._args is not None:
+            # argparse checks required options before it looks at leftovers, so `check
+            # --bogus` would only say --answers is missing: the typo is the likelier problem.
+            unknown = self._unknown(self._args)
+            if unknown:
+                message = f"unrecognized arguments: {' '.join(unknown)} (and {message})"
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n  fix: see `{self.prog} --help`\n")
+
+    def _unknown(self, args: list[str]) -> list[str]:
+        required = [a for a in self._actions if a.required]
+        saved, self._args = self._args, None
+        try:
+            for action in required:
+                action.required = False
+            return argparse.ArgumentParser.parse_known_args(self, args)[1]
+        except SystemExit:
+            return []
+        finally:
+            for action in required:
+                action.required = True
+            self._args = saved
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="dhcp-wizard",
         description="Set up, check and drill ISC DHCP failover pairs. Without a command, "
                     "starts the interactive wizard.",
@@ -56,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--from", dest="from_files", nargs=2,
                       metavar=("PRIMARY_CONF", "SECONDARY_CONF"),
                       help="plan from local copies instead of reading the servers over SSH")
-    plan.add_argument("--out", metavar="DIR", help="write primary.conf and secondary.conf here")
+    plan.add_argument("--out", metavar="DIR",
+                      help="write primary.conf and secondary.conf (mode 0600) and their diffs, "
+                      "primary.diff and secondary.diff (secret masked), here")
     _session(plan)
 
     lint = sub.add_parser("lint", help="lint two local configs against each other as a failover pair")

@@ -10,6 +10,7 @@ import json
 import sys
 
 from wizard.answers import load_answers
+from wizard.pair_rules import check_ssh_targets
 from wizard.session import Session
 
 MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
@@ -20,6 +21,7 @@ def run(args) -> int:
     from wizard.commands.prompts import secret_prompt
 
     answers = load_answers(args.answers)
+    check_ssh_targets(answers)
     session = Session.create(args.session, command="check")
     with session:
         session.event("check", "inputs", answers=answers.source,

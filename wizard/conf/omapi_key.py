@@ -50,7 +50,14 @@ def read_secret_file(path: str) -> str | None:
 
 
 def write_secret_file(path: str, secret: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The answers loader checked the directory; this covers what changed since (a directory
+    # removed, a file that appeared: O_EXCL never overwrites a secret someone else wrote).
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot write omapi.secret_file {path}: {exc.strerror}",
+                         "point secret_file at a file in a writable directory, or create it "
+                         "with the base64 secret in it") from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(secret + "\n")
 

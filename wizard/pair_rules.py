@@ -1,0 +1,75 @@
+"""Rules across the sections of the answers: one machine named for both roles, and ports
+that collide. Each is caught here because dhcpd accepts them: the pair starts, and fails only
+where nobody looks (a peer talking to itself, a failover listener that never opens).
+
+Only what is cheap and certain is compared: the names as written (case and a trailing dot
+aside), IP addresses in their canonical form, and, where the caller has resolved them already,
+the SSH targets of ~/.ssh/config. No DNS lookup: one that hangs would hang `plan --from` too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Callable
+
+from wizard.errors import InputError
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+
+Err = Callable[..., InputError]
+
+_TWO_SERVERS = ("failover needs two servers: set [secondary] host to the other machine's "
+                "address or ~/.ssh/config alias")
+
+
+def same_host(a: str, b: str) -> bool:
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(host: str) -> str:
+    host = host.strip().strip("[]").rstrip(".").lower()
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def check_pair(answers: "Answers", err: Err | None = None) -> None:
+    """Raise the InputError of the first rule the answers break; err(key, problem, hint)
+    builds it (answers_from_dict's names the file)."""
+    err = err or (lambda key, problem, hint=None:
+                  InputError(f"{answers.source or '<answers>'}: {key}: {problem}", hint))
+    p, s, fo = answers.primary, answers.secondary, answers.failover
+    if same_host(p.host, s.host) and p.port == s.port:
+        raise err("secondary.host", f"{s.host!r} is the same host as primary.host ({p.host!r})",
+                  _TWO_SERVERS)
+    for role, key in (("primary", "primary_port"), ("secondary", "secondary_port")):
+        port = getattr(fo, key)
+        if port == answers.omapi.port:
+            raise err(f"failover.{key}",
+                      f"{port} is also omapi.port: the {role}'s dhcpd would give it to OMAPI "
+                      "and have no failover listener",
+                      "give them different ports: 647 is the IANA failover port, 7911 the "
+                      "usual OMAPI port")
+    p_addr, s_addr = fo.primary_address or p.host, fo.secondary_address or s.host
+    if fo.primary_port == fo.secondary_port and same_host(p_addr, s_addr):
+        raise err("failover.secondary_port",
+                  f"{fo.secondary_port} is also failover.primary_port, and both peers' failover "
+                  f"address is {s_addr}: one listener cannot be both peers",
+                  "give each peer its own address (failover.primary_address, "
+                  "failover.secondary_address) or its own port")
+
+
+def check_ssh_targets(answers: "Answers") -> None:
+    """The same rule after ~/.ssh/config: two aliases whose HostName and Port are one. For
+    the commands about to connect (paramiko is loaded for them anyway); reads files only."""
+    from wizard.ssh_config import load_ssh_config, resolve_host
+
+    config = load_ssh_config()
+    p, s = (resolve_host(answers.host(role), config) for role in ("primary", "secondary"))
+    if same_host(p.hostname, s.hostname) and p.port == s.port:
+        raise InputError(
+            f"{answers.source or '<answers>'}: secondary.host: {answers.secondary.host!r} "
+            f"reaches the same host as primary.host ({answers.primary.host!r}): both are "
+            f"{s.hostname} port {s.port} after ~/.ssh/config", _TWO_SERVERS)
