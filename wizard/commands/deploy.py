@@ -49,7 +49,10 @@ def run_recorded(args, command: str, body) -> int:
     from wizard.deploy import Deployment
     from wizard.interrupt import CancelToken, signals_cancel
 
+    from wizard.pair_rules import check_ssh_targets
+
     answers = load_answers(args.answers)
+    check_ssh_targets(answers)
     say = Printer()
     session = Session.create(args.session, command=command)
     token = CancelToken()
