@@ -72,6 +72,7 @@ class HostTarget:
     last_beat: float = 0.0
     guard_acted: str = ""           # the guard's own decision, if it made one
     guard_result: str = ""
+    lost: bool = False              # unreachable: its guard is on its own
 
 
 @dataclass
@@ -162,8 +163,14 @@ class Transaction:
              timeout: float = 30, label: str = "", reconnect: bool = False,
              quiet: bool = False):
         try:
-            return tgt.conn.run(command, privileged=True, stdin=stdin, timeout=timeout,
-                                label=label, record_output=stdin is None, quiet=quiet)
+            res = tgt.conn.run(command, privileged=True, stdin=stdin, timeout=timeout,
+                               label=label, record_output=stdin is None, quiet=quiet)
+            if getattr(res, "timed_out", False):
+                raise StepFailed(tgt.role, f"no answer within {timeout:g} s ({_what(label)})",
+                                 "the host or the link to it may be down")
+            return res
+        except StepFailed:
+            raise
         except Exception as exc:  # noqa: BLE001 - a lost connection is retried once
             if not (reconnect and self.reconnect):
                 raise StepFailed(tgt.role, f"the SSH connection was lost ({_what(label)})",
@@ -246,6 +253,7 @@ class Transaction:
                 raise _Abort("lost", f"{tgt.role}: its guard rolled it back by itself "
                              f"({tgt.guard_acted}): the wizard lost contact with it")
             if tgt.locked and not tgt.decided and now - tgt.last_beat > self.lost_after:
+                tgt.lost = True
                 raise _Abort("lost", f"{tgt.role}: no contact over SSH for "
                              f"{now - tgt.last_beat:.0f} s; its guard restores its old config "
                              "by itself")
@@ -352,7 +360,7 @@ class Transaction:
     def _start_restart(self, tgt: HostTarget) -> None:
         self._say(tgt.role, "restarting", f"`{tgt.restart}` (detached: it completes even if "
                   "the wizard is cut off)")
-        res = self._run(tgt, guard.restart_detached(tgt.stamp), label="restart")
+        res = self._run(tgt, guard.restart_detached(tgt.stamp), label="restart", timeout=10)
         if not res.ok:
             raise StepFailed(tgt.role, "could not start the restart", res.stderr.strip())
 
@@ -444,7 +452,10 @@ class Transaction:
     def _decide(self, tgt: HostTarget, what: str) -> str:
         if tgt.decided or not tgt.locked:
             return tgt.decided
-        res = self._run(tgt, guard.decide(tgt.stamp, what), label="guard", reconnect=True)
+        # A host we lost gets one short try: its guard acts alone, and waiting on a dead
+        # link would only delay the other host's rollback.
+        res = self._run(tgt, guard.decide(tgt.stamp, what), label="guard", timeout=5 if
+                        tgt.lost else 15, reconnect=not tgt.lost)
         tgt.decided = res.stdout.strip() or what
         self._event(tgt.role, "decided", decision=tgt.decided, ours=tgt.decided == what)
         return tgt.decided
@@ -465,7 +476,7 @@ class Transaction:
         deadline = time.monotonic() + timeout
         while True:
             res = self._run(tgt, guard.result(tgt.stamp), label="guard result", timeout=10,
-                            reconnect=True, quiet=True)
+                            reconnect=not tgt.lost, quiet=True)
             text = res.stdout.strip()
             if not text.startswith("pending") or time.monotonic() > deadline:
                 tgt.guard_result = text
@@ -475,6 +486,9 @@ class Transaction:
     def _roll_back(self, phase: str, reason: str, result_wait) -> ApplyResult:
         self._say("pair", "rollback", f"rolling both back: {reason}")
         self._stop_heartbeat()
+        for tgt in self.t.values():
+            if tgt.locked and time.monotonic() - tgt.last_beat > 3 * guard.HEARTBEAT + 1:
+                tgt.lost = True
         rolled = self._both(self._rollback)
         bad = {r: e for r, e in rolled.items() if isinstance(e, Exception)}
         notes = []
@@ -490,7 +504,13 @@ class Transaction:
 
     def _rollback(self, tgt: HostTarget) -> dict:
         """Have the guard restore the backups and restart, then verify what it did."""
-        decision = self._decide(tgt, "rollback")
+        try:
+            decision = self._decide(tgt, "rollback")
+        except StepFailed:
+            if not tgt.lost:
+                raise
+            raise StepFailed(tgt.role, "unreachable; its guard restores the old config by "
+                             f"itself {self.miss_limit} s after the last heartbeat") from None
         first = self._await_result(tgt, RESTART_TIMEOUT * 3 + 20)
         text = tgt.guard_result
         if first == "pending":

@@ -93,6 +93,8 @@ def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | 
             list(pool.map(lambda role: _peer_address_check(run, pair, role), ROLES))
         _lint_check(run)
         _failover_state_check(run, pair)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda role: _leftovers_check(run, pair, role), ROLES))
     finally:
         if own_pair:
             pair.close()
@@ -103,7 +105,7 @@ def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | 
 
 CHECK_ORDER = ("ssh", "facts", "dhcpd-version", "dhcp-listen", "ntp", "version-parity",
                "clock-skew", "port-failover", "peer-address", "port-omapi", "config-lint", "failover-state",
-               "relay")
+               "relay", "leftovers")
 
 
 def _cancelled(run: _Run) -> list[CheckResult]:
@@ -463,3 +465,26 @@ def _relay_checks(run: _Run, pair) -> None:
     except ImportError:
         return
     relays.check(run.answers, run.add, pair, run.session)
+
+
+@_guard
+def _leftovers_check(run: _Run, pair, role: str) -> None:
+    """What earlier runs left on the host: a run in progress fails the check; a run being
+    finished by its guard, stray uploads or old watchdogs warn (deploy deals with them)."""
+    from wizard.leftovers import scan
+
+    conn = pair.conn(role)
+    if conn is None:
+        return
+    facts = run.facts.get(role)
+    config = getattr(getattr(facts, "config", None), "value", None)
+    leases = getattr(getattr(facts, "leases", None), "value", None)
+    found = scan(conn, role, config, leases)
+    findings = found.findings()
+    worst = "fail" if any(s == "fail" for s, _ in findings) else \
+        "warn" if any(s == "warn" for s, _ in findings) else "pass"
+    details = [t for s, t in findings if s == worst] or [f"{role}: nothing left by earlier runs"]
+    fix = {"fail": "wait for the other run to finish (it holds the lock)",
+           "warn": "`dhcp-wizard deploy` waits for or removes these before it changes anything"
+           }.get(worst)
+    run.add("leftovers", role, worst, "; ".join(details), fix)

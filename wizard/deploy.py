@@ -190,6 +190,7 @@ class Deployment:
             return self.pair.conn(role).run(remote_sh.dhcpd_log_tail(), privileged=True,
                                             label="dhcpd log").stdout
 
+        self.clear_leftovers(cancel or self.cancel)
         fo = self.answers.failover
         tx = Transaction(targets, states_reader=self.state_reader(the_plan.secret),
                          normal_timeout=self.normal_timeout(), session=self.session,
@@ -199,6 +200,19 @@ class Deployment:
                          settle=self.settle if self.settle is not None else SETTLE,
                          command=getattr(self.session, "command", "") or "apply")
         return tx.run()
+
+    def clear_leftovers(self, cancel=None):
+        """What earlier runs left on both hosts: said, waited for or cleaned, before any
+        change (wizard.leftovers)."""
+        from wizard.leftovers import settle_before_change
+
+        conns = {r: self.pair.conn(r) for r in ROLES}
+        paths = {r: (self.hosts[r].config_path, self.hosts[r].lease_path) for r in ROLES}
+        found = settle_before_change(conns, paths, self.progress, cancel)
+        if self.session is not None:
+            self.session.event("apply", "leftovers", findings={
+                r: [s for _st, s in f.findings()] for r, f in found.items()})
+        return found
 
     def wait_normal(self, timeout: float | None = None):
         from wizard.statewatch import both, wait_for

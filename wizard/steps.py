@@ -51,7 +51,7 @@ CHECK = "check"
 
 # Which check results belong to which step; the check engine runs them all at once.
 STEP_CHECKS = {
-    "servers": ("ssh", "facts", "dhcpd-version", "version-parity", "dhcp-listen"),
+    "servers": ("ssh", "facts", "dhcpd-version", "version-parity", "dhcp-listen", "leftovers"),
     "clock": ("clock-skew", "ntp"),
     "elements": ("port-failover", "port-omapi", "relay"),
 }
