@@ -98,7 +98,7 @@ def _when(event: dict) -> str:
     return event.get("ts", "")[11:23]
 
 
-def _summary_rows(events: list[dict]) -> list[tuple[str, str]]:
+def _summary_rows(events: list[dict], plans: list[tuple[int, str]]) -> list[tuple[str, str]]:
     start = next((e for e in events if e["kind"] == "start"), {})
     end = next((e for e in reversed(events) if e["step"] == "session" and e["kind"] == "end"),
                None)
@@ -107,6 +107,8 @@ def _summary_rows(events: list[dict]) -> list[tuple[str, str]]:
             ("started", start.get("ts", "?")),
             ("ended", end["ts"] if end else "not ended (interrupted)"),
             ("status", end["data"].get("status", "?") if end else "incomplete")]
+    if plans:
+        rows.append(("plans", "; ".join(f"plan {n}: {fate}" for n, fate in plans)))
     for e in events:
         if e["step"] == "inspect" and e["kind"] == "host":
             d = e["data"]
@@ -120,7 +122,38 @@ def _summary_rows(events: list[dict]) -> list[tuple[str, str]]:
     return rows
 
 
-def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+# How an apply ended, by the kind of its last event (wizard.apply and the TUI's engine).
+_OUTCOMES = {"committed": "applied (committed: both peers normal on it)",
+             "rolled-back": "applied, then rolled back",
+             "aborted": "apply aborted before anything was switched",
+             "no-op": "nothing to apply: both servers already ran it",
+             "unchanged": "nothing to apply: both servers already ran it"}
+
+
+def _plan_fates(events: list[dict]) -> list[tuple[int, str]]:
+    """(number, what became of it) for every numbered plan. An apply works on the plan made
+    last before it: the TUI plans again each time Review is reached and applies the newest."""
+    fates: dict[int, str] = {}
+    current = None
+    for e in events:
+        if e["step"] == "plan" and e["kind"] == "plan" and "plan" in e["data"]:
+            current = e["data"]["plan"]
+            fates[current] = "not applied"
+        elif e["step"] == "apply" and current is not None:
+            if e["kind"] in _OUTCOMES:
+                fates[current] = _OUTCOMES[e["kind"]]
+            elif fates[current] == "not applied":
+                fates[current] = "apply started; no outcome recorded"
+    return sorted(fates.items())
+
+
+def _artifact_rows(arts: list[dict]) -> list[list[str]]:
+    return [[e["data"]["name"], e["host"] or "", e["data"].get("path", ""), e["data"]["sha256"]]
+            for e in arts]
+
+
+def _sections(events: list[dict],
+              plans: list[tuple[int, str]]) -> list[tuple[str, list[str], list[list[str]]]]:
     out = []
     checks = [e for e in events if e["step"] == "check" and e["kind"] == "result"]
     if checks:
@@ -128,10 +161,16 @@ def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]
                     [[e["data"]["status"], e["data"]["id"], e["host"] or "pair",
                       e["data"]["detail"]] for e in checks]))
     arts = [e for e in events if e["kind"] == "artifact"]
-    if arts:
-        out.append(("Configurations (before and after)", ["file", "host", "path", "sha256"],
-                    [[e["data"]["name"], e["host"] or "", e["data"].get("path", ""),
-                      e["data"]["sha256"]] for e in arts]))
+    head = ["file", "host", "path", "sha256"]
+    for n, fate in plans:
+        mine = [e for e in arts if e["data"].get("plan") == n]
+        out.append((f"Plan {n} of {len(plans)}: {fate} (configurations before and after)",
+                    head, _artifact_rows(mine)))
+    rest = [e for e in arts if e["data"].get("plan") not in dict(plans)]
+    if rest:
+        # Artifacts of no numbered plan: another caller's, or a session recorded before
+        # plans were numbered.
+        out.append(("Configurations (before and after)", head, _artifact_rows(rest)))
     apply = [e for e in events if e["step"] == "apply"]
     if apply:
         out.append(("Apply", ["time", "host", "step", "what"],
@@ -159,8 +198,9 @@ def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]
 def report(session_dir: str | Path) -> tuple[Path, Path]:
     session_dir = Path(session_dir)
     events, problems = verify(session_dir)
-    rows = _summary_rows(events)
-    sections = _sections(events)
+    plans = _plan_fates(events)
+    rows = _summary_rows(events, plans)
+    sections = _sections(events, plans)
     integrity = ("complete and untampered (hash chain and artifact hashes verified)"
                  if not problems else "PROBLEMS: " + "; ".join(problems))
     generated = datetime.now().astimezone().isoformat(timespec="seconds")

@@ -17,6 +17,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,14 @@ class Session:
         self._lock = threading.Lock()
         self._seq = 0
         self._prev = "0" * 64
+        self._counts: Counter[tuple[str, str]] = Counter()
         if self._events_path.exists():
-            # Reopened (e.g. `report` after `deploy`): continue the chain.
+            # Reopened (e.g. `--session DIR` given twice): continue the chain and the counts.
             for line in self._events_path.read_bytes().splitlines():
                 if line.strip():
                     self._seq += 1
                     self._prev = hashlib.sha256(line).hexdigest()
+                    self._count_line(line)
         self._fh = open(self._events_path, "ab")
 
     @classmethod
@@ -148,7 +151,20 @@ class Session:
             self._fh.write(line + b"\n")
             self._fh.flush()
             self._prev = hashlib.sha256(line).hexdigest()
+            self._counts[(step, kind)] += 1
         return record
+
+    def count(self, step: str, kind: str) -> int:
+        """How many such events the record holds so far (e.g. plans, to number the next)."""
+        with self._lock:
+            return self._counts[(step, kind)]
+
+    def _count_line(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+            self._counts[(event["step"], event["kind"])] += 1
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged line counts for nothing; `verify` names it
 
     def artifact(self, name: str, content: str | bytes, *, step: str, host: str | None = None,
                  **data: Any) -> Path:
