@@ -67,6 +67,17 @@ def test_a_tampered_or_missing_artifact_of_either_plan_is_still_caught(tmp_path)
                         "recorded for it"]
 
 
+def test_an_artifact_name_is_never_written_twice(tmp_path):
+    s = Session.create(tmp_path / "s", command="test")
+    first = s.artifact("primary.after.conf", "one\n", step="plan", host="primary")
+    with pytest.raises(ValueError, match="already in this session"):
+        s.artifact("primary.after.conf", "two\n", step="plan", host="primary")
+    s.close()
+    assert first.read_text() == "one\n"
+    events, problems = verify(tmp_path / "s")
+    assert problems == [] and sum(e["kind"] == "artifact" for e in events) == 1
+
+
 def test_a_reopened_session_numbers_its_next_plan_after_the_recorded_ones(tmp_path):
     session, _plans = two_plans_then_apply(tmp_path)
     again = Session.create(session, command="plan")

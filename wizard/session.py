@@ -168,17 +168,24 @@ class Session:
 
     def artifact(self, name: str, content: str | bytes, *, step: str, host: str | None = None,
                  **data: Any) -> Path:
-        """Store a file (redacted) and record its sha256 in an event."""
+        """Store a file (redacted) and record its sha256 in an event.
+
+        A name is written once: an artifact already hashed in the record is evidence, and
+        writing over it would make `verify` fail an honest session. Callers that store the
+        same kind of file again (a second plan) give it a name of its own."""
         if "/" in name or name.startswith("."):
             raise ValueError(f"artifact name {name!r} must be a plain file name")
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
         body = self.redactor.text(text).encode("utf-8")
         target = self.artifacts_dir / name
-        tmp = target.with_name(f".{name}.tmp")
-        with open(tmp, "wb") as fh:
+        try:
+            # O_EXCL makes the refusal atomic between threads; 0600 from the first byte.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ValueError(f"artifact {name} is already in this session; an artifact is "
+                             "never overwritten, so each needs its own name") from None
+        with os.fdopen(fd, "wb") as fh:
             fh.write(body)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
         self.event(step, "artifact", host, name=name, sha256=hashlib.sha256(body).hexdigest(),
                    bytes=len(body), **data)
         return target
