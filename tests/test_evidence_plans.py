@@ -101,3 +101,35 @@ def test_includes_sharing_a_file_name_get_an_artifact_each(tmp_path):
     assert (tmp_path / "s" / "artifacts" / arts["/etc/dhcp/west/pools.conf"]).read_text() == \
         "west 2\n"
     assert verify(tmp_path / "s")[1] == []
+
+
+def test_a_cut_off_session_is_reported_as_such_never_as_done(tmp_path):
+    session, _plans = two_plans_then_apply(tmp_path, close=False)
+    _events, problems = verify(session)
+    assert any("has no end" in p for p in problems)
+    md, _html = report(session)
+    text = md.read_text()
+    assert "| status | incomplete |" in text and "| ended | never (interrupted" in text
+    assert "| status | done |" not in text
+
+
+def test_a_session_reopened_then_cut_off_is_not_done_by_its_first_end(tmp_path):
+    Session.create(tmp_path / "s", command="plan").close()
+    Session.create(tmp_path / "s", command="deploy").event("apply", "prepared")
+    _events, problems = verify(tmp_path / "s")
+    assert any("has no end" in p for p in problems)
+    md, _html = report(tmp_path / "s")
+    assert "| status | incomplete |" in md.read_text()
+
+
+def test_a_report_written_while_open_says_so_and_the_end_rewrites_it(tmp_path):
+    session, _plans = two_plans_then_apply(tmp_path, close=False)
+    s = Session(session)
+    md, html = s.report()
+    text = md.read_text()
+    assert "PROBLEMS" not in text and "untampered so far" in text
+    assert "| status | in progress |" in text and html.is_file()
+    s.close()
+    text = md.read_text()
+    assert "complete and untampered" in text and "| status | done |" in text
+    assert verify(session)[1] == []

@@ -29,8 +29,16 @@ def _events_path(session_dir: Path) -> Path:
     return path
 
 
-def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
-    """(events, problems); no problems means complete and untampered."""
+def _end(events: list[dict]) -> dict | None:
+    """The session's end, if the record finishes with one. An end followed by more events
+    (a session reopened, then cut off) ends nothing: the last command never finished."""
+    last = events[-1] if events else {}
+    return last if (last.get("step"), last.get("kind")) == ("session", "end") else None
+
+
+def verify(session_dir: str | Path, *, still_open: bool = False) -> tuple[list[dict], list[str]]:
+    """(events, problems); no problems means complete and untampered. still_open: the
+    session is being recorded now (a report written before its end), so no end is due yet."""
     session_dir = Path(session_dir)
     raw = _events_path(session_dir).read_bytes().splitlines()
     problems: list[str] = []
@@ -53,7 +61,7 @@ def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
         events.append(event)
     if not events or (events[0].get("step"), events[0].get("kind")) != ("session", "start"):
         problems.append("the record does not begin with the session start")
-    if not events or (events[-1].get("step"), events[-1].get("kind")) != ("session", "end"):
+    if not still_open and _end(events) is None:
         problems.append("the record has no end: the command was interrupted, or the end "
                         "was cut off")
     recorded = set()
@@ -98,15 +106,21 @@ def _when(event: dict) -> str:
     return event.get("ts", "")[11:23]
 
 
-def _summary_rows(events: list[dict], plans: list[tuple[int, str]]) -> list[tuple[str, str]]:
+def _summary_rows(events: list[dict], still_open: bool,
+                  plans: list[tuple[int, str]]) -> list[tuple[str, str]]:
     start = next((e for e in events if e["kind"] == "start"), {})
-    end = next((e for e in reversed(events) if e["step"] == "session" and e["kind"] == "end"),
-               None)
+    end = _end(events)
+    if end:
+        ended, status = end["ts"], end["data"].get("status", "?")
+    elif still_open:
+        ended, status = "not yet (the session was still open)", "in progress"
+    else:
+        ended, status = "never (interrupted or cut off)", "incomplete"
     rows = [("command", f"dhcp-wizard {start.get('data', {}).get('command', '?')}"),
             ("version", str(start.get("data", {}).get("version", "?"))),
             ("started", start.get("ts", "?")),
-            ("ended", end["ts"] if end else "not ended (interrupted)"),
-            ("status", end["data"].get("status", "?") if end else "incomplete")]
+            ("ended", ended),
+            ("status", status)]
     if plans:
         rows.append(("plans", "; ".join(f"plan {n}: {fate}" for n, fate in plans)))
     for e in events:
@@ -195,14 +209,22 @@ def _sections(events: list[dict],
     return out
 
 
-def report(session_dir: str | Path) -> tuple[Path, Path]:
+def report(session_dir: str | Path, *, still_open: bool = False) -> tuple[Path, Path]:
+    """still_open: written while the session records (step 10 of the TUI); its end writes
+    the report again, so a report still saying so belongs to a session that never ended."""
     session_dir = Path(session_dir)
-    events, problems = verify(session_dir)
+    events, problems = verify(session_dir, still_open=still_open)
     plans = _plan_fates(events)
-    rows = _summary_rows(events, plans)
+    rows = _summary_rows(events, still_open, plans)
     sections = _sections(events, plans)
-    integrity = ("complete and untampered (hash chain and artifact hashes verified)"
-                 if not problems else "PROBLEMS: " + "; ".join(problems))
+    if problems:
+        integrity = "PROBLEMS: " + "; ".join(problems)
+    elif still_open:
+        integrity = ("untampered so far (hash chain and artifact hashes verified); written "
+                     "while the session was open: its end rewrites this report, so if this "
+                     "line remains, the session was cut off")
+    else:
+        integrity = "complete and untampered (hash chain and artifact hashes verified)"
     generated = datetime.now().astimezone().isoformat(timespec="seconds")
 
     md = ["# dhcp-wizard session report", "", f"Session: `{session_dir}`  ",

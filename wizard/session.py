@@ -190,6 +190,15 @@ class Session:
                    bytes=len(body), **data)
         return target
 
+    def report(self) -> tuple[Path, Path]:
+        """report.md and report.html as the record stands now, marked as written while the
+        session is open; close() writes them again with the end."""
+        from wizard.evidence import report
+
+        # Held so that no event is half written while the report reads the record.
+        with self._lock:
+            return report(self.path, still_open=not self._fh.closed)
+
     def close(self, status: str = "done", **data: Any) -> None:
         if self._fh.closed:
             return
