@@ -178,7 +178,7 @@ def _sections(events: list[dict],
     head = ["file", "host", "path", "sha256"]
     for n, fate in plans:
         mine = [e for e in arts if e["data"].get("plan") == n]
-        out.append((f"Plan {n} of {len(plans)}: {fate} (configurations before and after)",
+        out.append((f"Plan {n} of {len(plans)}: {fate}",
                     head, _artifact_rows(mine)))
     rest = [e for e in arts if e["data"].get("plan") not in dict(plans)]
     if rest:
