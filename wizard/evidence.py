@@ -2,7 +2,8 @@
 
 verify() re-checks what the recorder promised: an unbroken hash chain from the first event
 to the last, a start and an end, every artifact's sha256, no unrecorded file, no unmasked
-`secret` statement. report() turns the events into report.md and report.html.
+`secret` statement. report() turns the events into report.md and report.html, with the
+files of each plan apart and which plan was applied.
 """
 
 from __future__ import annotations

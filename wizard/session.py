@@ -2,8 +2,8 @@
 
 A session directory holds `events.jsonl` (one JSON event a line, appended and flushed one by
 one, so a crash loses nothing already done) and `artifacts/` (files such as configs before and
-after, each hashed in an event). Each event carries the sha256 of the line before it, so
-`verify` can tell a complete, untouched record from an edited one.
+after, each hashed in an event and never written over). Each event carries the sha256 of the
+line before it, so `verify` can tell a complete, untouched record from an edited one.
 
 Secrets never reach the disk: every string passes through the redactor, which knows the
 registered secrets and masks `secret ...;` statements in dhcpd config text.
