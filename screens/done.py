@@ -62,7 +62,8 @@ class DoneScreen(StepScreen):
         else:
             lines += [f"[b]Report:[/b] {escape(str(Path(html).absolute()))}",
                       f"        {escape(str(Path(md).absolute()))}",
-                      "  written now and again when you press Finish; secrets are masked throughout."]
+                      "  written now and again when you press Finish; secrets are masked "
+                      "throughout."]
         return "\n".join(lines) + "\n"
 
     def action_read(self) -> None:
