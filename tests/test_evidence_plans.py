@@ -133,3 +133,19 @@ def test_a_report_written_while_open_says_so_and_the_end_rewrites_it(tmp_path):
     text = md.read_text()
     assert "complete and untampered" in text and "| status | done |" in text
     assert verify(session)[1] == []
+
+
+def test_a_rolled_back_apply_then_a_new_plan_applied_says_what_became_of_each(tmp_path):
+    """Apply rolled back -> Back -> Review plans again -> Apply commits."""
+    (tmp_path / "p.conf").write_text(CONF)
+    (tmp_path / "s.conf").write_text(CONF)
+    s = Session.create(tmp_path / "session", command="tui")
+    for mclt, outcome in ((3600, "rolled-back"), (900, "committed")):
+        ans = answers(tmp_path, failover=f"mclt = {mclt}")
+        plan_pair(ans, str(tmp_path / "p.conf"), str(tmp_path / "s.conf")).record(s)
+        s.event("apply", "prepared")
+        s.event("apply", outcome)
+    s.close()
+    assert verify(tmp_path / "session")[1] == []
+    md = (tmp_path / "session" / "report.md").read_text()
+    assert ("| plans | plan 1: applied, then rolled back; plan 2: applied (committed" in md)
