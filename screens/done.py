@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
 from screens.base import StepScreen
+from wizard.errors import InputError
 from wizard.omapi import EXPLAIN
 from wizard.steps import ROLES
 
@@ -37,14 +40,31 @@ class DoneScreen(StepScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        path = self.app.engine.session_path
         summary = self.state.drill_summary or "the failover test was skipped"
         self.query_one("#record", Static).update(
-            f"[b]Failover test:[/b] {escape(summary)}\n"
-            f"[b]Session record:[/b] {escape(path or '(none)')}\n"
-            "  events.jsonl (every step, hash-chained) and artifacts/ (both configs before "
-            "and after); secrets are masked.\n")
+            f"[b]Failover test:[/b] {escape(summary)}\n" + self.record_text())
         self.action_read()
+
+    def record_text(self) -> str:
+        """Where the evidence is. The report is written now, not only when the session ends:
+        whoever reaches this step should be able to open it before pressing Finish."""
+        path = self.app.engine.session_path
+        if path is None:
+            return "[b]Session record:[/b] (none)\n"
+        path = str(Path(path).absolute())
+        lines = [f"[b]Session record:[/b] {escape(path)}",
+                 "  events.jsonl (every step, hash-chained) and artifacts/ (every plan's configs)"]
+        try:
+            md, html = self.app.engine.session.report()
+        except (OSError, InputError) as exc:
+            lines.append(f"[red]✘[/] the report could not be written ({escape(str(exc))}); "
+                         f"[b]dhcp-wizard report {escape(path)}[/b] writes it later.")
+        else:
+            lines += [f"[b]Report:[/b] {escape(str(Path(html).absolute()))}",
+                      f"        {escape(str(Path(md).absolute()))}",
+                      "  written now and again when you press Finish; secrets are masked "
+                      "throughout."]
+        return "\n".join(lines) + "\n"
 
     def action_read(self) -> None:
         self.run_work("read", "reading both servers' failover state…", self.app.engine.states,

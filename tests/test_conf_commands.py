@@ -38,7 +38,7 @@ def test_plan_prints_masked_diffs_and_writes_private_deployable_files(files, cap
     assert len(secret) == 88 and secret not in out
     # The session holds before/after artifacts of both peers, none with the secret.
     names = {e["data"]["name"] for e in read_events(files / "session") if e["kind"] == "artifact"}
-    assert names == {f"{r}.{w}.conf" for r in ("primary", "secondary") for w in ("before", "after")}
+    assert names == {f"plan1-{r}.{w}.conf" for r in ("primary", "secondary") for w in ("before", "after")}
     for artifact in (files / "session" / "artifacts").iterdir():
         assert secret not in artifact.read_text()
     assert secret not in (files / "session" / "events.jsonl").read_text()

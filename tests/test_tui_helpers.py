@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 from rich.console import Console
@@ -81,6 +82,18 @@ def sample(role: str, local: str, partner: str) -> StateSample:
                                                 None, None, role, 60))
 
 
+class FakeSession:
+    """What a screen asks of the engine's session itself: the report, written at step 10."""
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        self.reports = 0
+
+    def report(self) -> tuple[Path, Path]:
+        self.reports += 1
+        return self.path / "report.md", self.path / "report.html"
+
+
 class FakeEngine:
     """screens.engine.Engine's interface with fixed answers; `gate` can hold a call."""
 
@@ -88,6 +101,7 @@ class FakeEngine:
         self.cancel = threading.Event()
         self.sink = lambda role, step, msg: None
         self.session_path = "/var/tmp/dhcp-wizard/sessions/20250101T000000Z"
+        self.session = FakeSession(self.session_path)
         self.skew, self.apply_ok = skew, apply_ok
         self.recorded: list = []
         self.tick = 0.0

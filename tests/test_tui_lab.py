@@ -78,6 +78,9 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
             await forward(pilot, app, "DoneScreen")
             assert await until(pilot, lambda: plain(app.screen.query_one("#final"))
                                .count(" normal, partner normal") == 2, 30)
+            report = tmp_path / "session" / "report.html"
+            assert f"Report: {report}" in plain(app.screen.query_one("#record"))
+            assert report.is_file()              # before Finish, not only at the end
             await pilot.press("ctrl+n")
     try:
         asyncio.run(walk())

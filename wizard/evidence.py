@@ -2,7 +2,8 @@
 
 verify() re-checks what the recorder promised: an unbroken hash chain from the first event
 to the last, a start and an end, every artifact's sha256, no unrecorded file, no unmasked
-`secret` statement. report() turns the events into report.md and report.html.
+`secret` statement. report() turns the events into report.md and report.html, with the
+files of each plan apart and which plan was applied.
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ def _events_path(session_dir: Path) -> Path:
     return path
 
 
-def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
-    """(events, problems); no problems means complete and untampered."""
+def _end(events: list[dict]) -> dict | None:
+    """The session's end, if the record finishes with one. An end followed by more events
+    (a session reopened, then cut off) ends nothing: the last command never finished."""
+    last = events[-1] if events else {}
+    return last if (last.get("step"), last.get("kind")) == ("session", "end") else None
+
+
+def verify(session_dir: str | Path, *, still_open: bool = False) -> tuple[list[dict], list[str]]:
+    """(events, problems); no problems means complete and untampered. still_open: the
+    session is being recorded now (a report written before its end), so no end is due yet."""
     session_dir = Path(session_dir)
     raw = _events_path(session_dir).read_bytes().splitlines()
     problems: list[str] = []
@@ -53,7 +62,7 @@ def verify(session_dir: str | Path) -> tuple[list[dict], list[str]]:
         events.append(event)
     if not events or (events[0].get("step"), events[0].get("kind")) != ("session", "start"):
         problems.append("the record does not begin with the session start")
-    if not events or (events[-1].get("step"), events[-1].get("kind")) != ("session", "end"):
+    if not still_open and _end(events) is None:
         problems.append("the record has no end: the command was interrupted, or the end "
                         "was cut off")
     recorded = set()
@@ -98,15 +107,23 @@ def _when(event: dict) -> str:
     return event.get("ts", "")[11:23]
 
 
-def _summary_rows(events: list[dict]) -> list[tuple[str, str]]:
+def _summary_rows(events: list[dict], still_open: bool,
+                  plans: list[tuple[int, str]]) -> list[tuple[str, str]]:
     start = next((e for e in events if e["kind"] == "start"), {})
-    end = next((e for e in reversed(events) if e["step"] == "session" and e["kind"] == "end"),
-               None)
+    end = _end(events)
+    if end:
+        ended, status = end["ts"], end["data"].get("status", "?")
+    elif still_open:
+        ended, status = "not yet (the session was still open)", "in progress"
+    else:
+        ended, status = "never (interrupted or cut off)", "incomplete"
     rows = [("command", f"dhcp-wizard {start.get('data', {}).get('command', '?')}"),
             ("version", str(start.get("data", {}).get("version", "?"))),
             ("started", start.get("ts", "?")),
-            ("ended", end["ts"] if end else "not ended (interrupted)"),
-            ("status", end["data"].get("status", "?") if end else "incomplete")]
+            ("ended", ended),
+            ("status", status)]
+    if plans:
+        rows.append(("plans", "; ".join(f"plan {n}: {fate}" for n, fate in plans)))
     for e in events:
         if e["step"] == "inspect" and e["kind"] == "host":
             d = e["data"]
@@ -120,7 +137,38 @@ def _summary_rows(events: list[dict]) -> list[tuple[str, str]]:
     return rows
 
 
-def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+# How an apply ended, by the kind of its last event (wizard.apply and the TUI's engine).
+_OUTCOMES = {"committed": "applied (committed: both peers normal on it)",
+             "rolled-back": "applied, then rolled back",
+             "aborted": "apply aborted before anything was switched",
+             "no-op": "nothing to apply: both servers already ran it",
+             "unchanged": "nothing to apply: both servers already ran it"}
+
+
+def _plan_fates(events: list[dict]) -> list[tuple[int, str]]:
+    """(number, what became of it) for every numbered plan. An apply works on the plan made
+    last before it: the TUI plans again each time Review is reached and applies the newest."""
+    fates: dict[int, str] = {}
+    current = None
+    for e in events:
+        if e["step"] == "plan" and e["kind"] == "plan" and "plan" in e["data"]:
+            current = e["data"]["plan"]
+            fates[current] = "not applied"
+        elif e["step"] == "apply" and current is not None:
+            if e["kind"] in _OUTCOMES:
+                fates[current] = _OUTCOMES[e["kind"]]
+            elif fates[current] == "not applied":
+                fates[current] = "apply started; no outcome recorded"
+    return sorted(fates.items())
+
+
+def _artifact_rows(arts: list[dict]) -> list[list[str]]:
+    return [[e["data"]["name"], e["host"] or "", e["data"].get("path", ""), e["data"]["sha256"]]
+            for e in arts]
+
+
+def _sections(events: list[dict],
+              plans: list[tuple[int, str]]) -> list[tuple[str, list[str], list[list[str]]]]:
     out = []
     checks = [e for e in events if e["step"] == "check" and e["kind"] == "result"]
     if checks:
@@ -128,10 +176,16 @@ def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]
                     [[e["data"]["status"], e["data"]["id"], e["host"] or "pair",
                       e["data"]["detail"]] for e in checks]))
     arts = [e for e in events if e["kind"] == "artifact"]
-    if arts:
-        out.append(("Configurations (before and after)", ["file", "host", "path", "sha256"],
-                    [[e["data"]["name"], e["host"] or "", e["data"].get("path", ""),
-                      e["data"]["sha256"]] for e in arts]))
+    head = ["file", "host", "path", "sha256"]
+    for n, fate in plans:
+        mine = [e for e in arts if e["data"].get("plan") == n]
+        out.append((f"Plan {n} of {len(plans)}: {fate}",
+                    head, _artifact_rows(mine)))
+    rest = [e for e in arts if e["data"].get("plan") not in dict(plans)]
+    if rest:
+        # Artifacts of no numbered plan: another caller's, or a session recorded before
+        # plans were numbered.
+        out.append(("Configurations (before and after)", head, _artifact_rows(rest)))
     apply = [e for e in events if e["step"] == "apply"]
     if apply:
         out.append(("Apply", ["time", "host", "step", "what"],
@@ -156,13 +210,22 @@ def _sections(events: list[dict]) -> list[tuple[str, list[str], list[list[str]]]
     return out
 
 
-def report(session_dir: str | Path) -> tuple[Path, Path]:
+def report(session_dir: str | Path, *, still_open: bool = False) -> tuple[Path, Path]:
+    """still_open: written while the session records (step 10 of the TUI); its end writes
+    the report again, so a report still saying so belongs to a session that never ended."""
     session_dir = Path(session_dir)
-    events, problems = verify(session_dir)
-    rows = _summary_rows(events)
-    sections = _sections(events)
-    integrity = ("complete and untampered (hash chain and artifact hashes verified)"
-                 if not problems else "PROBLEMS: " + "; ".join(problems))
+    events, problems = verify(session_dir, still_open=still_open)
+    plans = _plan_fates(events)
+    rows = _summary_rows(events, still_open, plans)
+    sections = _sections(events, plans)
+    if problems:
+        integrity = "PROBLEMS: " + "; ".join(problems)
+    elif still_open:
+        integrity = ("untampered so far (hash chain and artifact hashes verified); written "
+                     "while the session was open: its end rewrites this report, so if this "
+                     "line remains, the session was cut off")
+    else:
+        integrity = "complete and untampered (hash chain and artifact hashes verified)"
     generated = datetime.now().astimezone().isoformat(timespec="seconds")
 
     md = ["# dhcp-wizard session report", "", f"Session: `{session_dir}`  ",

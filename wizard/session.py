@@ -2,8 +2,8 @@
 
 A session directory holds `events.jsonl` (one JSON event a line, appended and flushed one by
 one, so a crash loses nothing already done) and `artifacts/` (files such as configs before and
-after, each hashed in an event). Each event carries the sha256 of the line before it, so
-`verify` can tell a complete, untouched record from an edited one.
+after, each hashed in an event and never written over). Each event carries the sha256 of the
+line before it, so `verify` can tell a complete, untouched record from an edited one.
 
 Secrets never reach the disk: every string passes through the redactor, which knows the
 registered secrets and masks `secret ...;` statements in dhcpd config text.
@@ -17,6 +17,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,14 @@ class Session:
         self._lock = threading.Lock()
         self._seq = 0
         self._prev = "0" * 64
+        self._counts: Counter[tuple[str, str]] = Counter()
         if self._events_path.exists():
-            # Reopened (e.g. `report` after `deploy`): continue the chain.
+            # Reopened (e.g. `--session DIR` given twice): continue the chain and the counts.
             for line in self._events_path.read_bytes().splitlines():
                 if line.strip():
                     self._seq += 1
                     self._prev = hashlib.sha256(line).hexdigest()
+                    self._count_line(line)
         self._fh = open(self._events_path, "ab")
 
     @classmethod
@@ -148,24 +151,53 @@ class Session:
             self._fh.write(line + b"\n")
             self._fh.flush()
             self._prev = hashlib.sha256(line).hexdigest()
+            self._counts[(step, kind)] += 1
         return record
+
+    def count(self, step: str, kind: str) -> int:
+        """How many such events the record holds so far (e.g. plans, to number the next)."""
+        with self._lock:
+            return self._counts[(step, kind)]
+
+    def _count_line(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+            self._counts[(event["step"], event["kind"])] += 1
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged line counts for nothing; `verify` names it
 
     def artifact(self, name: str, content: str | bytes, *, step: str, host: str | None = None,
                  **data: Any) -> Path:
-        """Store a file (redacted) and record its sha256 in an event."""
+        """Store a file (redacted) and record its sha256 in an event.
+
+        A name is written once: an artifact already hashed in the record is evidence, and
+        writing over it would make `verify` fail an honest session. Callers that store the
+        same kind of file again (a second plan) give it a name of its own."""
         if "/" in name or name.startswith("."):
             raise ValueError(f"artifact name {name!r} must be a plain file name")
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
         body = self.redactor.text(text).encode("utf-8")
         target = self.artifacts_dir / name
-        tmp = target.with_name(f".{name}.tmp")
-        with open(tmp, "wb") as fh:
+        try:
+            # O_EXCL makes the refusal atomic between threads; 0600 from the first byte.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise ValueError(f"artifact {name} is already in this session; an artifact is "
+                             "never overwritten, so each needs its own name") from None
+        with os.fdopen(fd, "wb") as fh:
             fh.write(body)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
         self.event(step, "artifact", host, name=name, sha256=hashlib.sha256(body).hexdigest(),
                    bytes=len(body), **data)
         return target
+
+    def report(self) -> tuple[Path, Path]:
+        """report.md and report.html as the record stands now, marked as written while the
+        session is open; close() writes them again with the end."""
+        from wizard.evidence import report
+
+        # Held so that no event is half written while the report reads the record.
+        with self._lock:
+            return report(self.path, still_open=not self._fh.closed)
 
     def close(self, status: str = "done", **data: Any) -> None:
         if self._fh.closed:

@@ -50,18 +50,28 @@ class PairPlan:
     def changed(self) -> bool:
         return any(f.changed for f in self.files)
 
-    def record(self, session) -> None:
-        """Every file before and after as session artifacts (the secret registered first,
-        so no artifact or event can carry it)."""
+    def record(self, session) -> int:
+        """Every file before and after as session artifacts, under names of this plan's own
+        (plan1-primary.before.conf, ...): the TUI plans again each time Review is reached,
+        and an earlier plan's files stay as they were hashed. The secret is registered first,
+        so no artifact or event can carry it. Returns the plan's number in the session."""
         session.redactor.add(self.secret)
-        for file in self.files:
-            stem = file.role if file is self.main(file.role) else \
-                f"{file.role}-{file.path.rsplit('/', 1)[-1]}"
-            for when, text in (("before", file.before), ("after", file.after)):
-                session.artifact(f"{stem}.{when}.conf", text, step="plan", host=file.role,
-                                 path=file.path)
-        session.event("plan", "plan", changed=self.changed, notes=self.notes,
+        number = session.count("plan", "plan") + 1
+        # Numbered before its files, so that a plan cut short still owns its number.
+        session.event("plan", "plan", plan=number, changed=self.changed, notes=self.notes,
                       secret_origin=self.secret_origin)
+        stems: set[str] = set()
+        for file in self.files:
+            base = stem = file.role if file is self.main(file.role) else \
+                f"{file.role}-{file.path.rsplit('/', 1)[-1]}"
+            # Two includes may share a file name in different directories.
+            while stem in stems:
+                stem = f"{base}-{len(stems)}"
+            stems.add(stem)
+            for when, text in (("before", file.before), ("after", file.after)):
+                session.artifact(f"plan{number}-{stem}.{when}.conf", text, step="plan",
+                                 host=file.role, path=file.path, plan=number)
+        return number
 
 
 def peer_specs(answers: Answers) -> tuple[failover.PeerSpec, failover.PeerSpec]:
