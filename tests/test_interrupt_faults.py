@@ -206,3 +206,39 @@ def test_a_cut_link_rolls_both_back_long_before_it_returns(lab, lab_spec, tmp_pa
     assert wizard_done < BOUND + 10 and secondary_back < BOUND
     wait_serving(lab_spec, before, 30)
     assert_valid_and_serving(lab_spec)
+
+
+def deployed(spec, tmp_path) -> None:
+    fresh(spec)
+    proc = start_deploy(spec, tmp_path / "deploy", "--settle", "0")
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out[-3000:]
+
+
+def start_drill(spec, session) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "wizard", "drill", "--answers", str(spec.answers_path),
+         "--session", str(session)], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, bufsize=1, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+
+
+def test_interrupted_drill_puts_the_peer_back_into_operation(lab, lab_spec, tmp_path):
+    deployed(lab_spec, tmp_path)
+    session = tmp_path / "drill"
+    proc = start_drill(lab_spec, session)
+    read_until(proc, r"shutdown-primary ok")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 130, out[-3000:]
+    assert "drill cancelled" in out and "back in operation, both normal" in out
+    from tests.apply_helpers import reader
+    from wizard.answers import load_answers
+
+    answers = load_answers(lab_spec.answers_path)
+    secret = open(answers.omapi.secret_file).read().strip()
+    states = reader(lab_spec, answers, secret)()
+    assert {r: s.state.local_state for r, s in states.items()} == {
+        "primary": "normal", "secondary": "normal"}
+    events = read_events(session)
+    assert events[-1]["data"]["status"] == "interrupted"

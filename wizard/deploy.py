@@ -224,7 +224,21 @@ class Deployment:
                             tr.role, "state", f"{tr.before} -> {tr.after}: {tr.explanation}"))
 
     # -- steps 9-10 ----------------------------------------------------------------------
-    def drill(self, swap: bool = False):
+    def link_ages(self) -> dict[str, float | None]:
+        """Seconds since failover data last arrived on each host (None: cannot tell)."""
+        from wizard import remote_sh
+
+        fo = self.answers.failover
+        cmd = remote_sh.failover_link([fo.primary_port, fo.secondary_port])
+        out: dict[str, float | None] = {}
+        for role in ROLES:
+            res = self.pair.conn(role).run(cmd, privileged=True, timeout=5, label="link",
+                                           quiet=True)
+            ages = [int(x) / 1000 for x in res.stdout.split() if x.isdigit()]
+            out[role] = min(ages) if res.ok and ages else None
+        return out
+
+    def drill(self, swap: bool = False, cancel=None):
         from wizard.drill import Drill, probe_from_answers
 
         fo = self.answers.failover
@@ -235,5 +249,6 @@ class Deployment:
                       probe=probe_from_answers(self.answers, self.session), mclt=fo.mclt,
                       max_response_delay=fo.max_response_delay, session=self.session,
                       progress=lambda step, msg: self.progress("drill", step, msg),
-                      cancel=self.cancel)
+                      cancel=cancel or self.cancel,
+                      link_ages=self.link_ages if self.pair is not None else None)
         return drill.run(("primary", "secondary") if swap else ("primary",))

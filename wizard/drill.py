@@ -2,13 +2,11 @@
 serves, put it back, wait for normal/normal.
 
 Graceful means OMAPI's failover-state local-state = shutdown: the peer tells its partner,
-which moves to partner-down by protocol. The drill never forces partner-down itself; the
-one helper that does (force_partner_down) refuses while the partner still answers.
+which moves to partner-down by protocol. The drill never forces partner-down itself.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -157,7 +155,8 @@ class Drill:
     def __init__(self, endpoints: dict[str, Endpoint], relationship: str, key_name: str,
                  secret: str, *, probe: LeaseProbe | None, mclt: int, max_response_delay: int,
                  session=None, progress: Callable[[str, str], None] | None = None,
-                 cancel: threading.Event | None = None, omapi_timeout: float = 5.0):
+                 cancel: threading.Event | None = None, omapi_timeout: float = 5.0,
+                 link_ages: Callable[[], dict[str, float | None]] | None = None):
         self.ep = endpoints
         self.rel = relationship
         self.key_name, self.secret = key_name, secret
@@ -167,6 +166,8 @@ class Drill:
         self.progress = progress or (lambda step, msg: None)
         self.cancel = cancel or threading.Event()
         self.omapi_timeout = omapi_timeout
+        # role -> seconds since failover data last arrived from its partner (None: unknown)
+        self.link_ages = link_ages
         self.steps: list[DrillStep] = []
         self.timeline: list[Transition] = []
         self._known: dict[str, str] = {}
@@ -205,11 +206,63 @@ class Drill:
             self._step("precondition", False, "the drill needs both peers in normal; they are "
                        + ", ".join(f"{r} {s}" for r, s in start.states().items()), t0)
             return self._result()
-        self._step("precondition", True, "both peers are normal", t0)
+        # The running pair's timers, not the answers': they decide how long dhcpd waits.
+        running = start.last["primary"].state
+        self.mclt = running.mclt or self.mclt
+        self.mrd = running.max_response_delay or self.mrd
+        fresh, how = self._fresh_contact()
+        if not fresh:
+            self._step("precondition", False, how, t0)
+            return self._result()
+        self._step("precondition", True, f"both peers are normal and {how}", t0,
+                   mclt=self.mclt, max_response_delay=self.mrd)
         for role in down_roles:
-            if not self._one(role):
+            if not self._one(role) or self.cancel.is_set():
                 break
         return self._result()
+
+    def _fresh_contact(self) -> tuple[bool, str]:
+        """Fresh evidence that the peers talk now, not a `normal` that dhcpd has not yet
+        found stale: failover data seen arriving on both hosts within one CONTACT interval
+        (max-response-delay / 3), or else normal held for a whole max-response-delay."""
+        limit = self.mrd / 3 + 2
+        ages: dict[str, float | None] = {}
+        if self.link_ages is not None:
+            # Only a message that arrived after we started looking is fresh: one from before
+            # could be the last before the traffic was cut.
+            began = time.monotonic()
+            deadline = began + limit + 2
+            heard: set[str] = set()
+            while True:
+                try:
+                    ages = self.link_ages()
+                except Exception:  # noqa: BLE001 - no reading: fall back to the timer below
+                    ages = {}
+                since = time.monotonic() - began
+                heard |= {r for r, a in ages.items() if a is not None and a <= since}
+                if ages and heard >= set(ages):
+                    return True, (f"failover messages arrived on both within the "
+                                  f"{since:.1f} s it was watched")
+                if not ages or any(a is None for a in ages.values()) or \
+                        time.monotonic() > deadline or self.cancel.is_set():
+                    break
+                time.sleep(0.5)
+            if ages and all(a is not None for a in ages.values()):
+                late = ", ".join(f"{r} {a:.0f} s" for r, a in ages.items() if r not in heard)
+                return False, ("both say normal, but no failover message has arrived for "
+                               f"{late} (they should every {self.mrd / 3:.0f} s): the traffic "
+                               "between them is dropped, and a shutdown now would leave the "
+                               "survivor in communications-interrupted. Check the firewall "
+                               "between the peers in both directions.")
+        hold = self.mrd + 2
+        self.progress("precondition", f"no link reading over SSH; watching normal for {hold:.0f} s"
+                      " (max-response-delay + 2) to be sure the peers still talk")
+        res = wait_for(self._read, lambda s: not both("normal")(s), timeout=hold,
+                       cancel=self.cancel, on_transition=self._on_transition, known=self._known)
+        if res.ok or res.cancelled:
+            return False, ("the pair left normal while it was watched: " + ", ".join(
+                f"{r} {st}" for r, st in res.states().items()) if res.ok else "cancelled")
+        return True, f"stayed normal for {hold:.0f} s"
 
     def _one(self, down: str) -> bool:
         survivor = OTHER[down]
@@ -222,12 +275,20 @@ class Drill:
         res = wait_for(self._read, roles_in(**{down: "shutdown", survivor: "partner-down"}),
                        timeout=self.mrd + 15, cancel=self.cancel,
                        on_transition=self._on_transition, known=self._known)
+        if res.cancelled:
+            self._step("cancelled", False, f"{self.cancel_reason()}; putting {down} back into "
+                       "operation", t)
+            self._restore(down)
+            return False
         ok = res.ok
         self._step(f"shutdown-{down}", ok, f"{down} shut down gracefully; {survivor} took over "
                    "(partner-down)" if ok else f"{survivor} did not take over: "
                    + ", ".join(f"{r} {s}" for r, s in res.states().items()), t,
                    seconds_to_partner_down=round(res.waited, 3))
-        proven = ok and self._prove(survivor)
+        proven = ok and not self.cancel.is_set() and self._prove(survivor)
+        if self.cancel.is_set():
+            self._step("cancelled", False, f"{self.cancel_reason()}; putting {down} back into "
+                       "operation", t)
         # Always put the peer back, even when a step above failed: a drill must not leave a
         # server in shutdown (it would stay there across restarts).
         back = self._restore(down)
@@ -261,16 +322,39 @@ class Drill:
         except OmapiError as exc:
             self._step(f"recover-{down}", False, exc.message, t)
             return False
-        # The returning peer relearns the leases the survivor gave out and waits out MCLT.
+        # The returning peer relearns the leases the survivor gave out and may wait out MCLT.
+        # Not cancellable: putting the peer back is what a cancel asks for.
         limit = self.mclt + 2 * self.mrd + 30
         self.progress("waiting", f"{down} is back in operation; waiting up to {limit} s for "
-                      "normal on both (it may wait out MCLT in recover-wait)")
-        res = wait_for(self._read, both("normal"), timeout=limit, cancel=self.cancel,
+                      f"normal on both (it may wait out MCLT, {self.mclt} s, in recover-wait)")
+        res = wait_for(self._counting_down(), both("normal"), timeout=limit,
                        on_transition=self._on_transition, known=self._known)
         self._step(f"recover-{down}", res.ok, "both peers are normal again" if res.ok else
                    "not back to normal: " + ", ".join(f"{r} {s}" for r, s in res.states().items()),
                    t, seconds_to_normal=round(res.waited, 3))
         return res.ok
+
+    def cancel_reason(self) -> str:
+        return getattr(self.cancel, "reason", "") or "cancelled by the operator"
+
+    def _counting_down(self):
+        """The reader, saying every 5 s how long a peer in recover-wait still waits."""
+        last = [0.0]
+
+        def read():
+            samples = self._read()
+            now = time.time()
+            if now - last[0] >= 5:
+                for role, sample in samples.items():
+                    st = sample.state
+                    if st is not None and st.local_state == "recover-wait" and st.local_stos:
+                        left = max(0, st.local_stos + (st.mclt or self.mclt) - now)
+                        self.progress("waiting", f"{role} in recover-wait: {left:.0f} s of MCLT "
+                                      "left before it serves again (by design: no address "
+                                      "can be given out twice)")
+                        last[0] = now
+            return samples
+        return read
 
     def _result(self) -> DrillResult:
         passed = bool(self.steps) and all(s.ok for s in self.steps)
@@ -279,6 +363,11 @@ class Drill:
             summary = "drill passed: the survivor served a real client and both peers are normal"
         elif passed:
             summary = "drill passed on the states, but service not proven (no probe client)"
+        elif any(s.name == "cancelled" for s in self.steps):
+            back = self.steps[-1]
+            summary = (f"drill cancelled ({self.cancel_reason()}); "
+                       + ("the pair is back in operation, both normal" if back.ok else
+                          f"putting the peer back did not complete: {back.detail}"))
         else:
             failed = next(s for s in self.steps if not s.ok)
             summary = f"drill failed at {failed.name}: {failed.detail}"
@@ -287,30 +376,3 @@ class Drill:
                                summary=summary)
         return DrillResult(passed, proven, self.steps, self.timeline, summary)
 
-
-def reachable(address: str, port: int, timeout: float = 2.0) -> bool:
-    """True when something answers at address:port (refused counts: the host is up)."""
-    try:
-        with socket.create_connection((address, port), timeout=timeout):
-            return True
-    except ConnectionRefusedError:
-        return True
-    except OSError:
-        return False
-
-
-def force_partner_down(endpoints: dict[str, Endpoint], survivor: str, relationship: str,
-                       key_name: str, secret: str) -> None:
-    """Tell survivor its partner is down. Refused while the partner still answers anything:
-    two servers that both think they own every address hand out duplicates."""
-    partner = endpoints[OTHER[survivor]]
-    if reachable(partner.address, partner.failover_port) or reachable(partner.address,
-                                                                      partner.omapi_port):
-        raise OperationFailed(
-            f"refusing to force partner-down on {survivor}: its partner {partner.address} "
-            "still answers on the network",
-            "shut the partner down gracefully (OMAPI local-state shutdown) or make sure it is "
-            "really off before forcing partner-down")
-    e = endpoints[survivor]
-    with OmapiClient(e.address, e.omapi_port, key_name, secret) as client:
-        client.set_local_state(relationship, "partner-down")

@@ -8,6 +8,7 @@ rolls back. Later signals only say that the rollback goes on.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -42,12 +43,14 @@ class CancelToken(threading.Event):
 
 
 @contextmanager
-def signals_cancel(token: CancelToken, say=None):
+def signals_cancel(token: CancelToken):
     """While inside, SIGINT, SIGTERM and SIGHUP cancel `token` instead of killing us."""
     def write(text: str) -> None:
+        # Straight to the file descriptor: the interrupted code may hold the lock of any
+        # Python-level stream or printer, and taking it here would deadlock.
         try:
-            (say or (lambda t: print(t, file=sys.stderr, flush=True)))(text)
-        except (OSError, ValueError):
+            os.write(sys.__stderr__.fileno(), (text + "\n").encode("utf-8", "replace"))
+        except (OSError, ValueError, AttributeError):
             pass  # the terminal may be gone (SIGHUP): the session still records the outcome
 
     def handler(signum, _frame) -> None:

@@ -71,3 +71,12 @@ def dhcpd_log_tail(lines: int = 300) -> str:
     return (f"(journalctl -q -u isc-dhcp-server -u dhcpd -n {lines} --no-pager 2>/dev/null; "
             f"for f in /var/log/syslog /var/log/messages /var/log/dhcpd.log; do "
             f"[ -r $f ] && tail -n {lines * 4} $f | grep -i dhcpd; done) | tail -n {lines}")
+
+
+def failover_link(ports: list[int]) -> str:
+    """Established TCP connections on the failover ports with ms since data last arrived
+    (`lastrcv`), one number a line; prints `no-ss` where iproute2's ss is missing."""
+    flt = " or ".join(f"sport = :{int(p)} or dport = :{int(p)}" for p in sorted(set(ports)))
+    return (f"command -v ss >/dev/null 2>&1 || {{ echo no-ss; exit 0; }}; "
+            f"ss -tniH state established '( {flt} )' | "
+            "sed -n 's/.*lastrcv:\\([0-9]*\\).*/\\1/p'")

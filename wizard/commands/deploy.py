@@ -58,7 +58,7 @@ def run_recorded(args, command: str, body) -> int:
     token = CancelToken()
     code, status = 1, "failed"
     try:
-        with signals_cancel(token, lambda text: say._write(text + "\n")), \
+        with signals_cancel(token), \
                 Deployment(answers, session, progress=say, passphrase=secret_prompt(),
                            normal_timeout=getattr(args, "normal_timeout", None),
                            settle=getattr(args, "settle", None), cancel=token) as d:
