@@ -1,4 +1,4 @@
-"""`dhcp-wizard lab up | down | status | lease`."""
+"""`dhcp-wizard lab up | down | status | lease | probe`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,29 @@ def run(args) -> int:
             print(f"lease {got.address} from {got.server} for {got.lease_time} s "
                   f"(client {got.mac}, {got.elapsed:.2f} s)")
         return 0
+    if args.lab_command == "probe":
+        return _probe(spec, args)
     raise AssertionError(args.lab_command)
+
+
+def _probe(spec: LabSpec, args) -> int:
+    """Exit 1 when any request went unanswered: the segment was without DHCP for a while."""
+    from wizard.lab.continuity import probe
+
+    t0: list[float] = []
+
+    def show(req) -> None:
+        if not t0:
+            t0.append(req.t)
+        print(req.line(t0[0], {spec.address(r): r for r in ("primary", "secondary")}),
+              flush=True)
+
+    report = probe(spec, args.every, args.duration, on_request=None if args.json else show)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.line())
+    return 0 if report.requests and report.unanswered == 0 else 1
 
 
 def _print_summary(st: dict, stream=sys.stderr) -> None:
