@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.conftest import TEST_LAB_NAME, run_cli
+from tests.lab_helpers import start_dhcpd
 from wizard.errors import InputError
 from wizard.lab import lifecycle
-from wizard.lab import namespaces as ns
 from wizard.lab.continuity import Continuity, Report, Request
 from wizard.lab.discover_loop import identities
 
@@ -89,17 +88,6 @@ def test_cli_refuses_bad_durations_without_a_traceback():
 
 # -- live, against dhcpd on the lab -----------------------------------------------------
 
-def _start_dhcpd(spec, role: str) -> None:
-    """As `lab up` starts it: the distribution's init script inside the host. Output goes to
-    a file, since the forked dhcpd would hold a pipe open."""
-    log = spec.host_dir(role) / "lab-daemons.log"
-    with open(log, "ab") as fh:
-        proc = subprocess.run(ns.host_command(spec, role, ["service", "isc-dhcp-server", "start"]),
-                              stdout=fh, stderr=fh, stdin=subprocess.DEVNULL,
-                              env=ns.clean_env(), timeout=30)
-    assert proc.returncode == 0, f"dhcpd did not start on the {role}; see {log}"
-
-
 def _dhcpd_pid(spec, role: str) -> int | None:
     return lifecycle.status(spec)["hosts"][role]["daemons"]["dhcpd"]["pid"]
 
@@ -128,13 +116,14 @@ def test_both_dhcpd_killed_shows_a_gap_of_the_right_size(lab, lab_spec):
                 os.kill(pid, signal.SIGKILL)
             time.sleep(outage)
             with ThreadPoolExecutor(2) as pool:
-                list(pool.map(lambda r: _start_dhcpd(lab_spec, r), ("primary", "secondary")))
+                list(pool.map(lambda r: start_dhcpd(lab_spec, r, killed=pids[r]),
+                              ("primary", "secondary")))
             restarted_at = time.time()
             probe.wait(5.0)
     finally:
         for role in ("primary", "secondary"):
             if _dhcpd_pid(lab_spec, role) is None:
-                _start_dhcpd(lab_spec, role)
+                start_dhcpd(lab_spec, role, killed=pids[role])
     report = probe.report()
     assert report.requests[-1].answered, report.line()  # service came back
     assert len(report.gaps) == 1, [g.__dict__ for g in report.gaps]

@@ -73,3 +73,16 @@ def _print_summary(st: dict, stream=sys.stderr) -> None:
         skew = f", clock {h['skew_seconds']:+g} s" if h["skew_seconds"] else ""
         print(f"  {role:<9} {h['ssh']:<22} {daemons}{skew}", file=stream)
     print(f"  client    namespace {st['client']['netns']}", file=stream)
+    fo = st.get("failover")
+    if fo is None:
+        print("  failover  none (the lab's baseline: two plain servers)", file=stream)
+        return
+    states = ", ".join(f"{r} {s['local']} (partner {s['partner']})" if "local" in s
+                       else f"{r} unreadable" for r, s in fo["states"].items())
+    print(f"  failover  \"{fo['relationship']}\": {states or 'not read'}", file=stream)
+    for v in fo["verdicts"]:
+        if v["status"] == "pass":
+            continue
+        print(f"  {v['status'].upper():<9} {v['detail']}", file=stream)
+        if v["fix"]:
+            print(f"            fix: {v['fix']}", file=stream)
