@@ -46,7 +46,7 @@ def lab(lab_spec):
     from wizard.errors import WizardError
     from wizard.lab import lifecycle
 
-    was_up = lifecycle.status(lab_spec)["healthy"]
+    was_up = lifecycle.status(lab_spec)["running"]
     try:
         status = lifecycle.up(lab_spec, progress=lambda _m: None)
     except WizardError as exc:

@@ -20,3 +20,25 @@ def sh(client: paramiko.SSHClient, command: str, timeout: float = 20) -> tuple[i
     _stdin, stdout, stderr = client.exec_command(command, timeout=timeout)
     out, err = stdout.read().decode(), stderr.read().decode()
     return stdout.channel.recv_exit_status(), out, err
+
+
+def start_dhcpd(spec, role: str, killed: int | None = None) -> None:
+    """Start dhcpd in a lab host as `lab up` does: the init script inside the host, output to
+    a file (the forked dhcpd would hold a pipe open). The init script refuses to start while
+    the pid file names any process, and a SIGKILLed dhcpd stays a zombie until this machine's
+    init reaps it, so pass killed= to wait for that first."""
+    import os
+    import subprocess
+    import time
+
+    from wizard.lab import namespaces as ns
+
+    deadline = time.monotonic() + 20
+    while killed and os.path.exists(f"/proc/{killed}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = spec.host_dir(role) / "lab-daemons.log"
+    with open(log, "ab") as fh:
+        proc = subprocess.run(ns.host_command(spec, role, ["service", "isc-dhcp-server", "start"]),
+                              stdout=fh, stderr=fh, stdin=subprocess.DEVNULL,
+                              env=ns.clean_env(), timeout=30)
+    assert proc.returncode == 0, f"dhcpd did not start on the {role}; see {log}"

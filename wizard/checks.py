@@ -416,46 +416,51 @@ def _lint_check(run: _Run) -> None:
                                                     " (`plan` adds failover and OMAPI)"))
 
 
+@_guard
 def _failover_state_check(run: _Run, pair) -> None:
     name = run.answers.failover.name
     declared = [r for r in ROLES if name in run.summaries.get(r, {}).get("failover_peers", {})]
     if not declared:
         run.add("failover-state", None, "skip", f"failover \"{name}\" is not configured yet")
         return
-    secret = _omapi_secret(run)
+    secret, from_file = _omapi_secret(run)
     ports = {r: run.summaries[r].get("omapi_port") for r in declared}
     if secret is None or not all(ports.values()):
         run.add("failover-state", None, "skip",
                 "OMAPI is not configured with a key the wizard holds, so the state cannot be read",
                 "set omapi.secret_file in the answers, or let `plan` configure OMAPI")
         return
+    from wizard.failover_health import OmapiAccess, judge
     from wizard.omapi import read_states
 
     endpoints = {r: (pair.conn(r).remote_address, ports[r]) for r in declared if pair.conn(r)}
     samples = read_states(endpoints, run.answers.omapi.key_name, secret, name)
-    for role, sample in samples.items():
-        if sample.state is None:
-            run.add("failover-state", role, "fail", f"{role}: {sample.error}",
-                    "check the OMAPI key and port on both peers")
-        else:
-            st = sample.state
-            status = "pass" if st.local_state == "normal" else (
-                "warn" if st.serving else "fail")
-            run.add("failover-state", role, status,
-                    f"{role}: {st.local_state}, partner {st.partner_state} - {st.explain()}")
+    # The fix names the secret file only when the key the check used came from it.
+    secret_file = run.answers.omapi.secret_file if from_file else None
+    access = {r: OmapiAccess(host, port, run.answers.omapi.key_name, secret_file)
+              for r, (host, port) in endpoints.items()}
+    restart = {r: run.answers.host(r).restart or (run.facts[r].service.restart
+                                                  if r in run.facts else None)
+               for r in endpoints}
+    verdicts = judge(samples, name, access, mclt=run.answers.failover.mclt,
+                     start_hint={r: f"`{c}`" for r, c in restart.items() if c})
+    for v in verdicts:
+        run.add("failover-state", v.role, v.status, v.detail, v.fix)
 
 
-def _omapi_secret(run: _Run) -> str | None:
+def _omapi_secret(run: _Run) -> tuple[str | None, bool]:
+    """(secret, whether it came from omapi.secret_file)."""
     from wizard.conf.omapi_key import existing, read_secret_file
 
-    secret = None
+    secret, from_file = None, False
     if run.answers.omapi.secret_file:
         secret = read_secret_file(run.answers.omapi.secret_file)
+        from_file = secret is not None
     if secret is None and run.configs:
         secret = existing(run.answers.omapi.key_name, *run.configs.values())
     if secret is not None and run.session is not None:
         run.session.redactor.add(secret)
-    return secret
+    return secret, from_file
 
 
 @_guard

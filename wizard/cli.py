@@ -84,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     lease.add_argument("--new-client", action="store_true",
                        help="use a fresh MAC address, as a client the servers never saw")
     lease.add_argument("--json", action="store_true")
+    probe = lab_sub.add_parser(
+        "probe", help="ask for an address every S seconds from the client namespace and report "
+        "every request that went unanswered (DISCOVER/OFFER only: no lease is taken)")
+    _lab_common(probe)
+    probe.add_argument("--every", type=_probe_interval, default=1.0, metavar="S",
+                       help="seconds between requests, 0.5 to 60 (default 1)")
+    probe.add_argument("--for", dest="duration", type=_probe_duration, default=30.0,
+                       metavar="S", help="how long to probe, 1 to 300 seconds (default 30); "
+                       "Ctrl-C ends it early with the report")
+    probe.add_argument("--json", action="store_true")
 
     check = sub.add_parser("check", help="pre-flight and upgrade checks of a pair; changes nothing")
     _answers(check)
@@ -151,14 +161,22 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _settle(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 600")
-    return value
+def _bounded(low: float, high: float, what: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low:g} to {high:g} "
+                                             "seconds")
+        return value
+    return parse
+
+
+_probe_interval = _bounded(0.5, 60, "an interval")
+_probe_duration = _bounded(1, 300, "a duration")
+_settle = _bounded(0, 600, "a number of seconds")
 
 
 def main(argv: list[str] | None = None) -> int:

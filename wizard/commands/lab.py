@@ -1,4 +1,4 @@
-"""`dhcp-wizard lab up | down | status | lease`."""
+"""`dhcp-wizard lab up | down | status | lease | probe`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,29 @@ def run(args) -> int:
             print(f"lease {got.address} from {got.server} for {got.lease_time} s "
                   f"(client {got.mac}, {got.elapsed:.2f} s)")
         return 0
+    if args.lab_command == "probe":
+        return _probe(spec, args)
     raise AssertionError(args.lab_command)
+
+
+def _probe(spec: LabSpec, args) -> int:
+    """Exit 1 when any request went unanswered: the segment was without DHCP for a while."""
+    from wizard.lab.continuity import probe
+
+    t0: list[float] = []
+
+    def show(req) -> None:
+        if not t0:
+            t0.append(req.t)
+        print(req.line(t0[0], {spec.address(r): r for r in ("primary", "secondary")}),
+              flush=True)
+
+    report = probe(spec, args.every, args.duration, on_request=None if args.json else show)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.line())
+    return 0 if report.requests and report.unanswered == 0 else 1
 
 
 def _print_summary(st: dict, stream=sys.stderr) -> None:
@@ -51,3 +73,16 @@ def _print_summary(st: dict, stream=sys.stderr) -> None:
         skew = f", clock {h['skew_seconds']:+g} s" if h["skew_seconds"] else ""
         print(f"  {role:<9} {h['ssh']:<22} {daemons}{skew}", file=stream)
     print(f"  client    namespace {st['client']['netns']}", file=stream)
+    fo = st.get("failover")
+    if fo is None:
+        print("  failover  none (the lab's baseline: two plain servers)", file=stream)
+        return
+    states = ", ".join(f"{r} {s['local']} (partner {s['partner']})" if "local" in s
+                       else f"{r} unreadable" for r, s in fo["states"].items())
+    print(f"  failover  \"{fo['relationship']}\": {states or 'not read'}", file=stream)
+    for v in fo["verdicts"]:
+        if v["status"] == "pass":
+            continue
+        print(f"  {v['status'].upper():<9} {v['detail']}", file=stream)
+        if v["fix"]:
+            print(f"            fix: {v['fix']}", file=stream)

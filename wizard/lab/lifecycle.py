@@ -33,7 +33,9 @@ def up(spec: LabSpec, skew_secondary: float = 0.0, progress=print) -> dict:
     current = _read_state(spec)
     if current:
         st = status(spec)
-        if st["healthy"] and current.get("skew_secondary", 0.0) == skew_secondary \
+        # Only the lab's own machinery counts here: a degraded failover pair is the user's
+        # (or a drill's) to fix, and rebuilding would wipe it.
+        if st["running"] and current.get("skew_secondary", 0.0) == skew_secondary \
                 and current.get("subnet") == spec.subnet:
             progress(f"lab {spec.name} is already up")
             return st
@@ -200,16 +202,30 @@ def _alive(pid: int) -> bool:
 
 
 def _daemon_pid(spec: LabSpec, role: str, daemon: str) -> int | None:
-    """The daemon's pid, if its pid file names a live process inside this host's namespace."""
+    """The daemon's pid, if its pid file names that daemon, alive, inside this host.
+
+    A SIGKILLed daemon leaves its pid file behind, and nothing here reaps it (a zombie, not
+    alive), and later its pid can be reused by another process of the same host (an ssh
+    session, the init script): hence the three checks, not the file alone.
+    """
     pidfile = spec.host_dir(role) / "run" / PIDFILES[daemon]
     try:
         pid = int(pidfile.read_text().split()[0])
         netns_inode = os.stat(f"/run/netns/{spec.netns(role)}").st_ino
-        if os.stat(f"/proc/{pid}/ns/net").st_ino != netns_inode or not _alive(pid):
+        if os.stat(f"/proc/{pid}/ns/net").st_ino != netns_inode or not _alive(pid) \
+                or not _is_program(pid, daemon):
             return None
         return pid
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _is_program(pid: int, daemon: str) -> bool:
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        argv = fh.read().split(b"\0")[:2]
+    # busybox syslogd runs as `busybox syslogd`; sshd rewrites its argv[0] to "sshd: ...".
+    return any(os.path.basename(a.decode(errors="replace").split(":")[0]) == daemon
+               for a in argv)
 
 
 def _tcp_open(address: str, port: int) -> bool:
@@ -253,13 +269,22 @@ def status(spec: LabSpec) -> dict:
             "skew_seconds": (state or {}).get("skew_secondary", 0.0) if role == "secondary" else 0.0,
         }
     client = {"netns": spec.netns("client"), "netns_present": ns.netns_exists(spec.netns("client"))}
-    healthy = bool(state) and client["netns_present"] and all(
+    running = bool(state) and client["netns_present"] and all(
         h["netns_present"] and h["mount_namespace_present"]
         and all(d["running"] for d in h["daemons"].values()) for h in hosts.values())
+    # A pair whose daemons all run can still serve no one (a peer left in shutdown by a
+    # drill survives restarts), so once the lab runs failover its state decides too.
+    failover = None
+    if state is not None and all(h["netns_present"] for h in hosts.values()):
+        from wizard.lab.pair_state import failover_health
+
+        failover = failover_health(spec)
     return {
         "name": spec.name,
         "up": state is not None,
-        "healthy": healthy,
+        "healthy": running and (failover is None or failover["healthy"]),
+        "running": running,         # every namespace and daemon of the lab is there
+        "failover": failover,       # None: the lab runs its non-failover baseline
         "subnet": spec.subnet,
         "bridge": {"name": spec.bridge, "address": spec.gateway,
                    "present": ns.link_exists(spec.bridge)},
