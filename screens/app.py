@@ -14,6 +14,7 @@ from textual.screen import Screen
 
 from assets import asset_path
 from screens.base import StepResult, error_text
+from screens.modals import ChoiceModal
 from screens.engine import Engine
 from wizard import steps
 from wizard.answers import Answers, HostAnswers
@@ -59,6 +60,9 @@ class WizardApp(App[int]):
     SUB_TITLE = "ISC DHCP failover, step by step"
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        # Ctrl+C is what a sysadmin presses to stop: it gets the same safe quit, never a
+        # silent exit in the middle of a change.
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
         Binding("ctrl+s", "save_answers", "Save answers"),
     ]
 
@@ -71,6 +75,8 @@ class WizardApp(App[int]):
         self.start = start
         self.show_help = False
         self.quit_after_apply = False
+        self.quit_after_drill = False
+        self.end_status = "done"
         self.current = start
 
     def on_mount(self) -> None:
@@ -110,6 +116,9 @@ class WizardApp(App[int]):
         screen = self.screen
         return getattr(screen, "state", self.state)
 
+    def drilling(self) -> bool:
+        return getattr(self.screen, "running", None) == "drill"
+
     def action_request_quit(self) -> None:
         from screens.modals import ConfirmModal
 
@@ -117,7 +126,8 @@ class WizardApp(App[int]):
             def answer(yes: bool | None) -> None:
                 if yes:
                     self.quit_after_apply = True
-                    self.engine.cancel.set()
+                    self.end_status = "cancelled"
+                    self.screen.token.cancel("cancelled: the operator quit during the apply")
                     self.notify("Rolling both servers back; the wizard quits when they run "
                                 "their previous configuration.", timeout=10)
             self.push_screen(ConfirmModal(
@@ -125,6 +135,28 @@ class WizardApp(App[int]):
                 "Quitting now cancels the apply: both servers are rolled back to the "
                 "configuration they ran before, then the wizard quits. Quit?",
                 yes="Roll back and quit", no="Keep going"), answer)
+            return
+        if self.drilling():
+            def choice(value: str | None) -> None:
+                if value == "restore":
+                    self.quit_after_drill = True
+                    self.end_status = "cancelled"
+                    self.screen.token.cancel("cancelled: the operator quit during the drill")
+                    self.notify("Putting the pair back into operation; the wizard quits when "
+                                "both are normal.", timeout=10)
+                elif value == "anyway":
+                    self.engine.record("drill", "abandoned", note="quit during the drill; a "
+                                       "peer may be left in shutdown: `dhcp-wizard check` "
+                                       "shows it and the command that brings it back")
+                    self.end_status = "abandoned"
+                    self.exit(1)
+            self.push_screen(ChoiceModal(
+                "The failover test is running",
+                "One server may be shut down right now. Put the pair back into operation "
+                "before quitting (recommended), or quit anyway and leave it as it is: "
+                "`dhcp-wizard check` then shows what is out of service and how to bring it "
+                "back.", {"restore": "Put back, then quit", "anyway": "Quit anyway",
+                          "stay": "Keep going"}), choice)
             return
         self.exit(0)
 
@@ -183,4 +215,4 @@ class WizardApp(App[int]):
         return answer.get("value")
 
     def on_unmount(self) -> None:
-        self.engine.close("done")
+        self.engine.close(self.end_status)

@@ -82,16 +82,57 @@ class ApplyScreen(StepScreen):
     def action_cancel_work(self) -> None:
         from screens.modals import ConfirmModal
 
-        if self.running != "apply":
-            return
+        if self.running == "apply":
+            def answer(yes: bool | None) -> None:
+                if yes and self.running == "apply":
+                    self.token.cancel("cancelled by the operator")
+                    self.notify("cancelling: both servers are put back on the configuration "
+                                "they ran before (unless the change was already committed)")
+            self.app.push_screen(ConfirmModal(
+                "Cancel the apply?", "Both servers will be rolled back to the configuration "
+                "they ran before, and restarted with it.", yes="Roll back", no="Keep going"),
+                answer)
+        elif self.running is None and self.state.apply_ok:
+            self.offer_revert()
+
+    def offer_revert(self, then_quit: bool = False) -> None:
+        """After the commit nothing is "cancelled" any more: undoing it is a new change."""
+        from screens.modals import ConfirmModal
 
         def answer(yes: bool | None) -> None:
-            if yes and self.running == "apply":
-                self.app.engine.cancel.set()
-                self.notify("cancelling: both servers are being rolled back")
+            if yes:
+                self.quit_after_revert = then_quit
+                self.query_one("#outcome", Static).update("[cyan]… rolling back: both "
+                                                          "servers get their old config[/]")
+                self.app.engine.sink = self.progress_sink
+                self.run_work("revert", "putting both servers back on their old "
+                              "configuration…", self.app.engine.revert, self.state.answers)
+            elif then_quit:
+                self.app.exit(0)
         self.app.push_screen(ConfirmModal(
-            "Cancel the apply?", "Both servers will be rolled back to the configuration they "
-            "ran before, and restarted with it.", yes="Roll back", no="Keep going"), answer)
+            "Roll back the committed change?",
+            "Both servers already run the new configuration. Rolling back now is a new change "
+            "of both servers: each gets back the configuration it ran before, validated, "
+            "guarded and restarted like the apply. Do it?", yes="Roll back both", no="Keep it"),
+            answer)
+
+    def done_revert(self, result) -> None:
+        if result.ok:
+            text = ("[green]✔ Both servers run the configuration they ran before the apply "
+                    "again.[/]")
+            self.set_state(self.state.with_(apply_ok=False, rolled_back=True,
+                                            apply_reason="rolled back by the operator after "
+                                            "the commit"))
+        else:
+            text = (f"[red]✘ The rollback stopped at {escape(result.phase)}: "
+                    f"{escape(result.reason)}[/]\n[b]Both servers still run the new "
+                    "configuration[/b]" + ("" if result.rolled_back else
+                                           "; see the notes and the session record."))
+        text += "".join(f"\n  • {escape(n)}" for n in result.notes)
+        self.query_one("#outcome", Static).update(text)
+        if getattr(self, "quit_after_revert", False):
+            self.app.end_status = "reverted" if result.ok else "failed"
+            self.app.exit(0 if result.ok else 1)
 
     # -- outcome ---------------------------------------------------------------------------
     def done_apply(self, value) -> None:
@@ -107,7 +148,8 @@ class ApplyScreen(StepScreen):
             if ok:
                 after = f" after {result.waited:.1f} s" if result.waited is not None else ""
                 text = (f"[green]✔ Both servers run the new configuration and report "
-                        f"normal{after}.[/]")
+                        f"normal{after}.[/]\n[dim]Esc rolls it back (a new change of both "
+                        "servers, asked first).[/dim]")
             else:
                 text = f"[red]✘ Apply stopped at {escape(result.phase)}: {escape(reason)}[/]"
                 text += ("\n[b]Both servers were rolled back[/b] to the configuration they ran "
@@ -119,6 +161,13 @@ class ApplyScreen(StepScreen):
         self.show_phases()
         self.set_state(self.state.with_(apply_ok=ok, apply_reason=reason, rolled_back=rolled))
         if self.app.quit_after_apply:
+            if ok and result is not None:
+                # The commit came before the cancel took effect: say so, and offer the
+                # rollback as what it now is, a new change.
+                self.notify("The change was committed before the cancel took effect.",
+                            timeout=10)
+                self.offer_revert(then_quit=True)
+                return
             self.app.exit(1 if not ok else 0)
 
     def failed_apply(self, error) -> bool:

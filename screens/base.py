@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Static
 from screens.widgets import HelpPanel, StepIndicator, guide
 from wizard import steps
 from wizard.errors import WizardError
+from wizard.interrupt import CancelToken
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class StepScreen(Screen[StepResult]):
         super().__init__(**kw)
         self.state = state
         self.running: str | None = None
+        self.token = CancelToken()
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -126,7 +128,7 @@ class StepScreen(Screen[StepResult]):
             else None
         if self.running:
             why_back = why_back or None
-        self.query_one("#back", Button).disabled = bool(why_back) or self.running == "apply"
+        self.query_one("#back", Button).disabled = bool(why_back) or self.running in ("apply", "revert")
         self.query_one("#back-why", Static).update(
             f"[dim]{escape(why_back)}[/]" if why_back and self.STEP != "welcome" else "")
 
@@ -156,7 +158,8 @@ class StepScreen(Screen[StepResult]):
         if self.query_one("#back", Button).disabled:
             self.app.bell()
             return
-        self.app.engine.cancel.set()
+        if self.running:
+            self.token.cancel("cancelled: the operator went back")
         self.dismiss(StepResult("back", self.state))
 
     def action_toggle_help(self) -> None:
@@ -165,13 +168,16 @@ class StepScreen(Screen[StepResult]):
 
     def action_cancel_work(self) -> None:
         if self.running:
-            self.app.engine.cancel.set()
+            self.token.cancel("cancelled by the operator (Esc)")
             self.notify("cancelling…")
 
     # -- blocking work ---------------------------------------------------------------------
     def run_work(self, name: str, label: str, fn: Callable, *args) -> None:
         """Run fn(*args) in a thread; its value arrives as done_<name>(value)."""
-        self.app.engine.cancel.clear()
+        # A token per operation: cancelling one never touches another, and a new worker
+        # cannot un-cancel an old one still winding down.
+        self.token = CancelToken()
+        self.app.engine.cancel = self.token
         self.running = name
         busy = self.query_one("#busy", Static)
         busy.update(f"[cyan]⏳ {escape(label)}[/]  [dim](Esc cancels)[/]")

@@ -16,7 +16,8 @@ from wizard.steps import ROLES
 STEP_NAMES = {"precondition": "both servers normal before the test",
               "shutdown-primary": "primary shut down; secondary takes over",
               "service": "a real client gets an address from the survivor",
-              "recover-primary": "primary back; both normal again"}
+              "recover-primary": "primary back; both normal again",
+              "cancelled": "cancelled: putting the pair back into operation"}
 
 
 def parse_state(text: str) -> tuple[str, str] | None:
@@ -103,8 +104,12 @@ class DrillScreen(StepScreen):
         self.query_one("#start").display = not result.passed
         self.set_state(self.state.with_(drill_passed=result.passed,
                                         drill_summary=result.summary))
+        if self.app.quit_after_drill:
+            self.app.exit(0 if result.passed else 1)
 
     def failed_drill(self, error) -> bool:
         self.query_one("#start").display = True
         self.set_state(self.state.with_(drill_passed=False, drill_summary=str(error)))
+        if self.app.quit_after_drill:
+            self.app.exit(1)
         return False

@@ -20,7 +20,10 @@ class Engine:
                  passphrase: Callable[[str], str | None] | None = None):
         self.session_dir = session_dir
         self.passphrase = passphrase
-        self.cancel = threading.Event()
+        from wizard.interrupt import CancelToken
+
+        # The running operation's token; each screen's worker sets a fresh one.
+        self.cancel: threading.Event = CancelToken()
         self.sink: Callable[[str, str, str], None] = lambda role, step, msg: None
         self._session = None
         self._deployment = None
@@ -69,6 +72,7 @@ class Engine:
             self._hosts_key = key
             self._configs = {}
         self._deployment.answers = answers
+        self._deployment.cancel = self.cancel
         return self._deployment
 
     def _progress(self, role: str, step: str, msg: str) -> None:
@@ -152,14 +156,22 @@ class Engine:
 
     def apply(self, answers):
         d = self.deployment(answers)
+        token = self.cancel
         if not self.plan_result.changed:
             waited = d.wait_normal()
             self.session.event("apply", "unchanged", ok=waited.ok)
             return None, waited
-        return d.apply(self.plan_result), None
+        return d.apply(self.plan_result, cancel=token), None
+
+    def revert(self, answers):
+        """After a commit, "roll back" is a new change of both servers: each gets back the
+        config it ran before, through the same transaction (validated, guarded, verified)."""
+        d = self.deployment(answers)
+        return d.revert(self.plan_result, cancel=self.cancel)
 
     def drill(self, answers):
-        return self.deployment(answers).drill()
+        d = self.deployment(answers)
+        return d.drill(cancel=self.cancel)
 
     def states(self, answers) -> dict:
         d = self.deployment(answers)

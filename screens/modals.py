@@ -135,3 +135,24 @@ class SaveModal(_Modal):
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceModal(_Modal):
+    """Several named choices; dismisses the chosen key (None on Esc). The first is focused."""
+
+    def __init__(self, title: str, body: str, choices: dict[str, str]):
+        super().__init__()
+        self.title_, self.body, self.choices = title, body, choices
+
+    def compose(self) -> ComposeResult:
+        yield from self.frame(self.title_, escape(self.body),
+                              *(Button(label, id=f"choice-{key}",
+                                       variant="primary" if i == 0 else "default")
+                                for i, (key, label) in enumerate(self.choices.items())))
+
+    def on_mount(self) -> None:
+        self.query("Button").first().focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id.removeprefix("choice-"))

@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # In this mode a lab that cannot be built fails the run instead of skipping its tests.
 export DHCP_WIZARD_REQUIRE_LAB=1
-exec .venv/bin/python -m pytest "$@"
+# Two workers, each with its own lab (tests/conftest.py): the lab tests mostly wait on
+# daemons and timers, so they run side by side. A file's tests stay on one worker.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

@@ -16,9 +16,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# DHCP_WIZARD_TEST_LAB=NAME:SUBNET points the suite at another lab (two developers, one machine).
-TEST_LAB_NAME, TEST_LAB_SUBNET = os.environ.get(
-    "DHCP_WIZARD_TEST_LAB", "dhwt:203.0.113.0/25").split(":", 1)
+# One lab per pytest-xdist worker, so the slow lab tests run side by side; both halves of
+# 203.0.113.0/24, leaving 198.51.100.0/24 to a developer's own lab.
+# DHCP_WIZARD_TEST_LABS=NAME:SUBNET[,NAME:SUBNET] points the suite at other labs (two
+# developers, one machine); DHCP_WIZARD_TEST_LAB=NAME:SUBNET sets the first.
+_LABS = os.environ.get("DHCP_WIZARD_TEST_LABS", "dhwt:203.0.113.0/25,dhwu:203.0.113.128/25")
+if os.environ.get("DHCP_WIZARD_TEST_LAB"):
+    _LABS = os.environ["DHCP_WIZARD_TEST_LAB"] + "," + _LABS
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_CHOSEN = _LABS.split(",")
+if _WORKER >= len(_CHOSEN):
+    raise RuntimeError(f"worker gw{_WORKER} has no lab: give DHCP_WIZARD_TEST_LABS one each")
+TEST_LAB_NAME, TEST_LAB_SUBNET = _CHOSEN[_WORKER].split(":", 1)
 
 
 def _require_lab() -> bool:
@@ -41,28 +50,47 @@ def lab_spec():
 
 
 @pytest.fixture(scope="session")
-def lab(lab_spec):
-    """A healthy lab (no skew); yields its status dict. Torn down at the end of the session."""
+def _lab_session(lab_spec):
+    """Builds the lab once per worker and removes it at the end, unless it was already up."""
     from wizard.errors import WizardError
     from wizard.lab import lifecycle
 
     was_up = lifecycle.status(lab_spec)["running"]
     try:
-        status = lifecycle.up(lab_spec, progress=lambda _m: None)
+        lifecycle.up(lab_spec, progress=lambda _m: None)
     except WizardError as exc:
         if _require_lab():
             pytest.fail(f"the lab could not be built: {exc.render()}")
         pytest.skip(f"lab unavailable: {exc.message}")
-    yield status
+    yield
     if not was_up:
         lifecycle.down(lab_spec, progress=lambda _m: None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def lab(_lab_session, lab_spec):
+    """A healthy lab (no skew); its status dict. Brought up again for each module when one
+    before took it down or skewed it: test files run in any order across the workers."""
+    from wizard.lab import lifecycle
+
+    return lifecycle.up(lab_spec, progress=lambda _m: None)
+
+
+@pytest.fixture(scope="module")
 def lab_answers(lab, lab_spec):
     from wizard.answers import load_answers
 
     return load_answers(lab_spec.answers_path)
+
+
+@pytest.fixture(scope="module")
+def baseline_after(lab_spec):
+    """For modules that leave the lab in failover: the plain baseline again at their end,
+    for the modules that expect it."""
+    yield
+    from tests.apply_helpers import fresh
+
+    fresh(lab_spec)
 
 
 def run_cli(*argv: str, timeout: float = 120):

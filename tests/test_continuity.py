@@ -133,7 +133,7 @@ def test_both_dhcpd_killed_shows_a_gap_of_the_right_size(lab, lab_spec):
     # The gap lies where the servers were down: it opened at the kill (the request in flight
     # then is lost too) and closed only once dhcpd was started again. The init script returns
     # a second or so after dhcpd serves, so the restart's end bounds nothing.
-    assert killed_at - 1.0 <= gap.start <= killed_at + 1.0
+    assert killed_at - 1.0 <= gap.start <= killed_at + 1.5  # one interval, plus jitter
     assert gap.start + gap.seconds >= killed_at + outage
     print(report.line(), f"(restart took {restarted_at - killed_at - outage:.1f} s)")
 

@@ -20,7 +20,7 @@ from wizard.lab import lease, lifecycle
 from wizard.lab import namespaces as ns
 from wizard.session import read_events
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("baseline_after")]
 ROLES = ("primary", "secondary")
 # The guard acts after MISS_LIMIT silent seconds; its rollback restarts dhcpd once (Debian's
 # init script takes ~4 s), so each host serves its old config within this bound.

@@ -174,7 +174,18 @@ class Deployment:
         fo = self.answers.failover
         return normal_deadline(fo.mclt, fo.max_response_delay, expect_mclt_wait)
 
-    def apply(self, the_plan, cancel=None):
+    def revert(self, the_plan, cancel=None):
+        """Undo a committed plan: the same transaction with before and after swapped. The
+        old configs may have no failover, so success is both running, not both normal."""
+        from dataclasses import replace
+
+        swapped = replace(the_plan, files=[replace(f, before=f.after, after=f.before)
+                                           for f in the_plan.files])
+        expect = all("failover peer" in f.before for f in the_plan.files if f.role)
+        return self.apply(swapped, cancel=cancel, expect_failover=expect, command="revert")
+
+    def apply(self, the_plan, cancel=None, expect_failover: bool = True,
+              command: str | None = None):
         from wizard import remote_sh
         from wizard.apply import SETTLE, FileChange, HostTarget, Transaction
 
@@ -198,7 +209,8 @@ class Deployment:
                          reconnect=self.reconnect, log_reader=log_reader,
                          max_response_delay=fo.max_response_delay,
                          settle=self.settle if self.settle is not None else SETTLE,
-                         command=getattr(self.session, "command", "") or "apply")
+                         expect_failover=expect_failover,
+                         command=command or getattr(self.session, "command", "") or "apply")
         return tx.run()
 
     def clear_leftovers(self, cancel=None):
