@@ -10,8 +10,8 @@ import pytest
 
 from screens.app import WizardApp
 from tests.apply_helpers import fresh
-from tests.test_interrupt_faults import assert_valid_and_serving, confs, wait_serving
-from tests.test_tui_helpers import next_enabled, plain, until
+from tests.interrupt_helpers import assert_valid_and_serving, confs, wait_serving
+from tests.test_tui_helpers import plain, until
 from tests.test_tui_lab import SIZE, forward, name
 from wizard.session import read_events
 
@@ -88,7 +88,7 @@ def test_quit_while_the_pair_settles_rolls_back_then_quits(lab, lab_spec, tmp_pa
     async def walk():
         async with app.run_test(size=SIZE) as pilot:
             await to_apply(pilot, app)
-            assert await until(pilot, lambda: "settling" in timeline(app), 60), timeline(app)
+            assert await until(pilot, lambda: "watching for" in timeline(app), 60), timeline(app)
             await pilot.press("ctrl+q")
             await confirm(pilot, app)
             await exited(pilot, app, 60)   # the app exits once both are back

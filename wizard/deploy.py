@@ -250,6 +250,15 @@ class Deployment:
             out[role] = min(ages) if res.ok and ages else None
         return out
 
+    def _drill_guard(self, role: str):
+        from wizard.apply import new_stamp, owner
+        from wizard.drill_guard import DrillGuard
+
+        return DrillGuard(self.pair.conn(role), role, omapi_port=self.answers.omapi.port,
+                          key_name=self.answers.omapi.key_name, secret=self.secret,
+                          relationship=self.answers.failover.name,
+                          owner=owner(new_stamp(), "drill", self.session))
+
     def drill(self, swap: bool = False, cancel=None):
         from wizard.drill import Drill, probe_from_answers
 
@@ -262,5 +271,6 @@ class Deployment:
                       max_response_delay=fo.max_response_delay, session=self.session,
                       progress=lambda step, msg: self.progress("drill", step, msg),
                       cancel=cancel or self.cancel,
-                      link_ages=self.link_ages if self.pair is not None else None)
+                      link_ages=self.link_ages if self.pair is not None else None,
+                      guard_for=self._drill_guard if self.pair is not None else None)
         return drill.run(("primary", "secondary") if swap else ("primary",))

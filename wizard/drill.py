@@ -156,7 +156,8 @@ class Drill:
                  secret: str, *, probe: LeaseProbe | None, mclt: int, max_response_delay: int,
                  session=None, progress: Callable[[str, str], None] | None = None,
                  cancel: threading.Event | None = None, omapi_timeout: float = 5.0,
-                 link_ages: Callable[[], dict[str, float | None]] | None = None):
+                 link_ages: Callable[[], dict[str, float | None]] | None = None,
+                 guard_for: Callable[[str], object] | None = None):
         self.ep = endpoints
         self.rel = relationship
         self.key_name, self.secret = key_name, secret
@@ -168,6 +169,8 @@ class Drill:
         self.omapi_timeout = omapi_timeout
         # role -> seconds since failover data last arrived from its partner (None: unknown)
         self.link_ages = link_ages
+        # role -> a wizard.drill_guard.DrillGuard for the server about to be shut down
+        self.guard_for = guard_for
         self.steps: list[DrillStep] = []
         self.timeline: list[Transition] = []
         self._known: dict[str, str] = {}
@@ -265,6 +268,25 @@ class Drill:
         return True, f"stayed normal for {hold:.0f} s"
 
     def _one(self, down: str) -> bool:
+        t = time.monotonic()
+        net = None
+        if self.guard_for is not None:
+            try:
+                net = self.guard_for(down)
+                net.start()
+            except Exception as exc:  # noqa: BLE001 - no safety net, no shutdown
+                self._step(f"guard-{down}", False, f"the drill could not arm its safety net "
+                           f"on {down} ({exc}); nothing was shut down", t)
+                return False
+        try:
+            return self._one_guarded(down)
+        finally:
+            if net is not None:
+                outcome = net.finish()
+                if self.session is not None:
+                    self.session.event("drill", "guard", host=down, result=outcome)
+
+    def _one_guarded(self, down: str) -> bool:
         survivor = OTHER[down]
         t = time.monotonic()
         try:

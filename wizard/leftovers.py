@@ -198,9 +198,66 @@ def settle_before_change(conns: dict, paths: dict, say, cancel=None,
         say("pair", "leftovers", "waiting for the earlier run's guard to finish")
         time.sleep(2)
         found = {r: scan(c, r, *paths[r]) for r, c in conns.items()}
+    close_orphaned_sessions(found, say)
     for role, f in found.items():
         cmd = clean_command(f)
         if cmd:
             conns[role].run(cmd, privileged=True, timeout=15, label="leftovers cleanup")
             say(role, "leftovers", "removed what an earlier run left (listed above)")
     return found
+
+
+def close_orphaned_sessions(found: dict[str, HostLeftovers], say=None) -> list[str]:
+    """A wizard killed mid-run never wrote its session's end. When that run was ours (this
+    host) and its process is gone, end its record now, saying who wrote the end and what the
+    guards did, so its report never reads as a run still going or one that succeeded."""
+    import json
+    import os
+    import socket
+    from pathlib import Path
+
+    from wizard.session import Session
+
+    me = socket.gethostname()
+    guards: dict[str, dict[str, str]] = {}
+    owners: dict[str, guard.Owner] = {}
+    for role, f in found.items():
+        for r in f.runs:
+            if r.owner is None or r.owner.host != me or r.owner.session in ("", "-", "?"):
+                continue
+            owners[r.owner.session] = r.owner
+            guards.setdefault(r.owner.session, {})[role] = r.result or r.state
+    closed = []
+    for path, o in owners.items():
+        events = Path(path) / "events.jsonl"
+        if o.pid == os.getpid() or _alive(o.pid) or not events.is_file():
+            continue
+        try:
+            lines = events.read_bytes().splitlines()
+            last = json.loads(lines[-1]) if lines else {}
+        except (OSError, ValueError):
+            continue
+        if last.get("step") == "session" and last.get("kind") == "end":
+            continue
+        session = Session(Path(path))
+        session.close("killed", exit_code=None, guards=guards[path],
+                      note=f"pid {o.pid} ended without closing this session; this end was "
+                      f"written by the next run (pid {os.getpid()}) from what the servers' "
+                      "guards report")
+        closed.append(path)
+        if say:
+            say("pair", "leftovers", f"the session of the killed run ({path}) now ends with "
+                "what its guards did")
+    return closed
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -7,6 +7,8 @@ name, so nothing outside the lab is touched).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 import os
 import secrets
@@ -28,7 +30,30 @@ PIDFILES = {"sshd": "sshd.pid", "dhcpd": "dhcpd.pid", "chronyd": "chrony/chronyd
             "syslogd": "syslogd.pid"}
 
 
+@contextmanager
+def _machine_lock():
+    """Labs share one machine-wide account (LAB_USER): building or removing one lab while
+    another is half-built must not delete the account under the other's running hosts."""
+    import fcntl
+
+    from wizard.lab.spec import state_root
+
+    root = state_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def up(spec: LabSpec, skew_secondary: float = 0.0, progress=print) -> dict:
+    with _machine_lock():
+        return _up(spec, skew_secondary, progress)
+
+
+def _up(spec: LabSpec, skew_secondary: float, progress) -> dict:
     ns.preflight(need_faketime=bool(skew_secondary))
     current = _read_state(spec)
     if current:
@@ -40,13 +65,13 @@ def up(spec: LabSpec, skew_secondary: float = 0.0, progress=print) -> dict:
             progress(f"lab {spec.name} is already up")
             return st
         progress(f"lab {spec.name} exists but differs or is unhealthy; rebuilding it")
-        down(spec, progress=lambda _m: None)
+        _down(spec, progress=lambda _m: None)
     ns.check_route_collision(spec)
     try:
         _build(spec, skew_secondary, progress)
     except BaseException:
         progress("lab up failed; removing what was made")
-        down(spec, progress=lambda _m: None)
+        _down(spec, progress=lambda _m: None)
         raise
     return status(spec)
 
@@ -156,6 +181,13 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
 
 
 def down(spec: LabSpec, progress=print) -> list[str]:
+    if os.geteuid() != 0:
+        ns.preflight()  # raises the root message
+    with _machine_lock():
+        return _down(spec, progress)
+
+
+def _down(spec: LabSpec, progress) -> list[str]:
     if os.geteuid() != 0:
         ns.preflight()  # raises the root message
     removed: list[str] = []

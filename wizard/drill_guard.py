@@ -1,0 +1,109 @@
+"""The drill's safety net on the server it shuts down: if the wizard goes silent while that
+server is out of service, the server puts itself back into operation.
+
+The drill holds the host's lock (wizard.guard) for as long as the peer is out, so no deploy
+starts meanwhile, and runs a guard whose one job, after MISS_LIMIT seconds without a
+heartbeat, is what the drill would have done next: set the server's own failover state to
+recover over OMAPI, from the host itself, with omshell (shipped with ISC dhcpd). The key
+reaches the host on stdin into a root-only file on tmpfs, next to a config that already holds
+it, and is deleted with the guard's directory record.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+
+from wizard import guard
+
+q = shlex.quote
+
+SCRIPT = r"""
+D=$(cd "$(dirname "$0")" && pwd) || exit 1
+G=$(dirname "$D")
+LIMIT=${1:-15}
+cd "$D" || exit 1
+echo $$ > guard.pid
+log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >> guard.log; }
+finish() {
+    rm -f recover.oms
+    printf '%s\n' "$1" > result.tmp && mv -f result.tmp result; log "$1"
+    [ "$(readlink "$G/lock" 2>/dev/null)" = "$(basename "$D")" ] && rm -f "$G/lock"
+    rm -f guard.pid; exit 0
+}
+miss=0
+while :; do
+    case "$(readlink decided 2>/dev/null)" in
+        commit|abort*) finish "drill-done" ;;
+    esac
+    if [ -e hb ]; then rm -f hb; miss=0; else miss=$((miss + 1)); fi
+    echo "$miss" > miss
+    if [ "$miss" -ge "$LIMIT" ]; then
+        ln -s recover-heartbeat-lost decided 2>/dev/null
+        log "no heartbeat for $LIMIT s: setting this server back to recover"
+        omshell < recover.oms > omshell.out 2>&1
+        if grep -q 'local-state = 00:00:00:06' omshell.out; then finish recovered; fi
+        finish "recover-failed"
+    fi
+    sleep 1
+done
+"""
+
+
+def omshell_script(port: int, key_name: str, secret: str, relationship: str) -> str:
+    rel = relationship.replace("\\", "\\\\").replace('"', '\\"')
+    return (f"server 127.0.0.1\nport {int(port)}\nkey {key_name} {secret}\nconnect\n"
+            f"new failover-state\nset name = \"{rel}\"\nopen\nset local-state = 6\nupdate\n")
+
+
+class DrillGuard:
+    """Started before a peer is shut down, finished once both are normal again."""
+
+    def __init__(self, conn, role: str, *, omapi_port: int, key_name: str, secret: str,
+                 relationship: str, owner: guard.Owner, miss_limit: int = guard.MISS_LIMIT):
+        self.conn, self.role = conn, role
+        self.stamp = owner.stamp
+        self.owner = owner
+        self.miss_limit = miss_limit
+        self.oms = omshell_script(omapi_port, key_name, secret, relationship)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Take the lock and arm the guard; raises RuntimeError with the reason if refused."""
+        d = guard.run_dir(self.stamp)
+        res = self.conn.run(guard.acquire(self.stamp, self.owner, "true", self.miss_limit),
+                            privileged=True, stdin=SCRIPT, timeout=15, label="drill guard")
+        out = res.stdout.strip()
+        if not out.endswith("locked"):
+            raise RuntimeError(out or res.stderr.strip() or "could not take the lock")
+        res = self.conn.run(f"umask 077; cat > {q(d)}/recover.oms", privileged=True,
+                            stdin=self.oms, timeout=15, label="drill guard",
+                            record_output=False)
+        if not res.ok:
+            self.finish()
+            raise RuntimeError(res.stderr.strip() or "could not write the guard's recipe")
+        self._thread = threading.Thread(target=self._beat, name="drill-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(guard.HEARTBEAT):
+            try:
+                self.conn.run(guard.heartbeat(self.stamp), privileged=True, timeout=5,
+                              label="heartbeat", quiet=True)
+            except Exception:  # noqa: BLE001 - a missed beat; the guard counts them
+                pass
+
+    def finish(self) -> str:
+        """Stand the guard down; returns what it says it did."""
+        self._stop.set()
+        try:
+            self.conn.run(guard.decide(self.stamp, "commit"), privileged=True, timeout=10,
+                          label="drill guard")
+            res = self.conn.run(f"n=0; while [ ! -e {q(guard.run_dir(self.stamp))}/result ] "
+                                "&& [ $n -lt 30 ]; do sleep 0.1; n=$((n+1)); done; "
+                                + guard.result(self.stamp), privileged=True, timeout=10,
+                                label="drill guard", quiet=True)
+            return res.stdout.strip().splitlines()[0] if res.stdout.strip() else "pending"
+        except Exception as exc:  # noqa: BLE001 - it stands down by itself (and recovers)
+            return f"unreachable ({exc})"
