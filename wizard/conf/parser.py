@@ -51,6 +51,7 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
            skeletal: bool = True):
     # Top-level statements are read one by one (each is a setting or an anchor); inside a
     # block, a run of statements the model ignores is one match (see tokens.RUN_AND_STATEMENT).
+    # Either always matches.
     one = tokens.STATEMENT.match
     runs = tokens.RUN_AND_STATEMENT.match if skeletal else one
     flat = tokens.FLAT_BODY.match
@@ -66,11 +67,6 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
     line_pos = pos  # line is the line number at offset line_pos
     while pos != stop:
         m = (runs if open_blocks else one)(text, pos)
-        if m is None:
-            if runs is not one:
-                runs = one  # an unterminated string ahead: read on slowly, to locate it
-                continue
-            _fail_unmatched(text, path, pos)
         pre, head, term, post = m.groups()
         pre_at = m.start(1)
         if pre_at != pos:
@@ -116,7 +112,10 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
             block.tail = pre
             block.close_post = intern(post, post)
             block = open_blocks[-1][0] if open_blocks else None
-        else:  # end of text
+        else:  # end of text, or the head stopped at a string that never ends
+            if m.end("head") != len(text):
+                _fail(text, path, m.end("head"), "unterminated string",
+                      'close the string with a double quote (")')
             if head.strip():
                 _fail(text, path, _end_of_head(m), "expected ';' at end of file",
                       "end the last statement with a semicolon")
@@ -131,12 +130,6 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
 
 def _end_of_head(m) -> int:
     return m.start("head") + len(m.group("head").rstrip())
-
-
-def _fail_unmatched(text: str, path: str, pos: int) -> None:
-    # Only an unterminated string stops STATEMENT from matching.
-    at = tokens.PRE_AND_HEAD.match(text, pos).end()
-    _fail(text, path, at, "unterminated string", 'close the string with a double quote (")')
 
 
 def _fail(text: str, path: str, offset: int, problem: str, hint: str) -> None:
