@@ -31,9 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# PYTHON and VENV choose another interpreter and virtualenv (CI also tests the machine's
+# default python3 beside Debian's own, which is what `sudo` finds).
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -m venv "$VENV"
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-echo "setup: ready ($(.venv/bin/dhcp-wizard --version))" >&2
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+echo "setup: ready ($("$VENV/bin/dhcp-wizard" --version), $("$VENV/bin/python" --version))" >&2

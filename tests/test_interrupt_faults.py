@@ -72,3 +72,32 @@ def test_a_cut_link_rolls_both_back_long_before_it_returns(lab, lab_spec, tmp_pa
     assert wizard_done < BOUND + 10 and secondary_back < BOUND
     wait_serving(lab_spec, before, 30)
     assert_valid_and_serving(lab_spec)
+
+
+def test_drill_refuses_a_stale_normal_when_failover_traffic_is_dropped(lab, lab_spec, tmp_path):
+    """Both still say normal, but nothing flows between them: shutting one down now would
+    leave the survivor in communications-interrupted, so the drill must not start."""
+    from tests.apply_helpers import reader
+    from tests.interrupt_helpers import deployed, start_drill
+    from tests.test_deploy_faults import FAILOVER_PORTS, secondary_firewall
+    from wizard.answers import load_answers
+    from wizard.statewatch import both, wait_for
+
+    deployed(lab_spec, tmp_path)
+    with secondary_firewall(lab_spec, f"tcp dport {FAILOVER_PORTS} ip length > 64 drop",
+                            f"tcp sport {FAILOVER_PORTS} ip length > 64 drop"):
+        proc = start_drill(lab_spec, tmp_path / "drill")
+        out, _ = proc.communicate(timeout=120)
+        states = reader(lab_spec, load_answers(lab_spec.answers_path), open(
+            load_answers(lab_spec.answers_path).omapi.secret_file).read().strip())()
+    assert proc.returncode == 1, out[-3000:]
+    # Either the precondition sees no message arrive, or (the small CONTACTs get through)
+    # the takeover never comes and the primary is put back at once; never left shut down.
+    assert ("precondition FAILED" in out and "dropped" in out) or \
+        ("did not take over within" in out and "put back at once" in out), out[-3000:]
+    assert states["primary"].state.local_state != "shutdown"
+    answers = load_answers(lab_spec.answers_path)
+    secret = open(answers.omapi.secret_file).read().strip()
+    res = wait_for(reader(lab_spec, answers, secret), both("normal"),
+                   timeout=answers.failover.mclt + 60)
+    assert res.ok, res.states()

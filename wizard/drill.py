@@ -17,6 +17,7 @@ from wizard.omapi import OmapiClient, OmapiError
 from wizard.statewatch import Transition, both, roles_in, wait_for
 
 OTHER = {"primary": "secondary", "secondary": "primary"}
+TAKEOVER_WAIT = 5.0
 
 
 class LeaseProbe(Protocol):
@@ -294,8 +295,11 @@ class Drill:
         except OmapiError as exc:
             self._step(f"shutdown-{down}", False, exc.message, t)
             return False
+        # The partner hears of a graceful shutdown at once (well under a second on the lab).
+        # Not within a few seconds means the message was lost on the way, and meanwhile the
+        # clients of the shut-down server's half go unanswered: put it back at once.
         res = wait_for(self._read, roles_in(**{down: "shutdown", survivor: "partner-down"}),
-                       timeout=self.mrd + 15, cancel=self.cancel,
+                       timeout=TAKEOVER_WAIT, cancel=self.cancel,
                        on_transition=self._on_transition, known=self._known)
         if res.cancelled:
             self._step("cancelled", False, f"{self.cancel_reason()}; putting {down} back into "
@@ -304,8 +308,12 @@ class Drill:
             return False
         ok = res.ok
         self._step(f"shutdown-{down}", ok, f"{down} shut down gracefully; {survivor} took over "
-                   "(partner-down)" if ok else f"{survivor} did not take over: "
-                   + ", ".join(f"{r} {s}" for r, s in res.states().items()), t,
+                   "(partner-down)" if ok else f"{survivor} did not take over within "
+                   f"{TAKEOVER_WAIT:.0f} s (" + ", ".join(f"{r} {s}" for r, s in
+                                                          res.states().items())
+                   + f"): the shutdown message did not reach it, so failover messages between "
+                   f"them are lost (a firewall or an MTU problem that lets the small ones "
+                   f"through); {down} is put back at once", t,
                    seconds_to_partner_down=round(res.waited, 3))
         proven = ok and not self.cancel.is_set() and self._prove(survivor)
         if self.cancel.is_set():
@@ -313,7 +321,7 @@ class Drill:
                        "operation", t)
         # Always put the peer back, even when a step above failed: a drill must not leave a
         # server in shutdown (it would stay there across restarts).
-        back = self._restore(down)
+        back = self._restore(down, broken_link=not ok)
         return ok and proven and back
 
     def _prove(self, survivor: str) -> bool:
@@ -337,7 +345,7 @@ class Drill:
         self._step("service", from_survivor, detail, t, proven=from_survivor, lease=lease)
         return from_survivor
 
-    def _restore(self, down: str) -> bool:
+    def _restore(self, down: str, broken_link: bool = False) -> bool:
         t = time.monotonic()
         try:
             self._set(down, "recover")
@@ -346,13 +354,17 @@ class Drill:
             return False
         # The returning peer relearns the leases the survivor gave out and may wait out MCLT.
         # Not cancellable: putting the peer back is what a cancel asks for.
-        limit = self.mclt + 2 * self.mrd + 30
+        # With the messages between them lost, normal cannot come until that is fixed:
+        # wait one dead-peer interval, not MCLT, and say where things stand.
+        limit = self.mrd + 15 if broken_link else self.mclt + 2 * self.mrd + 30
         self.progress("waiting", f"{down} is back in operation; waiting up to {limit} s for "
                       f"normal on both (it may wait out MCLT, {self.mclt} s, in recover-wait)")
         res = wait_for(self._counting_down(), both("normal"), timeout=limit,
                        on_transition=self._on_transition, known=self._known)
         self._step(f"recover-{down}", res.ok, "both peers are normal again" if res.ok else
-                   "not back to normal: " + ", ".join(f"{r} {s}" for r, s in res.states().items()),
+                   "not back to normal: " + ", ".join(f"{r} {s}" for r, s in res.states().items())
+                   + (f"; {down} is set to recover and rejoins by itself once the messages "
+                      "between them get through" if broken_link else ""),
                    t, seconds_to_normal=round(res.waited, 3))
         return res.ok
 

@@ -42,7 +42,8 @@ while :; do
         ln -s recover-heartbeat-lost decided 2>/dev/null
         log "no heartbeat for $LIMIT s: setting this server back to recover"
         omshell < recover.oms > omshell.out 2>&1
-        if grep -q 'local-state = 00:00:00:06' omshell.out; then finish recovered; fi
+        # omshell echoes the object after the update, the value as it was set (6).
+        if grep -Eq 'local-state = (6|00:00:00:06)$' omshell.out; then finish recovered; fi
         finish "recover-failed"
     fi
     sleep 1

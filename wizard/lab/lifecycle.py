@@ -127,11 +127,18 @@ def _start_daemons(spec: LabSpec, role: str, skew: float) -> None:
 def _ensure_lab_user() -> None:
     """The lab's sudo login. It exists machine-wide (accounts are not namespaced), but it
     has no password, no home and no sudo rights outside the lab hosts."""
-    if ns.run(["getent", "passwd", LAB_USER], check=False).returncode != 0:
+    passwd = ns.run(["getent", "passwd", LAB_USER], check=False)
+    shadow = ns.run(["getent", "shadow", LAB_USER], check=False)
+    # Home "/" so that logins start cleanly; '*' rather than the default '!' because
+    # OpenSSH refuses key logins to locked accounts. Touch the files only when something
+    # is missing: useradd and usermod replace /etc/shadow by a rename, and since Linux 3.18
+    # that detaches the private /etc/shadow bound over it in every running lab host.
+    if passwd.returncode == 0 and passwd.stdout.split(":")[5:6] == ["/"] and \
+            shadow.stdout.split(":")[1:2] == ["*"]:
+        return
+    if passwd.returncode != 0:
         ns.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/sh",
                 "--comment", "dhcp-wizard lab (sudo inside the lab only)", LAB_USER])
-    # Home "/" so that logins start cleanly; '*' rather than the default '!' because
-    # OpenSSH refuses key logins to locked accounts.
     ns.run(["usermod", "--home", "/", "-p", "*", LAB_USER])
 
 
