@@ -602,13 +602,13 @@ class Transaction:
                     if not tgt.restarted:
                         tgt.restarted = True
                         note = "" if rc == 0 else \
-                            f" (the restart command exited {rc}, but dhcpd runs)"
+                            f" (the restart command exited {_rc(rc)}, but dhcpd runs)"
                         self._say(role, "restarted", f"dhcpd runs as pid "
                                   f"{', '.join(map(str, sorted(pids)))}" + note)
                 elif tgt.restarted or now - done_at[role] > 3:
                     tail = self._log_tail(role)
                     how = "it started, then exited" if tgt.restarted else \
-                        f"the restart command exited {rc}"
+                        f"the restart command exited {_rc(rc)}"
                     raise _Abort("restart", f"{role}: dhcpd is not running after the restart "
                                  f"({how})" + (f"; its log ends: {tail}" if tail else
                                                f"; it printed: {out[-300:]}" if out else ""))
@@ -782,3 +782,7 @@ def _reasons(failed: dict[str, Exception]) -> str:
 
 def _details(failed: dict[str, Exception]) -> dict[str, dict]:
     return {r: {"error": str(e), "detail": getattr(e, "detail", "")} for r, e in failed.items()}
+
+
+def _rc(code: int | None) -> str:
+    return "without an exit code" if code is None else str(code)
