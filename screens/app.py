@@ -82,6 +82,37 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         self.show_step(self.start)
         self.call_after_refresh(self._warm_up)
+        self._catch_signals()
+
+    def _catch_signals(self) -> None:
+        """SIGTERM (a shutdown, `kill`) and SIGHUP (the terminal or SSH session is gone) end
+        the wizard only after whatever it was changing is put back."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        self._signals = []
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, self.on_signal, sig)
+                self._signals.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or a platform without it
+
+    def on_signal(self, signum: int) -> None:
+        from wizard.interrupt import SIGNALS
+
+        name = SIGNALS.get(signum, f"signal {signum}")
+        self.end_status = "interrupted"
+        token = getattr(self.screen, "token", None)
+        if self.applying() and token is not None:
+            self.quit_after_apply = True
+            token.cancel(f"interrupted by {name}", "interrupted", signum)
+        elif self.drilling() and token is not None:
+            self.quit_after_drill = True
+            token.cancel(f"interrupted by {name}", "interrupted", signum)
+        else:
+            self.exit(128 + signum)
 
     def _warm_up(self) -> None:
         self.run_worker(_import_the_rest, thread=True, exit_on_error=False, group="warm-up")
@@ -215,4 +246,12 @@ class WizardApp(App[int]):
         return answer.get("value")
 
     def on_unmount(self) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in getattr(self, "_signals", ()):
+                loop.remove_signal_handler(sig)
+        except RuntimeError:
+            pass
         self.engine.close(self.end_status)

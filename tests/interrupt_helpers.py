@@ -4,6 +4,7 @@ the checks that both peers serve their old config within the guard's bound."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -113,3 +114,16 @@ def start_drill(spec, session) -> subprocess.Popen:
          "--session", str(session)], cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, bufsize=1, stdin=subprocess.DEVNULL,
         start_new_session=True)
+
+
+@contextlib.contextmanager
+def clients_probing(spec, what: str):
+    """A client asking for an offer every second while the fault runs; prints unanswered
+    requests and the longest gap, and checks no gap outlasts the guard's bound."""
+    from wizard.lab.continuity import Continuity
+
+    with Continuity(spec, every=1.0) as probe:
+        yield probe
+    report = probe.report()
+    print(f"\n{what}: clients: {report.line()}")
+    assert report.longest_gap <= BOUND, report.line()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.interrupt_helpers import (BOUND, PHASES, ROLES, assert_valid_and_serving, confs,
+from tests.interrupt_helpers import (BOUND, clients_probing, PHASES, ROLES, assert_valid_and_serving, confs,
                                      deployed, guard_results, read_until, start_deploy,
                                      start_drill, wait_serving)
 from tests.apply_helpers import fresh
@@ -24,13 +24,14 @@ def test_killed_wizard_leaves_both_serving_the_old_config_within_the_bound(lab, 
     fresh(lab_spec)
     before = confs(lab_spec)
     session = tmp_path / "s"
-    proc = start_deploy(lab_spec, session)
-    read_until(proc, PHASES[phase])
-    if phase == "restart":
-        time.sleep(0.3)   # mid-restart: the init scripts are between stop and start
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    took = wait_serving(lab_spec, before, BOUND)
+    with clients_probing(lab_spec, f"kill -9 at {phase}"):
+        proc = start_deploy(lab_spec, session)
+        read_until(proc, PHASES[phase])
+        if phase == "restart":
+            time.sleep(0.3)   # mid-restart: the init scripts are between stop and start
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        took = wait_serving(lab_spec, before, BOUND)
     print(f"\nkill -9 at {phase}: both on the old config and serving after {took:.1f} s")
     assert_valid_and_serving(lab_spec)
     results = guard_results(lab_spec)

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from tests.interrupt_helpers import (PHASES, assert_valid_and_serving, confs, deployed,
-                                     read_until, start_deploy, start_drill, wait_serving)
+from tests.interrupt_helpers import (PHASES, assert_valid_and_serving, clients_probing, confs,
+                                     deployed, read_until, start_deploy, start_drill,
+                                     wait_serving)
 from tests.apply_helpers import fresh
 from wizard.session import read_events
 
@@ -23,12 +24,13 @@ def test_signal_rolls_back_at_once_and_the_session_says_so(lab, lab_spec, tmp_pa
     fresh(lab_spec)
     before = confs(lab_spec)
     session = tmp_path / "s"
-    proc = start_deploy(lab_spec, session)
-    read_until(proc, PHASES[phase])
-    t0 = time.monotonic()
-    proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=120)
-    took = time.monotonic() - t0
+    with clients_probing(lab_spec, f"{signal.Signals(sig).name} at {phase}"):
+        proc = start_deploy(lab_spec, session)
+        read_until(proc, PHASES[phase])
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=120)
+        took = time.monotonic() - t0
     assert proc.returncode == 128 + sig, out[-3000:]
     # The wizard itself rolled back before exiting: nothing is left for the guards to do.
     assert confs(lab_spec) == before

@@ -148,3 +148,26 @@ def test_quit_during_the_drill_puts_the_pair_back_first(lab, lab_spec, tmp_path)
     events = session_events(tmp_path)
     assert events[-1]["data"]["status"] == "cancelled"
     assert any(e["step"] == "drill" and e["kind"] == "cancelled" for e in events)
+
+
+def test_sigterm_during_the_apply_rolls_back_then_quits(lab, lab_spec, tmp_path):
+    import os
+    import signal
+
+    answers = fresh(lab_spec)
+    before = confs(lab_spec)
+    app = WizardApp(answers, session_dir=str(tmp_path / "session"))
+
+    async def walk():
+        async with app.run_test(size=SIZE) as pilot:
+            await to_apply(pilot, app)
+            assert await until(pilot, lambda: "switched" in phases(app, "primary"), 60)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await exited(pilot, app, 120)
+    asyncio.run(walk())
+    assert confs(lab_spec) == before
+    assert_valid_and_serving(lab_spec)
+    events = session_events(tmp_path)
+    assert events[-1]["data"]["status"] == "interrupted"
+    assert any(e["kind"] == "interrupted" and "SIGTERM" in e["data"].get("reason", "")
+               for e in events)
