@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.console import Console
+
 from screens.app import WizardApp
-from tests.test_tui_helpers import ANSWERS, FakeEngine, plain
+from screens.review import DiffLines, what_changes
+from tests.conf_helpers import planned_pair
+from tests.test_tui_helpers import AFTER, ANSWERS, FakeEngine, plain, until
 from wizard.answers import answers_from_dict
+from wizard.conf.plan import FilePlan, PairPlan
 from wizard.steps import WizardState
 
 SIZE = (120, 40)
@@ -45,4 +50,110 @@ def test_the_welcome_names_the_pair_the_loaded_answers_will_change():
             # Above the long explanation, where it is seen without scrolling.
             assert app.screen.query_one("#pair").region.y < \
                 app.screen.query_one("#welcome-text").region.y
+    run(go())
+
+
+# -- review --------------------------------------------------------------------------------
+
+LONG = ("--- a/etc/dhcp/dhcpd.conf\n+++ b/etc/dhcp/dhcpd.conf\n@@ -1,2 +1,3 @@\n"
+        " subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+        "+\toption domain-name-servers 198.51.100.1, 198.51.100.2, 198.51.100.3;\n"
+        "-\trange 198.51.100.100 198.51.100.199;\n")
+
+
+def rows(diff: str, width: int) -> list[str]:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))
+    console.print(DiffLines(diff))
+    return console.export_text().splitlines()
+
+
+def test_a_wrapped_diff_line_keeps_its_marker_on_every_row():
+    drawn = rows(LONG, 24)
+    start = drawn.index(next(r for r in drawn if "option" in r))
+    end = drawn.index(next(r for r in drawn if "198.51.100.3;" in r))
+    assert end > start and all(r.startswith("+") for r in drawn[start:end + 1]), drawn
+    start = drawn.index(next(r for r in drawn if "range" in r))
+    assert all(r.startswith("-") for r in drawn[start:start + 2]), drawn
+    # Context and headers are never marked as changes.
+    assert rows(LONG, 40)[:2] == ["--- a/etc/dhcp/dhcpd.conf", "+++ b/etc/dhcp/dhcpd.conf"]
+    assert next(r for r in drawn if "subnet" in r).startswith(" ")
+    # Wide enough: one row per line, as the diff reads.
+    assert len(rows(LONG, 120)) == len(LONG.splitlines())
+
+
+def test_a_removed_line_that_reads_like_a_file_header_stays_a_removal():
+    diff = "--- a/x\n+++ b/x\n@@ -1,2 +1 @@\n--- old banner\n keep;\n"
+    from screens.review import diff_rows
+
+    # The hunk's counts say it is still open: a removal, not the next file's header.
+    assert list(diff_rows(diff))[3] == ("-", "-- old banner")
+    assert rows(diff, 40)[3] == "--- old banner"
+
+
+def test_an_mclt_only_change_is_said_in_words(tmp_path):
+    _, first = planned_pair(tmp_path, "subnet 10.1.0.0 netmask 255.255.255.0 {\n"
+                                      "\tpool {\n\t\trange 10.1.0.10 10.1.0.50;\n\t}\n}\n")
+    assert "primary: enables OMAPI on port 7911 with key omapi_key" in what_changes(first)
+    again = tmp_path / "again"
+    again.mkdir()
+    _, plan = planned_pair(again, first.main("primary").after, first.main("secondary").after,
+                           failover="mclt = 1800\n")
+    assert plan.changed and plan.notes == []                # the plan's notes say nothing
+    assert what_changes(plan) == ['primary: failover peer "fo": mclt 3600 → 1800']
+
+
+class MclTEngine(FakeEngine):
+    """The pair already runs failover; the only change is the primary's mclt."""
+
+    def plan(self, answers):
+        secondary = AFTER.replace("\tmclt 3600;\n\tsplit 128;\n", "").replace("primary;",
+                                                                               "secondary;")
+        return PairPlan([FilePlan("primary", "/etc/dhcp/dhcpd.conf", AFTER,
+                                  AFTER.replace("mclt 3600", "mclt 1800")),
+                         FilePlan("secondary", "/etc/dhcp/dhcpd.conf", secondary, secondary)],
+                        "c2VjcmV0c2VjcmV0c2VjcmV0", "found in both configs")
+
+
+class SameEngine(FakeEngine):
+    def plan(self, answers):
+        return PairPlan([FilePlan(r, "/etc/dhcp/dhcpd.conf", AFTER, AFTER)
+                         for r in ("primary", "secondary")],
+                        "c2VjcmV0c2VjcmV0c2VjcmV0", "found in both configs")
+
+
+def test_the_review_names_a_setting_only_change():
+    async def go():
+        app = make_app(engine=MclTEngine(), start="review")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.plan_ready)
+            notes = plain(app.screen.query_one("#notes"))
+            assert 'primary: failover peer "failover-partner": mclt 3600 → 1800' in notes
+            assert "secondary" not in notes
+    run(go())
+
+
+def test_a_plan_without_change_says_one_true_thing():
+    async def go():
+        app = make_app(engine=SameEngine(), start="review")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.plan_ready)
+            shown = plain(app.screen.query_one("#notes"))
+            if app.screen.query_one("#consequences").display:
+                shown += plain(app.screen.query_one("#consequences"))
+            shown += str(app.screen.query_one("#confirm").label)
+            assert "only checks" in shown and "restarts nothing" in shown
+            assert "Applying restarts both" not in shown and "apply them now" not in shown
+    run(go())
+
+
+def test_a_plan_that_changes_still_warns_of_the_restart():
+    async def go():
+        app = make_app(start="review")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.plan_ready)
+            assert app.screen.query_one("#consequences").display
+            assert "restarts both" in plain(app.screen.query_one("#consequences"))
+            notes = plain(app.screen.query_one("#notes"))
+            assert 'primary: adds failover peer "failover-partner"' in notes
+            assert "primary: 1 pool joins" in notes
     run(go())
