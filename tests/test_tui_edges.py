@@ -13,6 +13,7 @@ from screens.review import DiffLines, what_changes
 from tests.conf_helpers import planned_pair
 from tests.test_tui_helpers import AFTER, ANSWERS, FakeEngine, plain, until
 from wizard.answers import answers_from_dict
+from wizard.checks import CheckResult
 from wizard.conf.plan import FilePlan, PairPlan
 from wizard.steps import WizardState
 
@@ -157,3 +158,29 @@ def test_a_plan_that_changes_still_warns_of_the_restart():
             assert 'primary: adds failover peer "failover-partner"' in notes
             assert "primary: 1 pool joins" in notes
     run(go())
+
+
+# -- step 4 --------------------------------------------------------------------------------
+
+def test_the_omapi_exposure_says_what_the_probe_table_says():
+    async def go():
+        app = make_app(start="elements")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.checked)
+            matrix = plain(app.screen.query_one("#matrix"))
+            exposure = plain(app.screen.query_one("#exposure"))
+            assert "reachable" in matrix
+            assert "not reachable" not in exposure and "reachable from here" in exposure
+            assert "nothing listens yet" in exposure
+    run(go())
+
+
+def test_omapi_open_or_dropped_is_said_as_such():
+    from screens.elements import exposure_text
+
+    opened = CheckResult("port-omapi", "primary", "pass", "this host -> primary 1.2.3.4:7911: "
+                         "open; ...", "OMAPI has no address ACL: limit tcp/7911")
+    dropped = CheckResult("port-omapi", "secondary", "fail", "timed out", "allow it")
+    text = exposure_text([opened, dropped], 7911)
+    assert "primary: OMAPI already answers on tcp/7911" in text and "limit tcp/7911" in text
+    assert "secondary: OMAPI is not reachable from here" in text
