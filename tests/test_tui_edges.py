@@ -5,19 +5,24 @@ layout that works at 80x24."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from rich.console import Console
 
 from screens.app import WizardApp
 from screens.review import DiffLines, what_changes
 from tests.conf_helpers import planned_pair
-from tests.test_tui_helpers import AFTER, ANSWERS, FakeEngine, plain, until
+from tests.test_tui_helpers import (AFTER, ANSWERS, FakeEngine, check_results, next_enabled,
+                                    plain, until)
 from wizard.answers import answers_from_dict
 from wizard.checks import CheckResult
+from wizard.clock import ntp_verdict
 from wizard.conf.plan import FilePlan, PairPlan
+from wizard.facts import parse_output
 from wizard.steps import WizardState
 
 SIZE = (120, 40)
+DATA = Path(__file__).parent / "data" / "facts"
 
 
 def run(coro):
@@ -184,3 +189,42 @@ def test_omapi_open_or_dropped_is_said_as_such():
     text = exposure_text([opened, dropped], 7911)
     assert "primary: OMAPI already answers on tcp/7911" in text and "limit tcp/7911" in text
     assert "secondary: OMAPI is not reachable from here" in text
+
+
+# -- step 2 --------------------------------------------------------------------------------
+
+def test_ntp_on_its_own_local_clock_warns_that_the_peers_agree_only_with_each_other():
+    lab = parse_output((DATA / "debian12-lab.txt").read_text())       # chrony, local stratum 8
+    status, detail, fix = ntp_verdict("primary", lab.ntp)
+    assert status == "warn" and "agree only with each other" in detail and "server" in fix
+    for name in ("rhel9-systemd", "freebsd14"):                       # real upstreams
+        assert ntp_verdict("primary", parse_output((DATA / f"{name}.txt").read_text()).ntp)[0] \
+            == "pass", name
+    unsynced = parse_output((DATA / "ubuntu2204-systemd.txt").read_text())
+    assert ntp_verdict("primary", unsynced.ntp)[0] == "warn"
+
+
+def test_ntpd_on_its_local_clock_driver_warns_too():
+    text = (DATA / "freebsd14.txt").read_text().replace(
+        "*192.0.2.123     .GPS.            1 u", "*127.127.1.0     .LOCL.          10 l")
+    status, detail, _ = ntp_verdict("secondary", parse_output(text).ntp)
+    assert status == "warn" and "no upstream" in detail
+
+
+def test_the_clock_step_shows_the_warning_and_asks_for_an_override():
+    class LocalNtp(FakeEngine):
+        def check(self, answers, on_result=None):
+            return [r if r.id != "ntp" else CheckResult(
+                "ntp", r.host, *ntp_verdict(r.host, parse_output(
+                    (DATA / "debian12-lab.txt").read_text()).ntp)) for r in check_results()]
+
+    async def go():
+        engine = LocalNtp()
+        app = make_app(engine=engine, start="clock",
+                       checks=tuple(engine.check(ANSWERS)), checked=True)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.skew is not None)
+            assert "agree only with each other" in plain(app.screen.query_one("#ntp"))
+            assert "agree only with each other" in plain(app.screen.query_one("#gate"))
+            assert not next_enabled(app) and app.screen.query_one("#override").display
+    run(go())
