@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from screens.app import WizardApp
+from screens.app import WizardApp, why_not_go_to
 from screens.review import DiffLines, what_changes
 from tests.conf_helpers import planned_pair
 from tests.test_tui_helpers import (AFTER, ANSWERS, FakeEngine, check_results, next_enabled,
@@ -19,7 +19,7 @@ from wizard.checks import CheckResult
 from wizard.clock import ntp_verdict
 from wizard.conf.plan import FilePlan, PairPlan
 from wizard.facts import parse_output
-from wizard.steps import WizardState
+from wizard.steps import SkewVerdict, WizardState
 
 SIZE = (120, 40)
 DATA = Path(__file__).parent / "data" / "facts"
@@ -228,3 +228,118 @@ def test_the_clock_step_shows_the_warning_and_asks_for_an_override():
             assert "agree only with each other" in plain(app.screen.query_one("#gate"))
             assert not next_enabled(app) and app.screen.query_one("#override").display
     run(go())
+
+
+# -- the command palette -------------------------------------------------------------------
+
+def commands(app) -> dict:
+    return {c.title: c for c in app.get_system_commands(app.screen)}
+
+
+def test_the_palette_has_the_wizards_commands_and_says_why_a_step_is_out_of_reach():
+    async def go():
+        app = make_app(start="servers")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.checked)
+            found = commands(app)
+            for title in ("Save answers", "Check the existing pair", "Open the report",
+                          "Go to the welcome screen", "Go to step 2: Clocks"):
+                assert title in found, sorted(found)
+            assert found["Go to step 2: Clocks"].help.startswith("Jump")
+            # Step 3 is behind step 2's gate: the clocks are not compared yet.
+            assert found["Go to step 3: Networks and pools"].help == \
+                "Not now: step 2. Clocks: the clocks have not been compared yet"
+            assert "applied first" in found["Go to step 9: Failover test"].help
+    run(go())
+
+
+def test_going_to_a_step_from_the_palette():
+    async def go():
+        app = make_app(start="servers")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.checked)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Go to step 2")
+            assert await until(pilot, lambda: "Go to step 2" in str(
+                app.screen.query("CommandList").first().get_option_at_index(0).prompt))
+            await pilot.press("enter")
+            assert await until(pilot, lambda: type(app.screen).__name__ == "ClockScreen")
+            assert await until(pilot, lambda: app.screen.state.skew is not None)
+            # What step 1 learned came along, and the gate of step 1 was respected.
+            assert app.screen.state.checked
+            commands(app)["Go to step 1: Servers"].callback()
+            assert await until(pilot, lambda: type(app.screen).__name__ == "ServersScreen")
+            assert len(app.screen_stack) == 2        # the default screen and this one
+            # Forward over two open gates at once, back to where it was.
+            await pilot.pause()
+            commands(app)["Go to step 3: Networks and pools"].callback()
+            assert await until(pilot, lambda: type(app.screen).__name__ == "NetworksScreen")
+    run(go())
+
+
+def test_a_blocked_jump_is_refused_with_its_reason():
+    async def go():
+        app = make_app(start="servers")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.checked)
+            commands(app)["Go to step 5: Failover settings"].callback()
+            await pilot.pause()
+            assert type(app.screen).__name__ == "ServersScreen"
+            assert any("clocks have not been compared" in str(n.message)
+                       for n in app._notifications)
+    run(go())
+
+
+def test_the_jump_rules():
+    state = WizardState(ANSWERS, checked=True, hosts={"primary": 1, "secondary": 2},
+                        skew=SkewVerdict("pass", 0.0, 0.0, "ntp", "fine"))
+    assert why_not_go_to("clock", "servers", state) is None
+    assert why_not_go_to("clock", "servers", state, running="measure").startswith("this step")
+    assert why_not_go_to("servers", "networks", state) is None
+    assert "Networks" in why_not_go_to("servers", "elements", state)
+    # Apply is reached only with Next from the review; after it, Back's own rule holds.
+    ready = state.with_(plan_ready=True, plan_confirmed=True)
+    assert why_not_go_to("review", "apply", ready) is None
+    assert "applied first" in why_not_go_to("settings", "apply", ready)
+    applied = ready.with_(apply_started=True, apply_ok=True)
+    assert "would not undo" in why_not_go_to("drill", "review", applied)
+    assert why_not_go_to("check", "welcome", state) is None
+    assert why_not_go_to("check", "servers", state) is not None
+
+
+def test_the_palettes_quit_is_the_wizards_own():
+    engine = FakeEngine()
+    engine.hold = True
+
+    async def go():
+        app = make_app(engine=engine, start="apply", plan_ready=True, plan_confirmed=True)
+        async with app.run_test(size=SIZE) as pilot:
+            try:
+                assert await until(pilot, lambda: app.screen.running == "apply")
+                quits = [c for c in app.get_system_commands(app.screen) if c.title == "Quit"]
+                assert len(quits) == 1
+                quits[0].callback()
+                assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
+                assert app.return_code is None
+            finally:
+                engine.cancel.set()     # the held apply ends, or the app never exits
+    run(go())
+
+
+def test_open_the_report_says_where_it_is(tmp_path):
+    async def go(session):
+        engine = FakeEngine()
+        engine.session_path = session
+        app = make_app(engine=engine, start="settings")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            commands(app)["Open the report"].callback()
+            assert await until(pilot, lambda: bool(app._notifications))
+            return [str(n.message) for n in app._notifications]
+    before = run(go(str(tmp_path)))
+    assert any(str(tmp_path / "report.html") in m and "Step 10" in m for m in before), before
+    (tmp_path / "report.html").write_text("<html></html>")
+    (tmp_path / "report.md").write_text("# report")
+    after = run(go(str(tmp_path)))
+    assert any(str(tmp_path / "report.md") in m for m in after), after
