@@ -57,6 +57,8 @@ class WizardApp(App[int]):
     CSS_PATH = str(asset_path("wizard.tcss"))
     TITLE = "dhcp-wizard"
     SUB_TITLE = "ISC DHCP failover, step by step"
+    # Screens get -narrow below 110 columns; wizard.tcss then gives the content the room.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("ctrl+s", "save_answers", "Save answers"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from screens.app import WizardApp, why_not_go_to
@@ -22,6 +23,7 @@ from wizard.facts import parse_output
 from wizard.steps import SkewVerdict, WizardState
 
 SIZE = (120, 40)
+SMALL = (80, 24)
 DATA = Path(__file__).parent / "data" / "facts"
 
 
@@ -343,3 +345,46 @@ def test_open_the_report_says_where_it_is(tmp_path):
     (tmp_path / "report.md").write_text("# report")
     after = run(go(str(tmp_path)))
     assert any(str(tmp_path / "report.md") in m for m in after), after
+
+
+# -- 80x24 ---------------------------------------------------------------------------------
+
+def test_at_80x24_the_diffs_stack_and_the_footer_fits():
+    async def go():
+        app = make_app(start="review")
+        async with app.run_test(size=SMALL) as pilot:
+            assert await until(pilot, lambda: app.screen.state.plan_ready)
+            await pilot.pause()
+            assert app.screen.has_class("-narrow")
+            assert app.screen.query_one("#indicator").outer_size.width <= 10
+            p, s = (app.screen.query_one(f"#{r}-diff").parent for r in ("primary", "secondary"))
+            assert p.region.x == s.region.x and p.region.width >= 60    # one above the other
+            footer = app.screen.query_one("Footer")
+            assert footer.max_scroll_x == 0, footer.virtual_size       # nothing cut off
+            assert sum(k.outer_size.width for k in footer.query("FooterKey")) <= 80
+    run(go())
+
+
+def test_at_120_columns_the_frame_is_as_before():
+    async def go():
+        app = make_app(start="review")
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.state.plan_ready)
+            assert not app.screen.has_class("-narrow")
+            p, s = (app.screen.query_one(f"#{r}-diff").parent for r in ("primary", "secondary"))
+            assert p.region.y == s.region.y and p.region.x < s.region.x  # side by side
+    run(go())
+
+
+@pytest.mark.parametrize("step", ["welcome", "servers", "clock", "networks", "elements",
+                                  "settings", "review", "check"])
+def test_at_80x24_no_footer_key_is_cut(step):
+    from tests.test_tui_snapshots import STEPS
+
+    async def go():
+        app = make_app(start=step)
+        async with app.run_test(size=SMALL) as pilot:
+            await STEPS[step](pilot)
+            footer = app.screen.query_one("Footer")
+            assert footer.max_scroll_x == 0, [k.description for k in footer.query("FooterKey")]
+    run(go())
