@@ -261,7 +261,8 @@ def why_not_go_to(here: str, target: str, state: steps.WizardState,
     for passed in steps.STEP_IDS[i:j]:
         if not steps.may_continue(passed, state):
             g = steps.gate(passed, state)
-            reason = (g.reasons or g.warnings or ("blocked",))[0]
+            reason = g.reasons[0] if g.reasons else \
+                "its warnings are not overridden (the tick box there goes on past them)"
             return f"step {steps.step(passed).label}: {reason}"
     return None
 

@@ -300,6 +300,10 @@ def test_the_jump_rules():
     assert why_not_go_to("clock", "servers", state, running="measure").startswith("this step")
     assert why_not_go_to("servers", "networks", state) is None
     assert "Networks" in why_not_go_to("servers", "elements", state)
+    warned = state.with_(checks=(CheckResult("ntp", "primary", "warn", "no upstream"),))
+    assert "warnings are not overridden" in why_not_go_to("servers", "networks", warned)
+    assert why_not_go_to("servers", "networks",
+                         warned.with_(overrides=frozenset({"clock"}))) is None
     # Apply is reached only with Next from the review; after it, Back's own rule holds.
     ready = state.with_(plan_ready=True, plan_confirmed=True)
     assert why_not_go_to("review", "apply", ready) is None
