@@ -58,6 +58,8 @@ class WizardApp(App[int]):
     CSS_PATH = str(asset_path("wizard.tcss"))
     TITLE = "dhcp-wizard"
     SUB_TITLE = "ISC DHCP failover, step by step"
+    # Screens get -narrow below 110 columns; wizard.tcss then gives the content the room.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         # Ctrl+C is what a sysadmin presses to stop: it gets the same safe quit, never a
@@ -220,15 +222,68 @@ class WizardApp(App[int]):
         self.push_screen(ErrorModal(message, fix))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own Quit exits at once, even in the middle of an apply: the wizard's asks
+        # and rolls back first.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
+        yield SystemCommand("Quit", "Leave the wizard (during an apply: roll back first)",
+                            self.action_request_quit)
         yield SystemCommand("Save answers", "Write the current answers to a TOML file",
                             self.action_save_answers)
+        yield SystemCommand("Open the report", "The session's report (report.html, report.md)",
+                            self._open_report)
+        from screens.base import StepScreen
+
+        if not isinstance(screen, StepScreen):
+            return
         yield SystemCommand("Help for this step", "Show or hide the guide's text for this step",
                             lambda: screen.run_action("toggle_help"))
         yield SystemCommand("Next step", "Go on, if nothing blocks it",
                             lambda: screen.run_action("next"))
         yield SystemCommand("Previous step", "Go back one step",
                             lambda: screen.run_action("back"))
+        if screen.STEP != steps.CHECK:
+            why = _why_not_check(screen)
+            yield SystemCommand("Check the existing pair",
+                                f"Not now: {why}" if why else
+                                "Every check on a running pair, nothing changed",
+                                lambda: self._leave_for(screen, steps.CHECK))
+        for step in steps.STEPS:
+            if step.id == screen.STEP:
+                continue
+            why = why_not_go_to(screen.STEP, step.id, screen.state, screen.running)
+            name = (f"step {step.label.replace('. ', ': ', 1)}" if step.guide
+                    else f"the {step.title.lower()} screen")
+            yield SystemCommand(f"Go to {name}",
+                                f"Not now: {why}" if why else "Jump there with what the wizard "
+                                "has learned so far", lambda s=step.id: self._leave_for(screen, s))
+
+    def _leave_for(self, screen, target: str) -> None:
+        """Leave screen for target, a step or the check, if the wizard's rules allow it now."""
+        here = screen.STEP
+        why = (_why_not_check(screen) if target == steps.CHECK else
+               why_not_go_to(here, target, screen.state, screen.running))
+        if why:
+            self.notify(why, title="Not now", severity="warning")
+            return
+        state = screen.state
+        if target != steps.CHECK and here in steps.STEP_IDS and \
+                steps.STEP_IDS.index(target) > steps.STEP_IDS.index(here):
+            for passed in steps.STEP_IDS[steps.STEP_IDS.index(here):steps.STEP_IDS.index(target)]:
+                g = steps.gate(passed, state)
+                if g.warnings and passed in state.overrides:
+                    self.engine.record(passed, "override", warnings=list(g.warnings))
+        else:
+            self.engine.cancel.set()     # as Back does: whatever this step waits for is moot
+        self.state = state
+        self.pop_screen()
+        self.show_step(target)
+
+    def _open_report(self) -> None:
+        def find() -> None:
+            title, message = _find_report(self.engine.session_path)
+            self.call_from_thread(self.notify, message, title=title, timeout=15)
+
+        self.run_worker(find, thread=True, exit_on_error=False, group="report")
 
     # -- called from worker threads --------------------------------------------------------
     def ask_passphrase(self, what: str) -> str | None:
@@ -255,3 +310,60 @@ class WizardApp(App[int]):
         except RuntimeError:
             pass
         self.engine.close(self.end_status)
+
+
+def why_not_go_to(here: str, target: str, state: steps.WizardState,
+                  running: str | None = None) -> str | None:
+    """Why the wizard may not jump from step here to step target now, or None.
+
+    The same rules as Back and Next, over several steps: back while Back is allowed, forward
+    while every gate on the way is open (or its warnings overridden). Apply is never jumped
+    to nor past: it is reached with Next from the review, whose confirmation starts it."""
+    if running:
+        return "this step is still working (Esc cancels it)"
+    if here not in steps.STEP_IDS:
+        return None if target == "welcome" else "go back to the welcome screen first"
+    i, j = steps.STEP_IDS.index(here), steps.STEP_IDS.index(target)
+    if j < i:
+        return steps.back_blocked(here, state)
+    review = steps.STEP_IDS.index("review")
+    if i <= review < j and not (i == review and j == review + 1):
+        return "the plan must be confirmed and applied first (Next on step 6–7)"
+    for passed in steps.STEP_IDS[i:j]:
+        if not steps.may_continue(passed, state):
+            g = steps.gate(passed, state)
+            reason = g.reasons[0] if g.reasons else \
+                "its warnings are not overridden (the tick box there goes on past them)"
+            return f"step {steps.step(passed).label}: {reason}"
+    return None
+
+
+def _why_not_check(screen) -> str | None:
+    if screen.running:
+        return "this step is still working (Esc cancels it)"
+    if screen.state.apply_started and screen.state.apply_ok is None:
+        return "an apply is under way"
+    return None
+
+
+def _find_report(session_path: str | None) -> tuple[str, str]:
+    """(title, message) saying where the report is, opening it when there is a viewer.
+    Runs in a worker: it looks at the disk and may start a program."""
+    import shutil
+    import subprocess
+
+    if not session_path:
+        return ("No report yet", "The wizard records a session (and its report) once it "
+                "has talked to a server.")
+    html, md = os.path.join(session_path, "report.html"), os.path.join(session_path, "report.md")
+    there = [p for p in (html, md) if os.path.exists(p)]
+    if not there:
+        return ("No report yet", f"Step 10 writes it to {html} (and report.md); the events "
+                f"so far are in {os.path.join(session_path, 'events.jsonl')}.")
+    viewer = shutil.which("xdg-open")
+    if html in there and viewer and (os.environ.get("DISPLAY") or
+                                     os.environ.get("WAYLAND_DISPLAY")):
+        subprocess.Popen([viewer, html], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+        return "Report opened", f"{html} (also {md})" if md in there else html
+    return "The report", "\n".join(there)

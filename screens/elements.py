@@ -44,6 +44,30 @@ def probe_table(state) -> Table:
     return table
 
 
+def exposure_text(results, port: int) -> str:
+    """Who can reach OMAPI, in the words of the same probe the table shows. The check says
+    pass both for an open port (with the fix that limits it) and for a refused one (the
+    firewall lets this host through, nothing listens yet): both are reachable, and the
+    deployment is what makes the second one answer."""
+    lines = []
+    for r in (r for r in results if r.id == "port-omapi"):
+        host = escape(r.host or "")
+        if r.status == "pass" and r.fix:
+            lines.append(f"[yellow]▲[/] {host}: OMAPI already answers on tcp/{port} from "
+                         f"here. {escape(r.fix)}")
+        elif r.status == "pass":
+            lines.append(f"[yellow]▲[/] {host}: tcp/{port} is reachable from here and nothing "
+                         "listens yet. The deployment enables OMAPI there, which has no "
+                         "address ACL: afterwards, limit the port to this admin host.")
+        elif r.status == "fail":
+            lines.append(f"[red]✘[/] {host}: OMAPI is not reachable from here (see the "
+                         "table): not exposed to this host, but the wizard needs it to read "
+                         "the failover state and to drill.")
+        else:
+            lines.append(f"[grey50]–[/] {host}: not probed: {escape(r.detail)}")
+    return "\n".join(lines) or "[dim]not probed yet[/dim]"
+
+
 class ElementsScreen(StepScreen):
     STEP = "elements"
     INTRO = ("Failover messages go between the two servers in both directions; the wizard "
@@ -80,11 +104,8 @@ class ElementsScreen(StepScreen):
 
     def show(self) -> None:
         self.query_one("#matrix", Static).update(probe_table(self.state))
-        exposure = [r for r in self.state.results("elements") if r.id == "port-omapi" and r.fix]
         self.query_one("#exposure", Static).update(
-            "\n".join(f"[yellow]▲[/] {escape(r.host or '')}: {escape(r.fix)}" for r in exposure)
-            or "[green]✔[/] OMAPI is not reachable from here yet (it is enabled by the "
-               "deployment; limit it to this admin host afterwards).")
+            exposure_text(self.state.results("elements"), self.state.answers.omapi.port))
         self.show_relays()
 
     def show_relays(self) -> None:

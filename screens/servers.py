@@ -27,7 +27,7 @@ class ServersScreen(HostKeyFlow, StepScreen):
     STEP = "servers"
     INTRO = ("Which server is the primary and which the secondary? The wizard logs in to both "
              "over SSH (host keys verified) and only reads: nothing is changed in this step.")
-    BINDINGS = [Binding("ctrl+r", "inspect", "Connect and inspect")]
+    BINDINGS = [Binding("ctrl+r", "inspect", "Inspect")]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="columns"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
@@ -29,6 +30,29 @@ WELCOME = "\n".join([
 ])
 
 
+def login(host) -> str:
+    """Markup for user@host[:port] as the answers give it. A missing user is left to
+    ~/.ssh/config or the local login at connect time: resolving it here would read files on
+    the UI thread."""
+    where = escape(host.host + (f":{host.port}" if host.port else ""))
+    who = (f"[b]{escape(host.user)}@{where}[/b]" if host.user
+           else f"[b]{where}[/b] [dim](user from ~/.ssh/config, else yours)[/dim]")
+    return who + (" with sudo" if host.sudo else "")
+
+
+def pair_text(answers) -> str:
+    """Which pair the loaded answers point at: whoever loaded the wrong file sees it here,
+    before step 1 logs in anywhere."""
+    lines = [f"Answers loaded from [b]{escape(answers.source or '')}[/b]. The pair to set up:"]
+    for role in ("primary", "secondary"):
+        lines.append(f"  {role.title():<12} {login(answers.host(role))}")
+    lines.append(f"  {'Relationship':<12} [b]failover peer "
+                 f"\"{escape(answers.failover.name)}\"[/b]")
+    lines.append("[dim]Every field is pre-filled; each step still shows it to you for "
+                 "review.[/dim]")
+    return "\n".join(lines)
+
+
 class WelcomeScreen(StepScreen):
     STEP = "welcome"
     NEXT_LABEL = "Set up failover"
@@ -37,11 +61,10 @@ class WelcomeScreen(StepScreen):
         return "Welcome to dhcp-wizard"
 
     def compose_body(self) -> ComposeResult:
-        yield Static(WELCOME, id="welcome-text")
+        # First, so that the pair about to be changed is seen without scrolling.
         if self.state.answers.source:
-            yield Static(f"Answers loaded from [b]{self.state.answers.source}[/b]: every field "
-                         "is pre-filled, and each step still shows it to you for review.",
-                         classes="note")
+            yield Static(pair_text(self.state.answers), id="pair", classes="panel")
+        yield Static(WELCOME, id="welcome-text")
         yield Static("[b]Already running failover?[/b] Check an existing pair before or after "
                      "an upgrade: every check, nothing changed.", classes="section")
         yield Button("Check an existing pair", id="check", compact=True)

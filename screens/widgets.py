@@ -33,15 +33,20 @@ class StepIndicator(Static):
     def render(self) -> Text:
         text = Text()
         here = STEP_IDS.index(self.current) if self.current in STEP_IDS else -1
+        # Too narrow for the titles (a small terminal): the numbers alone, the current step's
+        # title is the content's heading anyway.
+        short = self.content_size.width and self.content_size.width < 20
         for i, step in enumerate(STEPS):
+            label = (step.label.partition(".")[0] if step.guide else "start") if short \
+                else step.label
             if i < here:
                 text.append(" ✔ ", style="green")
-                text.append(step.label + "\n", style="")
+                text.append(label + "\n", style="")
             elif i == here:
                 text.append(" ▶ ", style="bold reverse")
-                text.append(step.label + "\n", style="bold reverse")
+                text.append(label + "\n", style="bold reverse")
             else:
-                text.append("   " + step.label + "\n", style="dim")
+                text.append("   " + label + "\n", style="dim")
         return text
 
 

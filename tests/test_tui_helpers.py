@@ -157,8 +157,10 @@ class FakeEngine:
                                   AFTER.replace("\tmclt 3600;\n\tsplit 128;\n", "")
                                   .replace("primary;", "secondary;"))],
                         SECRET, "generated and written to /root/omapi.secret (mode 0600)",
-                        notes=["primary: added failover peer \"failover-partner\"",
-                               "secondary: added failover peer \"failover-partner\""])
+                        # What the real plan notes for BEFORE: the bare range it wraps.
+                        notes=[f"{role}: /etc/dhcp/dhcpd.conf:2: range 198.51.100.100-"
+                               "198.51.100.199 wrapped in a pool so that it can join failover"
+                               for role in ("primary", "secondary")])
 
     def mask(self, text):
         return text.replace(SECRET, "***REDACTED***")

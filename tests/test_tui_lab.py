@@ -49,6 +49,12 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
             assert await until(pilot, lambda: app.screen.state.skew is not None, 30)
             assert app.screen.state.skew.status == "pass"
             assert "clocks agree" in plain(app.screen.query_one("#skew"))
+            # The lab's chronyds serve their own clock (`local stratum 8`, no upstream): the
+            # step says so, and only an explicit override goes on.
+            assert "agree only with each other" in plain(app.screen.query_one("#ntp"))
+            assert not next_enabled(app)
+            await pilot.pause()
+            await pilot.click("#override")
             await forward(pilot, app, "NetworksScreen")
             assert await until(pilot, lambda: bool(app.screen.state.networks), 30)
             assert subnet in [n.cidr for n in app.screen.state.chosen()]
@@ -87,6 +93,7 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
         events = read_events(tmp_path / "session")
         kinds = {(e["step"], e["kind"]) for e in events}
         assert ("session", "start") in kinds and ("review", "confirmed") in kinds
+        assert ("clock", "override") in kinds
         assert events[0]["data"]["command"] == "tui"
     finally:
         fresh(lab_spec)

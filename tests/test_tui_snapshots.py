@@ -54,6 +54,12 @@ def test_screen(snap_compare, step):
     assert snap_compare(app, terminal_size=SIZE, run_before=STEPS[step])
 
 
+@pytest.mark.parametrize("step", ["welcome", "review"])
+def test_at_80x24(snap_compare, step):
+    """The smallest common terminal: the step list shrinks to numbers, the diffs stack."""
+    assert snap_compare(app_at(step), terminal_size=(80, 24), run_before=STEPS[step])
+
+
 def test_clock_blocked_by_skew(snap_compare):
     app = app_at("clock", engine=FakeEngine(skew=90.2))
     assert snap_compare(app, terminal_size=SIZE,

@@ -192,10 +192,9 @@ def _host_checks(run: _Run, pair, role: str) -> None:
                 f"{role}: dhcpd pid {facts.process.pid} listens on udp/67, interfaces "
                 f"{facts.interfaces.value or 'all with a subnet'}; config {facts.config.value} "
                 f"(from {facts.config.source}); restart with `{restart}`")
-    ntp = facts.ntp
-    run.add("ntp", role, "pass" if ntp.synchronised else "warn", f"{role}: {ntp.detail}",
-            None if ntp.synchronised else "run chrony or ntpd against reliable servers on both "
-            "peers")
+    from wizard.clock import ntp_verdict
+
+    run.add("ntp", role, *ntp_verdict(role, facts.ntp))
     path = run.answers.host(role).config or facts.config.value
     if path:
         config, summary = read_config(conn, path)

@@ -8,6 +8,7 @@ Preferred: ask each peer's own NTP service (skew = offset_B - offset_A, error bo
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -132,3 +133,28 @@ def verdict(reading: SkewReading, limit: float) -> tuple[str, str, str | None]:
     if skew + reading.error > limit:
         return "warn", detail + " (too close to call within the error bound)", fix
     return "pass", detail, None
+
+
+# What the facts script's parse writes for a time service that follows nothing but its own
+# oscillator: chrony's reference 7F7F0101 (`local stratum N`, no source selected) and ntpd's
+# LOCAL driver, 127.127.1.x, as its system peer.
+_OWN_CLOCK = re.compile(r"\(its own local clock\)|synchronised to 127\.127\.1\.\d+")
+NO_UPSTREAM_FIX = ("give both peers a real upstream: `server NAME iburst` or `pool NAME iburst` "
+                   "in chrony.conf (or ntp.conf), the same servers on both; keep "
+                   "`local stratum` only as a fallback for when they are unreachable")
+
+
+def ntp_verdict(role: str, ntp) -> tuple[str, str, str | None]:
+    """(status, detail, fix) of one peer's time service, from the facts' NtpStatus.
+
+    A service that serves only its own clock reports itself synchronised, but it is not
+    synchronised to anything: the skew check then proves only that the two peers agree with
+    each other (if one follows the other, or both share a host's clock), while clients and
+    logs keep real time and the lease times the peers hand out drift from it."""
+    if ntp.synchronised and _OWN_CLOCK.search(ntp.detail):
+        return ("warn", f"{role}: {ntp.detail}: no upstream time server; the peers then "
+                "agree only with each other, not with real time", NO_UPSTREAM_FIX)
+    if ntp.synchronised:
+        return "pass", f"{role}: {ntp.detail}", None
+    return ("warn", f"{role}: {ntp.detail}",
+            "run chrony or ntpd against reliable servers on both peers")
