@@ -27,6 +27,10 @@ async def to_apply(pilot, app):
                           ("ReviewScreen", lambda: app.screen.state.plan_ready)):
         await forward(pilot, app, screen)
         assert await until(pilot, ready, 30), screen
+        if screen == "ClockScreen":
+            # The lab's chronyds have no upstream: a warning only an override goes past.
+            await pilot.pause()
+            await pilot.click("#override")
     app.screen.query_one("#confirm").value = True
     await forward(pilot, app, "ApplyScreen")
 

@@ -18,19 +18,8 @@ from wizard import guard
 
 q = shlex.quote
 
-SCRIPT = r"""
-D=$(cd "$(dirname "$0")" && pwd) || exit 1
-G=$(dirname "$D")
-LIMIT=${1:-15}
-cd "$D" || exit 1
-echo $$ > guard.pid
-log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >> guard.log; }
-finish() {
-    rm -f recover.oms
-    printf '%s\n' "$1" > result.tmp && mv -f result.tmp result; log "$1"
-    [ "$(readlink "$G/lock" 2>/dev/null)" = "$(basename "$D")" ] && rm -f "$G/lock"
-    rm -f guard.pid; exit 0
-}
+SCRIPT = guard.PRELUDE + r"""
+CLEANUP=recover.oms
 miss=0
 while :; do
     case "$(readlink decided 2>/dev/null)" in

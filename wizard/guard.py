@@ -36,8 +36,9 @@ MISS_LIMIT = 15
 
 q = shlex.quote
 
-# POSIX sh, run as root. $1: seconds without a heartbeat before the guard acts.
-SCRIPT = r"""
+# What every guard script starts with (POSIX sh, run as root): its directory, the lock it
+# releases, its log and its one-line account. $1: seconds without a heartbeat before it acts.
+PRELUDE = r"""
 D=$(cd "$(dirname "$0")" && pwd) || exit 1
 G=$(dirname "$D")
 LIMIT=${1:-15}
@@ -49,7 +50,13 @@ release() {
     [ "$(readlink "$G/lock" 2>/dev/null)" = "$(basename "$D")" ] && rm -f "$G/lock"
     rm -f guard.pid
 }
-finish() { printf '%s\n' "$1" > result.tmp && mv -f result.tmp result; log "$1"; release; exit 0; }
+finish() {
+    [ -n "${CLEANUP:-}" ] && rm -f $CLEANUP
+    printf '%s\n' "$1" > result.tmp && mv -f result.tmp result; log "$1"; release; exit 0
+}
+"""
+
+SCRIPT = PRELUDE + r"""
 dhcpd_running() { [ -n "$(sh ./pids 2>/dev/null)" ]; }
 remove_uploads() {
     [ -e tmpfiles ] || return 0
