@@ -236,8 +236,8 @@ def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
             return fh.read().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False  # gone, or gone between the open and the read (ESRCH)
 
 
 def _daemon_pid(spec: LabSpec, role: str, daemon: str) -> int | None:
