@@ -51,6 +51,7 @@ def test_refused_sudo_fails_that_host_with_its_fix_and_keeps_the_other(lab, lab_
     assert proc.returncode == 1 and not report["ok"]
     failed = [c for c in report["checks"] if c["status"] == "fail"]
     assert failed and all(c["host"] == "secondary" for c in failed)
-    assert any("sudo" in c["detail"] and "NOPASSWD" in c.get("fix", "") for c in failed)
+    assert any("sudo" in c["detail"] and "NOPASSWD" in c.get("fix", "") for c in failed), \
+        failed  # seen once under two busy workers: the failures say what came instead
     primary = {c["id"]: c["status"] for c in report["checks"] if c["host"] == "primary"}
     assert primary["dhcpd-version"] == "pass" and primary["ssh"] == "pass"
