@@ -31,9 +31,6 @@ RESTART_TIMEOUT = 60.0
 # lease it cannot write) does so in its first seconds. 10 s covers those and more than one
 # CONTACT interval at the default max-response-delay (20 s / 3).
 SETTLE = 10.0
-# Beyond this many seconds without a successful heartbeat the host's guard will have acted
-# (or is about to): treat the host as lost and roll the other one back too.
-LOST_AFTER = guard.MISS_LIMIT - 3
 POLL = 0.5
 
 
@@ -141,10 +138,11 @@ class Transaction:
         self.mrd = max_response_delay
         self.expect_failover = expect_failover
         self.miss_limit = miss_limit
+        # Beyond this many seconds without a successful heartbeat the host's guard will have
+        # acted (or is about to): treat the host as lost and roll the other one back too.
         self.lost_after = max(3, miss_limit - 3)
         self.stamp = new_stamp()
         self.owner = owner(self.stamp, command, session)
-        self._beating = threading.Event()
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         for tgt in targets.values():
@@ -204,20 +202,18 @@ class Transaction:
 
     # -- heartbeat ---------------------------------------------------------------------
     def _start_heartbeat(self) -> None:
-        self._beating.set()
         self._beat_stop.clear()
         self._beat_thread = threading.Thread(target=self._beat, name="apply-heartbeat",
                                              daemon=True)
         self._beat_thread.start()
 
     def _stop_heartbeat(self) -> None:
-        self._beating.clear()
         self._beat_stop.set()
         if self._beat_thread is not None:
             self._beat_thread.join(timeout=10)
 
     def _beat(self) -> None:
-        while self._beating.is_set():
+        while not self._beat_stop.is_set():
             for tgt in self.t.values():
                 if not tgt.locked or tgt.decided or tgt.guard_acted:
                     continue
@@ -661,7 +657,7 @@ class Transaction:
         self._say("pair", "settling", f"both normal; watching for {self.settle:.0f} s more "
                   "before the commit (a dhcpd that dies now is rolled back)")
         until = time.monotonic() + self.settle
-        known = {r: s for r, s in waited.states().items()} if self.expect_failover else {}
+        known = dict(waited.states()) if self.expect_failover else {}
         next_pids = time.monotonic()
         while time.monotonic() < until:
             self._check_cancel("settle")
