@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from wizard.answers import load_answers  # noqa: E402
-from wizard.deploy import Deployment  # noqa: E402
+from wizard.flow.deployment import Deployment  # noqa: E402
 from wizard.lab import lifecycle  # noqa: E402
 from wizard.lab.spec import LabSpec  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The wizard app: owns the state and the engine, and follows wizard.steps from screen to
+"""The wizard app: owns the state and the engine, and follows wizard.flow.steps from screen to
 screen. Screens never push each other; each returns a StepResult and the app decides."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from textual.screen import Screen
 from assets import asset_path
 from screens.base import StepResult, error_text
 from screens.modals import ChoiceModal
-from screens.engine import Engine
-from wizard import steps
+from wizard.flow.engine import Engine
+from wizard.flow import steps
 from wizard.answers import Answers, HostAnswers
 
 # Imported when first shown, so the first screen draws without loading the others.
@@ -44,8 +44,8 @@ def _import_the_rest() -> None:
     """Import the engine (paramiko among it) and the other screens while the user reads
     the first screen: a first import inside a step's worker holds the import lock, and the
     UI thread waiting on it is a visible stall."""
-    for module in ("wizard.deploy", "wizard.ssh", "wizard.checks", "wizard.facts",
-                   "wizard.clock", "wizard.conf.plan", "wizard.omapi", "wizard.drill",
+    for module in ("wizard.flow.deployment", "wizard.remote.ssh", "wizard.checks.engine", "wizard.facts",
+                   "wizard.checks.clock", "wizard.conf.plan", "wizard.ops.omapi", "wizard.ops.drill",
                    "paramiko", *{m.partition(":")[0] for m in SCREENS.values()}):
         importlib.import_module(module)
 

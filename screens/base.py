@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Static
 
 from screens.widgets import HelpPanel, StepIndicator, guide
-from wizard import steps
+from wizard.flow import steps
 from wizard.errors import WizardError
 from wizard.interrupt import CancelToken
 

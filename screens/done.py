@@ -11,8 +11,8 @@ from textual.widgets import Static
 
 from screens.base import StepScreen
 from wizard.errors import InputError
-from wizard.omapi import EXPLAIN
-from wizard.steps import ROLES
+from wizard.ops.omapi import EXPLAIN
+from wizard.flow.steps import ROLES
 
 NEXT_STEPS = """\
 [b]What to do next[/b]

@@ -10,8 +10,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from screens.base import StepScreen
-from wizard.omapi import EXPLAIN
-from wizard.steps import ROLES
+from wizard.ops.omapi import EXPLAIN
+from wizard.flow.steps import ROLES
 
 STEP_NAMES = {"precondition": "both servers normal before the test",
               "shutdown-primary": "primary shut down; secondary takes over",

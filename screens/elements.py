@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from screens.base import StepScreen
 from screens.widgets import MARKS, results_markup
-from wizard.steps import ROLES
+from wizard.flow.steps import ROLES
 
 
 def server_addresses(state) -> list[str]:
@@ -109,7 +109,7 @@ class ElementsScreen(StepScreen):
         self.show_relays()
 
     def show_relays(self) -> None:
-        from wizard.relays import helper_lines
+        from wizard.checks.relays import helper_lines
 
         box = self.query_one("#relay-list", Vertical)
         box.remove_children()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
-from wizard.ssh_config import HostKeyChanged, UnknownHostKey
+from wizard.remote.ssh_config import HostKeyChanged, UnknownHostKey
 
 
 def inspect_pair(engine, answers, on_result):

@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from screens.base import StepScreen
 from screens.hostkeys import HostKeyFlow, inspect_pair
 from screens.widgets import results_markup
-from wizard.steps import ROLES
+from wizard.flow.steps import ROLES
 
 FIELDS = (("host", "Host"), ("user", "User"), ("port", "SSH port"), ("identity", "Key file"),
           ("config", "Config"), ("restart", "Restart"))

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from screens.base import StepScreen
-from wizard.steps import MODES, SETTING_FIELDS, apply_settings, mode_of
+from wizard.flow.steps import MODES, SETTING_FIELDS, apply_settings, mode_of
 
 LABELS = {
     "name": ("Relationship name", "The same on both servers; every shared pool refers to it."),

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from screens.base import StepResult, StepScreen
-from wizard.steps import CHECK
+from wizard.flow.steps import CHECK
 
 WELCOME = "\n".join([
     "This wizard sets up [b]ISC DHCP failover[/b] between two servers you already run, "

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from assets import asset_path
-from wizard.steps import STEP_IDS, STEPS
+from wizard.flow.steps import STEP_IDS, STEPS
 
 MARKS = {"pass": ("✔", "green"), "warn": ("▲", "yellow"), "fail": ("✘", "red"),
          "skip": ("–", "grey50"), "run": ("…", "cyan")}

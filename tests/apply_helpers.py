@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from wizard.answers import load_answers
-from wizard.apply import FileChange, HostTarget, Transaction
+from wizard.ops.transaction import FileChange, HostTarget, Transaction
 from wizard.conf.plan import plan_pair
 from wizard.lab import lifecycle
-from wizard.omapi import read_states
-from wizard.ssh import Pair
+from wizard.ops.omapi import read_states
+from wizard.remote.ssh import Pair
 
 CONF, LEASES, RESTART = "/etc/dhcp/dhcpd.conf", "/var/lib/dhcp/dhcpd.leases", \
     "service isc-dhcp-server restart"

@@ -90,8 +90,8 @@ class FailoverPair:
 
 
 def wait_normal(pair: FailoverPair, timeout: float = 60):
-    from wizard.omapi import read_states
-    from wizard.statewatch import both, wait_for
+    from wizard.ops.omapi import read_states
+    from wizard.ops.statewatch import both, wait_for
 
     reader = lambda: read_states(pair.endpoints(), "omapi_key", pair.secret, RELATIONSHIP)  # noqa: E731
     return wait_for(reader, both("normal"), timeout)

@@ -14,7 +14,7 @@ import time
 
 from tests.apply_helpers import fresh
 from tests.conftest import REPO
-from wizard import guard
+from wizard.remote import guard
 from wizard.lab import lease, lifecycle
 
 

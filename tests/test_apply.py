@@ -13,8 +13,8 @@ import pytest
 from tests.apply_helpers import fresh, plan, transaction
 from wizard.lab import lease, lifecycle
 from wizard.lab import namespaces as ns
-from wizard.omapi import read_states
-from wizard.session import Session, read_events
+from wizard.ops.omapi import read_states
+from wizard.record.session import Session, read_events
 
 pytestmark = pytest.mark.lab
 

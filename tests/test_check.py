@@ -7,7 +7,7 @@ import time
 
 from tests.conftest import run_cli
 from wizard.answers import dump_answers
-from wizard.session import read_events
+from wizard.record.session import read_events
 
 REQUIRED = {"ssh", "dhcpd-version", "version-parity", "clock-skew", "port-failover",
             "port-omapi", "config-lint", "failover-state"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.checks import run_checks
+from wizard.checks.engine import run_checks
 from wizard.lab import namespaces as ns
-from wizard.probes import route_source
+from wizard.checks.probes import route_source
 
 
 def test_route_source_is_read_from_ip_route_get():

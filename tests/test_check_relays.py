@@ -3,7 +3,7 @@ over SSH (a lab host playing the relay, with a dhcrelay-shaped process)."""
 
 from __future__ import annotations
 
-from wizard import relays
+from wizard.checks import relays
 from wizard.answers import answers_from_dict
 
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from wizard import clock
+from wizard.checks import clock
 
 
 def test_lowest_delay_usable_ntp_sample_wins():
@@ -40,7 +40,7 @@ def test_verdict_names_the_skew_the_limit_and_dhcpds_60_s():
 
 
 def _measure(answers, use_ntp):
-    from wizard.ssh import Pair
+    from wizard.remote.ssh import Pair
 
     with Pair(answers) as pair:
         conns = pair.connections
@@ -56,7 +56,7 @@ def test_healthy_lab_pair_has_no_skew(lab_answers, use_ntp):
 
 
 def test_ntp_silent_peer_falls_back_to_ssh(lab_answers, lab_spec):
-    from wizard.ssh import Pair
+    from wizard.remote.ssh import Pair
 
     unused = str(lab_spec.network.network_address + 13)   # nothing answers NTP there
     with Pair(lab_answers) as pair:

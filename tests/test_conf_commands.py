@@ -8,7 +8,7 @@ from tests.conf_helpers import ANSWERS, needs_dhcpd
 from tests.test_conf_plan import BASE
 from wizard.cli import main
 from wizard.conf.validate import dhcpd_errors
-from wizard.session import MASK, read_events
+from wizard.record.session import MASK, read_events
 
 
 @pytest.fixture

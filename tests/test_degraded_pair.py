@@ -14,8 +14,8 @@ from tests.failover_helpers import RELATIONSHIP, FailoverPair, wait_normal
 from tests.lab_helpers import start_dhcpd
 from wizard.lab import lifecycle
 from wizard.lab.lifecycle import _is_program
-from wizard.omapi import OmapiClient, read_states
-from wizard.statewatch import both, roles_in, wait_for
+from wizard.ops.omapi import OmapiClient, read_states
+from wizard.ops.statewatch import both, roles_in, wait_for
 
 
 def test_a_pid_is_the_daemon_only_when_its_program_is():

@@ -13,7 +13,7 @@ from tests.apply_helpers import fresh
 from tests.conftest import run_cli
 from wizard.lab import lease, lifecycle
 from wizard.lab import namespaces as ns
-from wizard.session import read_events
+from wizard.record.session import read_events
 
 pytestmark = pytest.mark.lab
 

@@ -8,9 +8,9 @@ import struct
 
 import pytest
 
-from wizard import dhcp_probe_script as script
+from wizard.remote import dhcp_probe_script as script
 from wizard.answers import answers_from_dict
-from wizard.drill import LabProbe, LocalProbe, SshProbe, probe_from_answers
+from wizard.ops.drill import LabProbe, LocalProbe, SshProbe, probe_from_answers
 from wizard.errors import InputError
 
 

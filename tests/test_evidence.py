@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.conftest import run_cli
-from wizard.evidence import verify
-from wizard.session import Session
+from wizard.record.evidence import verify
+from wizard.record.session import Session
 
 CONF = 'key k {\n  algorithm hmac-md5;\n  secret "c2VjcmV0LXNlY3JldC1zZWNyZXQ=";\n}\n'
 

@@ -7,8 +7,8 @@ import pytest
 
 from tests.conf_helpers import answers
 from wizard.conf.plan import FilePlan, PairPlan, plan_pair
-from wizard.evidence import report, verify
-from wizard.session import Session, read_events
+from wizard.record.evidence import report, verify
+from wizard.record.session import Session, read_events
 
 CONF = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
         "  pool {\n    range 198.51.100.100 198.51.100.199;\n  }\n}\n")

@@ -95,7 +95,7 @@ def test_dhcpd_process_arguments():
 
 @pytest.fixture(scope="module")
 def pair(lab_answers):
-    from wizard.ssh import Pair
+    from wizard.remote.ssh import Pair
 
     with Pair(lab_answers) as p:
         yield p

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from wizard.failover_health import OmapiAccess, judge, recover_command
-from wizard.omapi import STATE_CODES, StateSample, parse_failover_state
+from wizard.ops.failover_health import OmapiAccess, judge, recover_command
+from wizard.ops.omapi import STATE_CODES, StateSample, parse_failover_state
 
 REL = "failover-partner"
 ACCESS = {"primary": OmapiAccess("10.0.0.11", 7911, "omapi_key", None),

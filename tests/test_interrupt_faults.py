@@ -81,7 +81,7 @@ def test_drill_refuses_a_stale_normal_when_failover_traffic_is_dropped(lab, lab_
     from tests.interrupt_helpers import deployed, start_drill
     from tests.test_deploy_faults import FAILOVER_PORTS, secondary_firewall
     from wizard.answers import load_answers
-    from wizard.statewatch import both, wait_for
+    from wizard.ops.statewatch import both, wait_for
 
     deployed(lab_spec, tmp_path)
     with secondary_firewall(lab_spec, f"tcp dport {FAILOVER_PORTS} ip length > 64 drop",

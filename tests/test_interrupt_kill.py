@@ -13,7 +13,7 @@ from tests.interrupt_helpers import (BOUND, clients_probing, PHASES, ROLES, asse
                                      deployed, guard_results, read_until, start_deploy,
                                      start_drill, wait_serving)
 from tests.apply_helpers import fresh
-from wizard.session import read_events
+from wizard.record.session import read_events
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("baseline_after")]
 
@@ -42,8 +42,8 @@ def test_killed_wizard_leaves_both_serving_the_old_config_within_the_bound(lab, 
     # The next run ends the killed run's record with what the guards did.
     from tests.apply_helpers import CONF, LEASES
     from wizard.answers import load_answers
-    from wizard.leftovers import close_orphaned_sessions, scan
-    from wizard.ssh import Pair
+    from wizard.ops.leftovers import close_orphaned_sessions, scan
+    from wizard.remote.ssh import Pair
 
     with Pair(load_answers(lab_spec.answers_path)).open() as pair:
         found = {r: scan(pair.conn(r), r, CONF, LEASES) for r in ROLES}
@@ -58,7 +58,7 @@ def test_killed_drill_leaves_the_peer_to_put_itself_back(lab, lab_spec, tmp_path
     it back to recover itself; the pair is normal again without anyone's help."""
     from tests.apply_helpers import reader
     from wizard.answers import load_answers
-    from wizard.statewatch import both, wait_for
+    from wizard.ops.statewatch import both, wait_for
 
     deployed(lab_spec, tmp_path)
     proc = start_drill(lab_spec, tmp_path / "drill")

@@ -12,7 +12,7 @@ from tests.interrupt_helpers import (PHASES, assert_valid_and_serving, clients_p
                                      deployed, read_until, start_deploy, start_drill,
                                      wait_serving)
 from tests.apply_helpers import fresh
-from wizard.session import read_events
+from wizard.record.session import read_events
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("baseline_after")]
 

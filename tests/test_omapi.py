@@ -11,9 +11,9 @@ import pytest
 from tests.failover_helpers import RELATIONSHIP, FailoverPair, wait_normal
 from wizard.lab import lease
 from wizard.lab import namespaces as ns
-from wizard.omapi import (OmapiAuthError, OmapiClient, OmapiTimeout, OmapiUnknownRelationship,
+from wizard.ops.omapi import (OmapiAuthError, OmapiClient, OmapiTimeout, OmapiUnknownRelationship,
                           OmapiUnreachable, StateSample, parse_failover_state, read_states)
-from wizard.statewatch import both, diagnose, log_hints, roles_in, wait_for
+from wizard.ops.statewatch import both, diagnose, log_hints, roles_in, wait_for
 
 
 def u32(n: int) -> bytes:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.test_conf_commands import files, plan  # noqa: F401 - the fixture
 from wizard.cli import main
-from wizard.session import MASK
+from wizard.record.session import MASK
 
 
 def test_out_writes_the_printed_diffs_masked_and_private(files, capsys):  # noqa: F811

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from wizard import probes
+from wizard.checks import probes
 
 
 def test_probe_output_words():
@@ -25,7 +25,7 @@ def test_fixes_name_the_port_the_source_and_the_admin_host():
 
 @pytest.fixture(scope="module")
 def pair(lab_answers):
-    from wizard.ssh import Pair
+    from wizard.remote.ssh import Pair
 
     with Pair(lab_answers) as p:
         yield p
@@ -74,7 +74,7 @@ def test_from_a_peer_to_the_other(pair, lab_spec):
 
 
 def test_check_reports_a_dropped_failover_port_with_the_rule_to_add(pair, lab_answers, lab_spec):
-    from wizard.checks import run_checks
+    from wizard.checks.engine import run_checks
 
     port = lab_answers.failover.secondary_port
     with dropped(lab_spec, "secondary", port):

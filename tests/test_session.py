@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 
-from wizard.session import MASK, Session, read_events
+from wizard.record.session import MASK, Session, read_events
 
 
 def test_events_are_on_disk_before_close(tmp_path):

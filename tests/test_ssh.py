@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from wizard import ssh
-from wizard.ssh_config import (HostKeyChanged, UnknownHostKey, load_ssh_config, resolve,
+from wizard.remote import ssh
+from wizard.remote.ssh_config import (HostKeyChanged, UnknownHostKey, load_ssh_config, resolve,
                                trust_host_key)
 
 
@@ -147,7 +147,7 @@ def test_encrypted_key_asks_the_callback_for_its_passphrase(lab_answers, tmp_pat
 
 def test_password_login_is_asked_only_where_offered_and_never_recorded(lab_answers, lab_spec,
                                                                        tmp_path):
-    from wizard.session import Session
+    from wizard.record.session import Session
 
     password = lab_spec.password_path.read_text().strip()
     wrong_key = tmp_path / "wrong"

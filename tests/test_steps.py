@@ -1,10 +1,10 @@
-"""The wizard's flow (wizard.steps): order, what blocks Next, overrides, Back after apply."""
+"""The wizard's flow (wizard.flow.steps): order, what blocks Next, overrides, Back after apply."""
 
 from __future__ import annotations
 
 from wizard.answers import Answers, HostAnswers
-from wizard.checks import CheckResult
-from wizard.steps import (STEP_IDS, Network, SkewVerdict, WizardState, apply_settings,
+from wizard.checks.engine import CheckResult
+from wizard.flow.steps import (STEP_IDS, Network, SkewVerdict, WizardState, apply_settings,
                           back_blocked, field_error, gate, may_continue, mode_of, next_step,
                           previous_step, step)
 

@@ -6,8 +6,8 @@ import asyncio
 
 from screens.app import WizardApp
 from tests.test_tui_helpers import ANSWERS, FakeEngine, plain, until
-from wizard.session import Session
-from wizard.steps import WizardState
+from wizard.record.session import Session
+from wizard.flow.steps import WizardState
 
 SIZE = (120, 40)
 

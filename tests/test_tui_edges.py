@@ -16,11 +16,11 @@ from tests.conf_helpers import planned_pair
 from tests.test_tui_helpers import (AFTER, ANSWERS, FakeEngine, check_results, next_enabled,
                                     plain, until)
 from wizard.answers import answers_from_dict
-from wizard.checks import CheckResult
-from wizard.clock import ntp_verdict
+from wizard.checks.engine import CheckResult
+from wizard.checks.clock import ntp_verdict
 from wizard.conf.plan import FilePlan, PairPlan
 from wizard.facts import parse_output
-from wizard.steps import SkewVerdict, WizardState
+from wizard.flow.steps import SkewVerdict, WizardState
 
 SIZE = (120, 40)
 SMALL = (80, 24)

@@ -7,7 +7,7 @@ import asyncio
 from screens.app import WizardApp
 from tests.test_tui_helpers import ANSWERS, SECRET, FakeEngine, next_enabled, plain, until
 from wizard.answers import load_answers
-from wizard.steps import WizardState
+from wizard.flow.steps import WizardState
 
 SIZE = (120, 40)
 

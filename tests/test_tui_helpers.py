@@ -1,6 +1,6 @@
 """Shared by the TUI tests: a fake engine with fixed results, and Pilot helpers.
 
-The fake has the methods of screens.engine.Engine and answers instantly with recorded-looking
+The fake has the methods of wizard.flow.engine.Engine and answers instantly with recorded-looking
 data, so screens render the same every time (snapshots) and navigation tests run in
 milliseconds. The lab tests use the real Engine.
 """
@@ -16,13 +16,13 @@ from rich.console import Console
 from rich.text import Text
 
 from wizard.answers import answers_from_dict
-from wizard.apply import ApplyResult
-from wizard.checks import CheckResult
+from wizard.ops.transaction import ApplyResult
+from wizard.checks.engine import CheckResult
 from wizard.conf.plan import FilePlan, PairPlan
-from wizard.deploy import HostInfo
-from wizard.drill import DrillResult, DrillStep
-from wizard.omapi import FailoverState, StateSample
-from wizard.steps import Network, SkewVerdict
+from wizard.flow.deployment import HostInfo
+from wizard.ops.drill import DrillResult, DrillStep
+from wizard.ops.omapi import FailoverState, StateSample
+from wizard.flow.steps import Network, SkewVerdict
 
 ANSWERS = answers_from_dict({
     "primary": {"host": "198.51.100.11", "user": "root"},
@@ -95,7 +95,7 @@ class FakeSession:
 
 
 class FakeEngine:
-    """screens.engine.Engine's interface with fixed answers; `gate` can hold a call."""
+    """wizard.flow.engine.Engine's interface with fixed answers; `gate` can hold a call."""
 
     def __init__(self, skew: float = 0.004, apply_ok: bool = True):
         self.cancel = threading.Event()

@@ -11,7 +11,7 @@ from screens.app import WizardApp
 from tests.apply_helpers import fresh
 from tests.test_tui_helpers import next_enabled, plain, until
 from wizard.lab import lifecycle
-from wizard.session import read_events
+from wizard.record.session import read_events
 
 pytestmark = pytest.mark.lab
 SIZE = (120, 40)

@@ -11,7 +11,7 @@ import pytest
 from screens.app import WizardApp
 from tests.apply_helpers import fresh
 from tests.test_tui_helpers import next_enabled, plain, until
-from wizard.evidence import verify
+from wizard.record.evidence import verify
 
 pytestmark = pytest.mark.lab
 SIZE = (120, 40)

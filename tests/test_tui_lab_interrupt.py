@@ -13,7 +13,7 @@ from tests.apply_helpers import fresh
 from tests.interrupt_helpers import assert_valid_and_serving, confs, wait_serving
 from tests.test_tui_helpers import plain, until
 from tests.test_tui_lab import SIZE, forward, name
-from wizard.session import read_events
+from wizard.record.session import read_events
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("baseline_after")]
 

@@ -10,7 +10,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.test_tui_helpers import ANSWERS, FakeEngine, next_enabled, until
-from wizard.steps import WizardState
+from wizard.flow.steps import WizardState
 
 SIZE = (120, 40)
 

@@ -64,7 +64,7 @@ def check_pair(answers: "Answers", err: Err | None = None) -> None:
 def check_ssh_targets(answers: "Answers") -> None:
     """The same rule after ~/.ssh/config: two aliases whose HostName and Port are one. For
     the commands about to connect (paramiko is loaded for them anyway); reads files only."""
-    from wizard.ssh_config import load_ssh_config, resolve_host
+    from wizard.remote.ssh_config import load_ssh_config, resolve_host
 
     config = load_ssh_config()
     p, s = (resolve_host(answers.host(role), config) for role in ("primary", "secondary"))

@@ -11,13 +11,13 @@ import sys
 
 from wizard.answers import load_answers
 from wizard.pair_rules import check_ssh_targets
-from wizard.session import Session
+from wizard.record.session import Session
 
 MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
 
 
 def run(args) -> int:
-    from wizard.checks import ok, run_checks
+    from wizard.checks.engine import ok, run_checks
     from wizard.commands.prompts import secret_prompt
 
     answers = load_answers(args.answers)

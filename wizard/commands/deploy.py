@@ -15,7 +15,7 @@ from wizard.answers import load_answers
 from wizard.commands.check import MARKS
 from wizard.commands.prompts import secret_prompt
 from wizard.errors import InputError
-from wizard.session import Session
+from wizard.record.session import Session
 
 
 class Printer:
@@ -46,7 +46,7 @@ def run_recorded(args, command: str, body) -> int:
     """Load the answers, open a session and a Deployment, run body(deployment, printer);
     the session is closed with the real exit code whatever happens. SIGINT, SIGTERM and
     SIGHUP cancel the operation, which then puts both servers back before we exit."""
-    from wizard.deploy import Deployment
+    from wizard.flow.deployment import Deployment
     from wizard.interrupt import CancelToken, signals_cancel
 
     from wizard.pair_rules import check_ssh_targets
@@ -126,7 +126,7 @@ def _deploy(d, args, say: Printer) -> int:
         print("  the servers already run this configuration; nothing to change")
         waited = d.wait_normal()
         if not waited.ok:
-            from wizard.statewatch import diagnose
+            from wizard.ops.statewatch import diagnose
 
             print("\nFAILED: the pair is not normal: " + ", ".join(
                 f"{r} {s}" for r, s in waited.states().items()))

@@ -17,7 +17,7 @@ from wizard.pair_rules import check_ssh_targets
 from wizard.conf.loader import encode
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError
-from wizard.session import Session
+from wizard.record.session import Session
 
 ROLES = ("primary", "secondary")
 
@@ -65,7 +65,7 @@ def _summary(result: PairPlan) -> str:
 
 def _plan_live(answers, session: Session) -> PairPlan:
     """Both live configs (and their includes) read over SSH; nothing is changed."""
-    from wizard.deploy import Deployment
+    from wizard.flow.deployment import Deployment
 
     with Deployment(answers, session) as d:
         for role, info in d.inspect().items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def run(args) -> int:
-    from wizard.evidence import report
+    from wizard.record.evidence import report
 
     md, html = report(args.session_dir)
     print(md)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def run(args) -> int:
-    from wizard.evidence import verify
+    from wizard.record.evidence import verify
 
     events, problems = verify(args.session_dir)
     artifacts = sum(e.get("kind") == "artifact" for e in events)

@@ -17,12 +17,12 @@ def parse_output(output: str) -> HostFacts:
 
 
 def gather(conn, timeout: float = 15.0) -> HostFacts:
-    """Raise wizard.ssh.SSHError when the script could not run at all."""
-    from wizard.ssh import SSHError, sudo_refused
+    """Raise wizard.remote.ssh.SSHError when the script could not run at all."""
+    from wizard.remote.ssh import SSHError, sudo_refused
 
     res = conn.run("sh -s", stdin=SCRIPT, privileged=True, timeout=timeout, label="facts")
     if sudo_refused(res):
-        from wizard.ssh import SudoFailed
+        from wizard.remote.ssh import SudoFailed
 
         raise SudoFailed(f"{conn.role}: `sudo -n` refused: {res.stderr.strip()}",
                          f"allow {conn.target.user} password-less sudo (a sudoers line "
@@ -42,7 +42,7 @@ def read_config(conn, path: str):
     degrade to "unknown" rather than failing the host.
     """
     from wizard.errors import WizardError
-    from wizard.ssh_loader import RemoteLoader
+    from wizard.remote.loader import RemoteLoader
 
     try:
         from wizard.conf.model import load

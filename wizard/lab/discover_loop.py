@@ -23,7 +23,7 @@ import socket
 import sys
 import time
 
-from wizard.dhcp_probe_script import DISCOVER, OFFER, packet, parse
+from wizard.remote.dhcp_probe_script import DISCOVER, OFFER, packet, parse
 
 
 def _listen(iface: str) -> socket.socket:

@@ -45,8 +45,8 @@ def failover_health(spec: LabSpec, start_hint: str = "`service isc-dhcp-server s
     """None when the lab runs no failover (the baseline); else the states and verdicts."""
     from wizard.conf.omapi_key import read_secret_file
     from wizard.facts import summarise
-    from wizard.failover_health import OmapiAccess, Verdict, judge
-    from wizard.omapi import read_states
+    from wizard.ops.failover_health import OmapiAccess, Verdict, judge
+    from wizard.ops.omapi import read_states
 
     configs, problems = {}, []
     for role in ROLES:

@@ -1,7 +1,7 @@
 """Watch both peers' failover states over OMAPI: a timestamped timeline and a diagnosis.
 
 The watcher takes a `reader` (a function returning one StateSample per role), so the timing
-logic is tested with recorded sequences and the live path uses wizard.omapi.read_states.
+logic is tested with recorded sequences and the live path uses wizard.ops.omapi.read_states.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from wizard.omapi import EXPLAIN, StateSample
+from wizard.ops.omapi import EXPLAIN, StateSample
 
 Reader = Callable[[], dict[str, StateSample]]
 Condition = Callable[[dict[str, StateSample]], bool]

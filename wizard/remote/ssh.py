@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from wizard.errors import OperationFailed
-from wizard.ssh_config import (  # noqa: F401 - re-exported for callers of the SSH layer
+from wizard.remote.ssh_config import (  # noqa: F401 - re-exported for callers of the SSH layer
     DEFAULT_IDENTITIES, HostKeyChanged, HostKeyError, Target, UnknownHostKey, fingerprint,
     known_key_types, load_known_hosts, resolve_host, trust_host_key, user_ssh_dir,
     verify_host_key,

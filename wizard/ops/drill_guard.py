@@ -1,7 +1,7 @@
 """The drill's safety net on the server it shuts down: if the wizard goes silent while that
 server is out of service, the server puts itself back into operation.
 
-The drill holds the host's lock (wizard.guard) for as long as the peer is out, so no deploy
+The drill holds the host's lock (wizard.remote.guard) for as long as the peer is out, so no deploy
 starts meanwhile, and runs a guard whose one job, after MISS_LIMIT seconds without a
 heartbeat, is what the drill would have done next: set the server's own failover state to
 recover over OMAPI, from the host itself, with omshell (shipped with ISC dhcpd). The key
@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 import threading
 
-from wizard import guard
+from wizard.remote import guard
 
 q = shlex.quote
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from wizard.errors import OperationFailed
-from wizard.omapi import OmapiClient, OmapiError
-from wizard.statewatch import Transition, both, roles_in, wait_for
+from wizard.ops.omapi import OmapiClient, OmapiError
+from wizard.ops.statewatch import Transition, both, roles_in, wait_for
 
 OTHER = {"primary": "secondary", "secondary": "primary"}
 TAKEOVER_WAIT = 5.0
@@ -59,7 +59,7 @@ class ScriptProbe:
         import json
         from pathlib import Path
 
-        script = (Path(__file__).parent / "dhcp_probe_script.py").read_text()
+        script = (Path(__file__).parents[1] / "remote" / "dhcp_probe_script.py").read_text()
         code, out, err = self._run(script, timeout)
         try:
             result = json.loads(out.strip().splitlines()[-1])
@@ -97,8 +97,8 @@ class SshProbe(ScriptProbe):
     def _run(self, script, timeout):
         import shlex
 
-        from wizard.ssh import connect
-        from wizard.ssh_config import resolve_host
+        from wizard.remote.ssh import connect
+        from wizard.remote.ssh_config import resolve_host
 
         conn = connect("probe", resolve_host(self.host_answers), sudo=self.host_answers.sudo,
                        session=self.session)
@@ -170,14 +170,14 @@ class Drill:
         self.omapi_timeout = omapi_timeout
         # role -> seconds since failover data last arrived from its partner (None: unknown)
         self.link_ages = link_ages
-        # role -> a wizard.drill_guard.DrillGuard for the server about to be shut down
+        # role -> a wizard.ops.drill_guard.DrillGuard for the server about to be shut down
         self.guard_for = guard_for
         self.steps: list[DrillStep] = []
         self.timeline: list[Transition] = []
         self._known: dict[str, str] = {}
 
     def _read(self):
-        from wizard.omapi import read_states
+        from wizard.ops.omapi import read_states
 
         return read_states({r: (e.address, e.omapi_port) for r, e in self.ep.items()},
                            self.key_name, self.secret, self.rel, timeout=self.omapi_timeout)

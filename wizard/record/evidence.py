@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from wizard.errors import InputError
-from wizard.session import MASK
+from wizard.record.session import MASK
 
 _UNMASKED = re.compile(rb"\bsecret\s+(?!" + re.escape(MASK.encode()) + rb")(\"[^\"]*\"|[^;\s]+)\s*;",
                        re.I)
@@ -137,7 +137,7 @@ def _summary_rows(events: list[dict], still_open: bool,
     return rows
 
 
-# How an apply ended, by the kind of its last event (wizard.apply and the TUI's engine).
+# How an apply ended, by the kind of its last event (wizard.ops.transaction and the TUI's engine).
 _OUTCOMES = {"committed": "applied (committed: both peers normal on it)",
              "rolled-back": "applied, then rolled back",
              "aborted": "apply aborted before anything was switched",

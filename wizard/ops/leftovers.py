@@ -16,7 +16,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 
-from wizard import guard
+from wizard.remote import guard
 
 q = shlex.quote
 # A pre-guard watchdog: `sleep N; if [ ! -e /tmp/.dhcp-wizard-STAMP-ROLE.confirmed ]; ...`
@@ -216,7 +216,7 @@ def close_orphaned_sessions(found: dict[str, HostLeftovers], say=None) -> list[s
     import socket
     from pathlib import Path
 
-    from wizard.session import Session
+    from wizard.record.session import Session
 
     me = socket.gethostname()
     guards: dict[str, dict[str, str]] = {}

@@ -58,7 +58,7 @@ class Deployment:
             self.pair = None
 
     def connect(self):
-        from wizard.ssh import Pair
+        from wizard.remote.ssh import Pair
 
         if self.pair is None:
             self.pair = Pair(self.answers, session=self.session,
@@ -71,7 +71,7 @@ class Deployment:
         return self.pair
 
     def reconnect(self, role: str):
-        from wizard.ssh import connect
+        from wizard.remote.ssh import connect
 
         conn = connect(role, self.pair.targets[role], sudo=self.answers.host(role).sudo,
                        session=self.session, passphrase=self.passphrase)
@@ -80,7 +80,7 @@ class Deployment:
 
     # -- steps 1-4 -----------------------------------------------------------------------
     def check(self, on_result=None) -> list:
-        from wizard.checks import run_checks
+        from wizard.checks.engine import run_checks
 
         pair = self.connect() if self.pair is None else self.pair
         return run_checks(self.answers, self.session, progress=on_result, cancel=self.cancel,
@@ -136,7 +136,7 @@ class Deployment:
     # -- steps 5-7 -----------------------------------------------------------------------
     def plan(self):
         from wizard.conf.plan import plan_pair
-        from wizard.ssh_loader import RemoteLoader
+        from wizard.remote.loader import RemoteLoader
 
         if not self.hosts:
             self.inspect()
@@ -151,7 +151,7 @@ class Deployment:
 
     # -- step 8 --------------------------------------------------------------------------
     def endpoints(self):
-        from wizard.drill import Endpoint
+        from wizard.ops.drill import Endpoint
 
         fo = self.answers.failover
         ports = {"primary": fo.primary_port, "secondary": fo.secondary_port}
@@ -159,7 +159,7 @@ class Deployment:
                 for r in ROLES}
 
     def state_reader(self, secret: str | None = None):
-        from wizard.omapi import read_states
+        from wizard.ops.omapi import read_states
 
         eps = {r: (e.address, e.omapi_port) for r, e in self.endpoints().items()}
         key = secret or self.secret
@@ -167,7 +167,7 @@ class Deployment:
                                    self.answers.failover.name, timeout=3)
 
     def normal_timeout(self, expect_mclt_wait: bool = False) -> float:
-        from wizard.statewatch import normal_deadline
+        from wizard.ops.statewatch import normal_deadline
 
         if self._normal_timeout is not None:
             return self._normal_timeout
@@ -186,8 +186,8 @@ class Deployment:
 
     def apply(self, the_plan, cancel=None, expect_failover: bool = True,
               command: str | None = None):
-        from wizard import remote_sh
-        from wizard.apply import SETTLE, FileChange, HostTarget, Transaction
+        from wizard.remote import shell as remote_sh
+        from wizard.ops.transaction import SETTLE, FileChange, HostTarget, Transaction
 
         targets = {}
         for role in ROLES:
@@ -215,8 +215,8 @@ class Deployment:
 
     def clear_leftovers(self, cancel=None):
         """What earlier runs left on both hosts: said, waited for or cleaned, before any
-        change (wizard.leftovers)."""
-        from wizard.leftovers import settle_before_change
+        change (wizard.ops.leftovers)."""
+        from wizard.ops.leftovers import settle_before_change
 
         conns = {r: self.pair.conn(r) for r in ROLES}
         paths = {r: (self.hosts[r].config_path, self.hosts[r].lease_path) for r in ROLES}
@@ -227,7 +227,7 @@ class Deployment:
         return found
 
     def wait_normal(self, timeout: float | None = None):
-        from wizard.statewatch import both, wait_for
+        from wizard.ops.statewatch import both, wait_for
 
         return wait_for(self.state_reader(), both("normal"),
                         timeout if timeout is not None else self.normal_timeout(True),
@@ -238,7 +238,7 @@ class Deployment:
     # -- steps 9-10 ----------------------------------------------------------------------
     def link_ages(self) -> dict[str, float | None]:
         """Seconds since failover data last arrived on each host (None: cannot tell)."""
-        from wizard import remote_sh
+        from wizard.remote import shell as remote_sh
 
         fo = self.answers.failover
         cmd = remote_sh.failover_link([fo.primary_port, fo.secondary_port])
@@ -251,8 +251,8 @@ class Deployment:
         return out
 
     def _drill_guard(self, role: str):
-        from wizard.apply import new_stamp, owner
-        from wizard.drill_guard import DrillGuard
+        from wizard.ops.transaction import new_stamp, owner
+        from wizard.ops.drill_guard import DrillGuard
 
         return DrillGuard(self.pair.conn(role), role, omapi_port=self.answers.omapi.port,
                           key_name=self.answers.omapi.key_name, secret=self.secret,
@@ -260,7 +260,7 @@ class Deployment:
                           owner=owner(new_stamp(), "drill", self.session))
 
     def drill(self, swap: bool = False, cancel=None):
-        from wizard.drill import Drill, probe_from_answers
+        from wizard.ops.drill import Drill, probe_from_answers
 
         fo = self.answers.failover
         if self.secret is None:

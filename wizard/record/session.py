@@ -193,7 +193,7 @@ class Session:
     def report(self) -> tuple[Path, Path]:
         """report.md and report.html as the record stands now, marked as written while the
         session is open; close() writes them again with the end."""
-        from wizard.evidence import report
+        from wizard.record.evidence import report
 
         # Held so that no event is half written while the report reads the record.
         with self._lock:
@@ -204,7 +204,7 @@ class Session:
             return
         self.event("session", "end", status=status, **data)
         self._fh.close()
-        from wizard.evidence import report
+        from wizard.record.evidence import report
 
         try:
             report(self.path)

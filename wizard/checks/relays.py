@@ -96,8 +96,8 @@ def check(answers, add, pair=None, session=None) -> None:
 
 def _check_over_ssh(answers, add, relay: str, servers: list[str], session) -> None:
     from wizard.errors import OperationFailed
-    from wizard.ssh import connect
-    from wizard.ssh_config import resolve
+    from wizard.remote.ssh import connect
+    from wizard.remote.ssh_config import resolve
 
     p = answers.primary
     try:

@@ -66,8 +66,8 @@ class _Run:
 def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | None = None,
                cancel: threading.Event | None = None, pair=None,
                ssh_config=None, passphrase=None) -> list[CheckResult]:
-    """All checks of the pair. Pass an open wizard.ssh.Pair to reuse its connections."""
-    from wizard.ssh import Pair
+    """All checks of the pair. Pass an open wizard.remote.ssh.Pair to reuse its connections."""
+    from wizard.remote.ssh import Pair
 
     run = _Run(answers, session, progress, cancel)
     own_pair = pair is None
@@ -131,7 +131,7 @@ def _guard(fn):
 
 
 def _ssh_checks(run: _Run, pair) -> None:
-    from wizard.ssh_config import fingerprint
+    from wizard.remote.ssh_config import fingerprint
 
     for role in ROLES:
         conn = pair.conn(role)
@@ -192,7 +192,7 @@ def _host_checks(run: _Run, pair, role: str) -> None:
                 f"{role}: dhcpd pid {facts.process.pid} listens on udp/67, interfaces "
                 f"{facts.interfaces.value or 'all with a subnet'}; config {facts.config.value} "
                 f"(from {facts.config.source}); restart with `{restart}`")
-    from wizard.clock import ntp_verdict
+    from wizard.checks.clock import ntp_verdict
 
     run.add("ntp", role, *ntp_verdict(role, facts.ntp))
     path = run.answers.host(role).config or facts.config.value
@@ -215,7 +215,7 @@ def _install_hint(family: str | None) -> str:
 
 @_guard
 def _clock_check(run: _Run, pair) -> None:
-    from wizard import clock
+    from wizard.checks import clock
 
     conns = {r: pair.conn(r) for r in ROLES if pair.conn(r) is not None}
     if len(conns) < 2:
@@ -250,7 +250,7 @@ def _failover_endpoint(run: _Run, pair, role: str) -> tuple[str | None, int]:
 def _peer_address_check(run: _Run, pair, role: str) -> None:
     """The failover `address` must be this host's own, and the one it sends from: the
     partner accepts a failover connection only from its configured `peer address`."""
-    from wizard.probes import source_address_from
+    from wizard.checks.probes import source_address_from
 
     other = ROLES[1 - ROLES.index(role)]
     own, _ = _failover_endpoint(run, pair, role)
@@ -286,7 +286,7 @@ def _peer_address_check(run: _Run, pair, role: str) -> None:
 @_guard
 def _failover_port_check(run: _Run, pair, role: str) -> None:
     """From `role` to the other peer's failover port (the partner dhcpd connects there)."""
-    from wizard.probes import firewall_fix, probe_from
+    from wizard.checks.probes import firewall_fix, probe_from
 
     other = ROLES[1 - ROLES.index(role)]
     conn = pair.conn(role)
@@ -329,7 +329,7 @@ def _failover_port_check(run: _Run, pair, role: str) -> None:
 
 @_guard
 def _omapi_port_check(run: _Run, pair, role: str) -> None:
-    from wizard.probes import firewall_fix, omapi_exposure_fix, tcp_probe
+    from wizard.checks.probes import firewall_fix, omapi_exposure_fix, tcp_probe
 
     conn = pair.conn(role)
     port = run.answers.omapi.port
@@ -429,8 +429,8 @@ def _failover_state_check(run: _Run, pair) -> None:
                 "OMAPI is not configured with a key the wizard holds, so the state cannot be read",
                 "set omapi.secret_file in the answers, or let `plan` configure OMAPI")
         return
-    from wizard.failover_health import OmapiAccess, judge
-    from wizard.omapi import read_states
+    from wizard.ops.failover_health import OmapiAccess, judge
+    from wizard.ops.omapi import read_states
 
     endpoints = {r: (pair.conn(r).remote_address, ports[r]) for r in declared if pair.conn(r)}
     samples = read_states(endpoints, run.answers.omapi.key_name, secret, name)
@@ -465,7 +465,7 @@ def _omapi_secret(run: _Run) -> tuple[str | None, bool]:
 @_guard
 def _relay_checks(run: _Run, pair) -> None:
     try:
-        from wizard import relays
+        from wizard.checks import relays
     except ImportError:
         return
     relays.check(run.answers, run.add, pair, run.session)
@@ -475,7 +475,7 @@ def _relay_checks(run: _Run, pair) -> None:
 def _leftovers_check(run: _Run, pair, role: str) -> None:
     """What earlier runs left on the host: a run in progress fails the check; a run being
     finished by its guard, stray uploads or old watchdogs warn (deploy deals with them)."""
-    from wizard.leftovers import scan
+    from wizard.ops.leftovers import scan
 
     conn = pair.conn(role)
     if conn is None:

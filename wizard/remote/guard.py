@@ -25,7 +25,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from wizard import remote_sh as sh
+from wizard.remote import shell as sh
 
 BASE = "/var/run/dhcp-wizard"
 LOCK = f"{BASE}/lock"

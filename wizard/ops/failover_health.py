@@ -14,8 +14,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from wizard.omapi import STATE_CODES, StateSample
-from wizard.statewatch import diagnose
+from wizard.ops.omapi import STATE_CODES, StateSample
+from wizard.ops.statewatch import diagnose
 
 ROLES = ("primary", "secondary")
 # States in which dhcpd stays out of service until an operator moves it on.

@@ -1,6 +1,6 @@
 """Push both peers' new configs as one transaction.
 
-lock (both): take each host's lock and start its guard (wizard.guard), which from then on
+lock (both): take each host's lock and start its guard (wizard.remote.guard), which from then on
 finishes the change alone if the wizard disappears. prepare (both): upload beside the target,
 validate with the host's own `dhcpd -t`, back up config and lease file. Only when both are
 ready: arm both guards, switch both (atomic rename), restart both together (detached, so a
@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
-from wizard import guard
-from wizard import remote_sh as sh
-from wizard.statewatch import Transition, WaitResult, both, wait_for
+from wizard.remote import guard
+from wizard.remote import shell as sh
+from wizard.ops.statewatch import Transition, WaitResult, both, wait_for
 
 RESTART_TIMEOUT = 60.0
 # Normal on both is not yet a success: the pool rebalance runs on entering normal, the lease
@@ -644,7 +644,7 @@ class Transaction:
                        ("unknown-state", "unknown") for s in samples.values())
 
     def _partner_hint(self) -> str:
-        from wizard.statewatch import log_hints
+        from wizard.ops.statewatch import log_hints
 
         hints = [f"{role}: {h}" for role in self.t for h in log_hints(self._log(role))]
         return " ".join(hints) or ("check the failover port in both directions (firewall) "
@@ -711,7 +711,7 @@ class Transaction:
         self.progress(tr.role, "state", f"{tr.before} -> {tr.after}: {tr.explanation}")
 
     def _not_normal_reason(self, waited: WaitResult) -> str:
-        from wizard.statewatch import diagnose, log_hints
+        from wizard.ops.statewatch import diagnose, log_hints
 
         notes = diagnose(waited.last, None)
         for role in self.t:

@@ -1,6 +1,6 @@
 """The engine as the screens use it: blocking calls, run only from thread workers.
 
-A thin facade over wizard.deploy.Deployment so that a screen asks for one thing ("check
+A thin facade over wizard.flow.deployment.Deployment so that a screen asks for one thing ("check
 the pair", "plan") and gets plain results back; snapshot tests swap in a fake with the same
 methods. Nothing here touches a widget: progress goes to whatever sink the running screen
 set, and that sink posts messages to the UI thread.
@@ -39,7 +39,7 @@ class Engine:
     @property
     def session(self):
         if self._session is None:
-            from wizard.session import Session
+            from wizard.record.session import Session
 
             self._session = Session.create(self.session_dir, command="tui")
         return self._session
@@ -60,7 +60,7 @@ class Engine:
 
     # -- the deployment, rebuilt when the hosts change -------------------------------------
     def deployment(self, answers):
-        from wizard.deploy import Deployment
+        from wizard.flow.deployment import Deployment
 
         key = (answers.primary, answers.secondary)
         if self._deployment is not None and key != self._hosts_key:
@@ -92,7 +92,7 @@ class Engine:
         return dict(d.pair.errors) if d.pair is not None else {}
 
     def trust(self, error) -> str:
-        from wizard.ssh_config import trust_host_key
+        from wizard.remote.ssh_config import trust_host_key
 
         return trust_host_key(error)
 
@@ -104,8 +104,8 @@ class Engine:
 
     # -- step 2 ----------------------------------------------------------------------------
     def measure_clock(self, answers):
-        from wizard import clock
-        from wizard.steps import SkewVerdict
+        from wizard.checks import clock
+        from wizard.flow.steps import SkewVerdict
 
         pair = self.deployment(answers).connect()
         conns = {r: pair.conn(r) for r in ROLES}
@@ -125,7 +125,7 @@ class Engine:
         """(networks of the primary, pool differences for the chosen subnets)."""
         from wizard.errors import OperationFailed
         from wizard.facts import read_config
-        from wizard.steps import networks_of, pool_differences
+        from wizard.flow.steps import networks_of, pool_differences
 
         d = self.deployment(answers)
         if not d.hosts:
@@ -140,7 +140,7 @@ class Engine:
                 self.differences(answers.failover.pools))
 
     def differences(self, chosen) -> tuple[str, ...]:
-        from wizard.steps import pool_differences
+        from wizard.flow.steps import pool_differences
 
         if len(self._configs) < 2:
             return ()
