@@ -269,9 +269,7 @@ class WizardApp(App[int]):
         if target != steps.CHECK and here in steps.STEP_IDS and \
                 steps.STEP_IDS.index(target) > steps.STEP_IDS.index(here):
             for passed in steps.STEP_IDS[steps.STEP_IDS.index(here):steps.STEP_IDS.index(target)]:
-                g = steps.gate(passed, state)
-                if g.warnings and passed in state.overrides:
-                    self.engine.record(passed, "override", warnings=list(g.warnings))
+                self.engine.record_acceptance(passed, steps.gate(passed, state), state.overrides)
         else:
             self.engine.cancel.set()     # as Back does: whatever this step waits for is moot
         self.state = state
@@ -333,7 +331,7 @@ def why_not_go_to(here: str, target: str, state: steps.WizardState,
         if not steps.may_continue(passed, state):
             g = steps.gate(passed, state)
             reason = g.reasons[0] if g.reasons else \
-                "its warnings are not overridden (the tick box there goes on past them)"
+                "its warnings are not accepted (the tick box there goes on past them)"
             return f"step {steps.step(passed).label}: {reason}"
     return None
 

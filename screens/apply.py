@@ -135,16 +135,14 @@ class ApplyScreen(StepScreen):
             self.app.exit(0 if result.ok else 1)
 
     # -- outcome ---------------------------------------------------------------------------
-    def done_apply(self, value) -> None:
-        result, waited = value
+    def done_apply(self, result) -> None:
         self.query_one("#cancel").display = False
-        if result is None:
-            ok, reason, rolled = waited.ok, "" if waited.ok else \
-                "the pair is not normal: " + ", ".join(f"{r} {s}" for r, s in waited.states().items()), False
+        ok, reason, rolled = result.ok, "" if result.ok else result.reason, result.rolled_back
+        if not result.changed:
             text = ("[green]✔ The servers already ran this configuration; both are normal.[/]"
                     if ok else f"[red]✘ {escape(reason)}[/]")
+            text += "".join(f"\n  • {escape(n)}" for n in result.notes)
         else:
-            ok, reason, rolled = result.ok, result.reason, result.rolled_back
             if ok:
                 after = f" after {result.waited:.1f} s" if result.waited is not None else ""
                 text = (f"[green]✔ Both servers run the new configuration and report "
@@ -161,7 +159,7 @@ class ApplyScreen(StepScreen):
         self.show_phases()
         self.set_state(self.state.with_(apply_ok=ok, apply_reason=reason, rolled_back=rolled))
         if self.app.quit_after_apply:
-            if ok and result is not None:
+            if ok and result.changed:
                 # The commit came before the cancel took effect: say so, and offer the
                 # rollback as what it now is, a new change.
                 self.notify("The change was committed before the cancel took effect.",

@@ -15,9 +15,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Static
 
-from screens.widgets import HelpPanel, StepIndicator, guide
-from wizard.flow import steps
+from screens.widgets import HelpPanel, StepIndicator, guide, results_markup
 from wizard.errors import WizardError
+from wizard.flow import steps
 from wizard.interrupt import CancelToken
 
 
@@ -77,6 +77,7 @@ class StepScreen(Screen[StepResult]):
                     yield Static(self.INTRO, id="step-intro")
                 with VerticalScroll(id="body"):
                     yield from self.compose_body()
+                    yield Static("", id="step-checks")
                 yield Static("", id="busy")
                 yield Static("", id="gate")
                 yield Checkbox("I have read the warnings above and want to go on anyway "
@@ -94,6 +95,17 @@ class StepScreen(Screen[StepResult]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    # Check ids this screen shows in a layout of its own; the step's other results (the
+    # registry says which step each belongs to) are listed under the body, so no result
+    # the gate counts is ever off-screen.
+    SHOWS: tuple[str, ...] = ()
+
+    def show_step_checks(self) -> None:
+        rest = [r for r in self.state.results(self.STEP) if r.id not in self.SHOWS]
+        box = self.query_one("#step-checks", Static)
+        box.update(results_markup(rest) if rest else "")
+        box.display = bool(rest)
+
     def on_mount(self) -> None:
         self.query_one("#help").display = self.app.show_help
         self.query_one("#busy").display = False
@@ -105,8 +117,9 @@ class StepScreen(Screen[StepResult]):
         self.refresh_gate()
 
     def refresh_gate(self) -> None:
+        self.show_step_checks()
         g = steps.gate(self.STEP, self.state)
-        overridden = self.STEP in self.state.overrides
+        overridden = not g.unaccepted(self.state.overrides)
         lines = []
         if self.running:
             lines.append("[b]Next is blocked[/b] while this step is working.")
@@ -115,7 +128,7 @@ class StepScreen(Screen[StepResult]):
             lines += [f"  [red]✘[/] {escape(r)}" for r in g.reasons]
         if g.warnings:
             lines.append("[b]Warnings:[/b]")
-            lines += [f"  [yellow]▲[/] {escape(w)}" for w in g.warnings]
+            lines += [f"  [yellow]▲[/] {escape(w.text)}" for w in g.warnings]
         gate_w = self.query_one("#gate", Static)
         gate_w.update("\n".join(lines))
         gate_w.display = bool(lines)
@@ -123,7 +136,8 @@ class StepScreen(Screen[StepResult]):
         box.display = bool(g.warnings) and not g.reasons and not self.running
         with box.prevent(Checkbox.Changed):
             box.value = overridden
-        self.query_one("#next", Button).disabled = bool(self.running) or not g.open(overridden)
+        self.query_one("#next", Button).disabled = bool(self.running) or \
+            not g.open(self.state.overrides)
         why_back = steps.back_blocked(self.STEP, self.state) if self.STEP in steps.STEP_IDS \
             else None
         if self.running:
@@ -134,8 +148,9 @@ class StepScreen(Screen[StepResult]):
 
     @on(Checkbox.Changed, "#override")
     def _override(self, event: Checkbox.Changed) -> None:
+        keys = steps.gate(self.STEP, self.state).keys
         overrides = set(self.state.overrides)
-        (overrides.add if event.value else overrides.discard)(self.STEP)
+        overrides = overrides | set(keys) if event.value else overrides - set(keys)
         self.set_state(self.state.with_(overrides=frozenset(overrides)))
 
     # -- navigation ------------------------------------------------------------------------
@@ -145,9 +160,8 @@ class StepScreen(Screen[StepResult]):
             self.app.bell()
             return
         self.state = self.before_next(self.state)
-        g = steps.gate(self.STEP, self.state)
-        if g.warnings and self.STEP in self.state.overrides:
-            self.app.engine.record(self.STEP, "override", warnings=list(g.warnings))
+        self.app.engine.record_acceptance(self.STEP, steps.gate(self.STEP, self.state),
+                                          self.state.overrides)
         self.dismiss(StepResult("next", self.state))
 
     def before_next(self, state: steps.WizardState) -> steps.WizardState:

@@ -31,6 +31,7 @@ def scale(skew: float, error: float, limit: float, width: int = 50) -> str:
 
 class ClockScreen(StepScreen):
     STEP = "clock"
+    SHOWS = ("clock-skew", "ntp")
     INTRO = ("dhcpd refuses a partner whose clock is 60 s or more off, and smaller skews make "
              "lease times disagree. The wizard compares both clocks now.")
     BINDINGS = [Binding("ctrl+r", "measure", "Measure again")]
@@ -59,7 +60,11 @@ class ClockScreen(StepScreen):
     def show(self) -> None:
         v = self.state.skew
         limit = self.state.answers.checks.max_skew_seconds
-        if v is None:
+        checked = [r for r in self.state.results("clock") if r.id == "clock-skew"]
+        if v is None and checked:
+            text = "[dim]not measured on this step yet; the checks said:[/dim]\n" + \
+                results_markup(checked)
+        elif v is None:
             text = "[dim]not measured yet[/dim]"
         else:
             mark, colour = MARKS[v.status]

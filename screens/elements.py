@@ -70,6 +70,7 @@ def exposure_text(results, port: int) -> str:
 
 class ElementsScreen(StepScreen):
     STEP = "elements"
+    SHOWS = ("port-failover", "port-omapi", "relay")
     INTRO = ("Failover messages go between the two servers in both directions; the wizard "
              "talks OMAPI to both; clients (or their relays) must reach both.")
     BINDINGS = [Binding("ctrl+r", "probe", "Probe again")]
@@ -126,7 +127,8 @@ class ElementsScreen(StepScreen):
                                       "(Ctrl+R)"))
             else:
                 lines = "\n".join(f"  • {escape(x)}" for x in helper_lines(servers).split("; "))
-                widgets.append(Static(f"[b]{escape(relay)}[/b] must forward to both "
+                said = results_markup([checked[relay]]) + "\n" if relay in checked else ""
+                widgets.append(Static(f"{said}[b]{escape(relay)}[/b] must forward to both "
                                       f"{servers[0]} and {servers[1]}. Add:\n{lines}"))
                 widgets.append(Checkbox(f"I have added these lines on {relay}",
                                         relay in relays.confirmed, name=relay,

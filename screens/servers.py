@@ -12,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from screens.base import StepScreen
 from screens.hostkeys import HostKeyFlow, inspect_pair
 from screens.widgets import results_markup
+from wizard.flow import steps
 from wizard.flow.steps import ROLES
 
 FIELDS = (("host", "Host"), ("user", "User"), ("port", "SSH port"), ("identity", "Key file"),
@@ -25,6 +26,7 @@ PLACEHOLDERS = {"host": "address or ~/.ssh/config alias", "user": "from ~/.ssh/c
 
 class ServersScreen(HostKeyFlow, StepScreen):
     STEP = "servers"
+    SHOWS = steps.STEP_CHECKS["servers"]
     INTRO = ("Which server is the primary and which the secondary? The wizard logs in to both "
              "over SSH (host keys verified) and only reads: nothing is changed in this step.")
     BINDINGS = [Binding("ctrl+r", "inspect", "Inspect")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wizard.answers import Answers, HostAnswers
-from wizard.checks.engine import CheckResult
+from wizard.checks.base import CheckResult
 from wizard.flow.steps import (STEP_IDS, Network, SkewVerdict, WizardState, apply_settings,
                           back_blocked, field_error, gate, may_continue, mode_of, next_step,
                           previous_step, step)
@@ -36,11 +36,23 @@ def test_a_failed_check_blocks_and_a_warning_needs_an_explicit_override():
     assert gate("servers", passing_servers(checks=(fail,))).reasons == (fail.detail,)
     warn = CheckResult("version-parity", None, "warn", "primary runs 4.4.2, secondary 4.4.3")
     s = passing_servers(checks=(warn,))
-    assert gate("servers", s).warnings == (warn.detail,)
+    assert [(w.key, w.text) for w in gate("servers", s).warnings] == [
+        ("version-parity", warn.detail)]
     assert not may_continue("servers", s)
-    assert may_continue("servers", s.with_(overrides=frozenset({"servers"})))
-    # An override of another step does not count here.
-    assert not may_continue("servers", s.with_(overrides=frozenset({"clock"})))
+    assert may_continue("servers", s.with_(overrides=frozenset({"version-parity"})))
+    # Accepting another warning does not count for this one.
+    assert not may_continue("servers", s.with_(overrides=frozenset({"clock-skew", "servers"})))
+
+
+def test_a_warning_that_is_only_a_note_never_blocks():
+    left = CheckResult("leftovers", "primary", "warn", "a stray dhcpd.conf.new")
+    s = passing_servers(checks=(left,))
+    assert gate("servers", s).warnings == () and may_continue("servers", s)
+
+
+def test_cancelled_checks_block_until_run_to_the_end():
+    s = passing_servers(checks=(CheckResult("cancelled", None, "skip", "checks cancelled"),))
+    assert gate("servers", s).reasons == ("checks cancelled",)
 
 
 def test_checks_of_other_steps_do_not_block_this_one():
@@ -55,7 +67,10 @@ def test_clock_skew_past_the_limit_blocks_and_a_close_call_warns():
     bad = SkewVerdict("fail", 90.2, 0.01, "ntp", "secondary is 90.2 s ahead")
     assert gate("clock", state(skew=bad)).reasons == ("secondary is 90.2 s ahead",)
     close = SkewVerdict("warn", 4.99, 0.05, "ssh", "too close to call")
-    assert gate("clock", state(skew=close)).warnings == ("too close to call",)
+    assert [w.text for w in gate("clock", state(skew=close)).warnings] == ["too close to call"]
+    # The step's fresh reading replaces the checks' older one.
+    old = CheckResult("clock-skew", None, "fail", "secondary is 61 s ahead")
+    assert gate("clock", state(skew=close, checks=(old,))).reasons == ()
     assert may_continue("clock", state(skew=SkewVerdict("pass", 0.0, 0.0, "ntp", "fine")))
 
 
@@ -73,8 +88,14 @@ def test_networks_need_a_chosen_subnet_with_a_pool():
 def test_an_unconfirmed_relay_blocks_until_confirmed():
     s = state(checked=True)
     s = s.with_(answers=s.answers.with_changes("relays", addresses=("10.1.0.1",)))
-    assert gate("elements", s).reasons == ("confirm that relay 10.1.0.1 forwards to both servers",)
-    s = s.with_(answers=s.answers.with_changes("relays", confirmed=("10.1.0.1",)))
+    assert [(w.key, w.text) for w in gate("elements", s).warnings] == [
+        ("relay", "confirm that relay 10.1.0.1 forwards to both servers")]
+    assert not may_continue("elements", s)
+    # Accepted as `deploy --accept relay` would be, or confirmed on the screen.
+    assert may_continue("elements", s.with_(overrides=frozenset({"relay"})))
+    warned = s.with_(checks=(CheckResult("relay", "10.1.0.1", "warn", "cannot be checked"),))
+    assert [w.text for w in gate("elements", warned).warnings] == ["cannot be checked"]
+    s = warned.with_(answers=s.answers.with_changes("relays", confirmed=("10.1.0.1",)))
     assert may_continue("elements", s)
 
 
@@ -105,7 +126,7 @@ def test_a_failed_apply_blocks_and_says_it_was_rolled_back():
 
 
 def test_the_drill_may_be_skipped_only_by_an_explicit_override():
-    assert gate("drill", state()).warnings == ("the failover test has not run",)
+    assert [w.text for w in gate("drill", state()).warnings] == ["the failover test has not run"]
     assert not may_continue("drill", state())
     assert may_continue("drill", state(overrides=frozenset({"drill"})))
     assert may_continue("drill", state(drill_passed=True))

@@ -16,7 +16,7 @@ from tests.conf_helpers import planned_pair
 from tests.test_tui_helpers import (AFTER, ANSWERS, FakeEngine, check_results, next_enabled,
                                     plain, until)
 from wizard.answers import answers_from_dict
-from wizard.checks.engine import CheckResult
+from wizard.checks.base import CheckResult
 from wizard.checks.clock import ntp_verdict
 from wizard.conf.plan import FilePlan, PairPlan
 from wizard.facts import parse_output
@@ -301,9 +301,9 @@ def test_the_jump_rules():
     assert why_not_go_to("servers", "networks", state) is None
     assert "Networks" in why_not_go_to("servers", "elements", state)
     warned = state.with_(checks=(CheckResult("ntp", "primary", "warn", "no upstream"),))
-    assert "warnings are not overridden" in why_not_go_to("servers", "networks", warned)
+    assert "warnings are not accepted" in why_not_go_to("servers", "networks", warned)
     assert why_not_go_to("servers", "networks",
-                         warned.with_(overrides=frozenset({"clock"}))) is None
+                         warned.with_(overrides=frozenset({"ntp"}))) is None
     # Apply is reached only with Next from the review; after it, Back's own rule holds.
     ready = state.with_(plan_ready=True, plan_confirmed=True)
     assert why_not_go_to("review", "apply", ready) is None

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from wizard.answers import answers_from_dict
 from wizard.ops.transaction import ApplyResult
-from wizard.checks.engine import CheckResult
+from wizard.checks.base import CheckResult
 from wizard.conf.plan import FilePlan, PairPlan
 from wizard.flow.deployment import HostInfo
 from wizard.ops.drill import DrillResult, DrillStep
@@ -114,6 +114,14 @@ class FakeEngine:
     def record(self, step, kind, **data):
         self.recorded.append((step, kind, data))
 
+    def record_acceptance(self, step, gate, accepted):
+        from wizard.flow.policy import record_acceptance
+
+        record_acceptance(self, step, gate, accepted)
+
+    def event(self, step, kind, **data):       # record_acceptance writes to a session
+        self.record(step, kind, **data)
+
     def close(self, status="done"):
         pass
 
@@ -176,14 +184,14 @@ class FakeEngine:
                 time.sleep(0.02)
             self.sink("pair", "rollback", "rolling both back: cancelled by the operator")
             return ApplyResult(False, "cancelled", "cancelled by the operator",
-                               rolled_back=True), None
+                               rolled_back=True)
         for role in ("primary", "secondary"):
             self.sink(role, "restarted", "dhcpd runs as pid 300")
             self.sink(role, "state", "(start) -> normal: both servers talk to each other")
         if not self.apply_ok:
             return ApplyResult(False, "normal", "secondary never reached normal",
-                               rolled_back=True), None
-        return ApplyResult(True, "done", "", waited=1.5), None
+                               rolled_back=True)
+        return ApplyResult(True, "done", "", waited=1.5)
 
     def drill(self, answers):
         self.sink("drill", "precondition", "ok: both peers are normal")

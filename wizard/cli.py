@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     _answers(deploy)
     deploy.add_argument("--yes", action="store_true", help="apply without asking")
     deploy.add_argument("--no-drill", action="store_true", help="skip the failover drill")
+    deploy.add_argument("--accept", type=_accepted, action="extend", default=[],
+                        metavar="ID[,ID]",
+                        help="go on past the warnings of these checks (by id, as `check` "
+                             "prints them); recorded in the session")
     deploy.add_argument("--normal-timeout", type=_seconds, metavar="S",
                         help="roll back when the pair is not normal S seconds after the "
                         "restarts (default: from mclt and max-response-delay)")
@@ -149,6 +153,20 @@ def _answers(p: argparse.ArgumentParser) -> None:
 
 def _session(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session", metavar="DIR", help="session directory (default: user data dir)")
+
+
+def _accepted(text: str) -> list[str]:
+    """Check ids whose warnings deploy may go past; only ids whose warnings ask for it."""
+    from wizard.checks.registry import acceptable as acceptable_ids
+
+    acceptable = acceptable_ids()
+    ids = [w.strip() for w in text.split(",") if w.strip()]
+    wrong = [i for i in ids if i not in acceptable]
+    if wrong or not ids:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(wrong) or repr(text)}: not a check whose warning can be accepted; "
+            f"use one or more of {', '.join(acceptable)}")
+    return ids
 
 
 def _seconds(text: str) -> float:

@@ -13,6 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from wizard.checks.base import ROLES, Run, guarded
+
 DHCPD_LIMIT = 60.0
 SAMPLES = 4
 NTP_TIMEOUT = 0.6
@@ -158,3 +160,23 @@ def ntp_verdict(role: str, ntp) -> tuple[str, str, str | None]:
         return "pass", f"{role}: {ntp.detail}", None
     return ("warn", f"{role}: {ntp.detail}",
             "run chrony or ntpd against reliable servers on both peers")
+
+
+@guarded("clock-skew")
+def clock_check(run: Run, pair) -> None:
+    conns = {r: pair.conn(r) for r in ROLES if pair.conn(r) is not None}
+    if len(conns) < 2:
+        run.add("clock-skew", None, "skip", "needs both peers reachable over SSH")
+        return
+    # NTP is asked at the address SSH reached; through a jump host that is not reachable.
+    ntp = {r: c.remote_address for r, c in conns.items() if not c.target.jumps}
+    reading = measure(conns, ntp)
+    if reading is None:
+        run.add("clock-skew", None, "fail", "cannot read both clocks (no NTP answer and "
+                "`date +%s.%N` failed over SSH)", "check that `date` works on both peers")
+        return
+    if run.session is not None:
+        run.session.event("clock", "reading", skew=reading.skew, error=reading.error,
+                          method=reading.method)
+    status, detail, fix = verdict(reading, run.answers.checks.max_skew_seconds)
+    run.add("clock-skew", "secondary" if status == "fail" else None, status, detail, fix)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import shlex
 
+from wizard.checks.base import Run, guarded
+
 RELAY_SCRIPT = r"""
 echo "@@ps"; ps ax -o args= 2>/dev/null | awk '{ n = $1; sub(/.*\//, "", n); if (n == "dhcrelay") print }'
 echo "@@default"; cat /etc/default/isc-dhcp-relay 2>/dev/null
@@ -120,3 +122,8 @@ def _check_over_ssh(answers, add, relay: str, servers: list[str], session) -> No
             f"{', '.join(sorted(found)) or 'no server'}; from {source})",
             f"set SERVERS=\"{servers[0]} {servers[1]}\" in /etc/default/isc-dhcp-relay and "
             "restart isc-dhcp-relay")
+
+
+@guarded("relay")
+def relay_check(run: Run, pair) -> None:
+    check(run.answers, run.add, pair, run.session)

@@ -17,7 +17,8 @@ MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
 
 
 def run(args) -> int:
-    from wizard.checks.engine import ok, run_checks
+    from wizard.checks.base import ok
+    from wizard.checks.engine import run_checks
     from wizard.commands.prompts import secret_prompt
 
     answers = load_answers(args.answers)

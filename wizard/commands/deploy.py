@@ -81,6 +81,8 @@ def run(args) -> int:
 
 
 def _deploy(d, args, say: Printer) -> int:
+    from wizard.flow.policy import acceptance_hint, judge, record_acceptance
+
     say.step("Steps 1-4: servers, clocks, networks, firewalls (check)")
     results = d.check()
     for r in results:
@@ -88,9 +90,19 @@ def _deploy(d, args, say: Printer) -> int:
         print(f"  {MARKS[r.status]}  {r.id}{host}: {r.detail}")
         if r.fix and r.status in ("fail", "warn"):
             print(f"        fix: {r.fix}")
-    if any(r.status == "fail" for r in results):
+    gate = judge(results)
+    accepted = set(args.accept or ())
+    if gate.reasons:
         print("\nFAILED: fix the checks above first; nothing was changed.")
         return 1
+    if not gate.open(accepted):
+        print("\nFAILED: these warnings need your decision before anything changes:")
+        for w in gate.unaccepted(accepted):
+            print(f"  - {w.key}{f' [{w.host}]' if w.host else ''}: {w.text}")
+        print(f"Fix them, or go on past them with {acceptance_hint(gate, accepted)} "
+              "(recorded in the session). Nothing was changed.")
+        return 1
+    _record_accepted(d.session, results, accepted, record_acceptance)
 
     say.step("Steps 5-7: failover peers, pool references, OMAPI key (plan)")
     d.inspect()
@@ -111,29 +123,21 @@ def _deploy(d, args, say: Printer) -> int:
             return 1
 
     say.step("Step 8: restart with the new configuration (apply)")
-    if plan.changed:
-        result = d.apply(plan)
-        for note in result.notes:
-            print(f"  {note}")
-        if not result.ok:
-            print(f"\nFAILED ({result.phase}): {result.reason}")
-            print("Both servers were rolled back to their previous configuration and run it."
-                  if result.rolled_back else "")
-            return 1
+    if not plan.changed:
+        print("  the servers already run this configuration; nothing to change")
+    result = d.apply_plan(plan)
+    for note in result.notes:
+        print(f"  {note}")
+    if not result.ok:
+        print(f"\nFAILED ({result.phase}): {result.reason}")
+        print("Both servers were rolled back to their previous configuration and run it."
+              if result.rolled_back else "")
+        return 1
+    if not result.changed:
+        print("  both peers are normal")
+    else:
         print(f"  both peers normal {result.waited:.1f} s after the restarts began"
               if result.waited is not None else "  done")
-    else:
-        print("  the servers already run this configuration; nothing to change")
-        waited = d.wait_normal()
-        if not waited.ok:
-            from wizard.ops.statewatch import diagnose
-
-            print("\nFAILED: the pair is not normal: " + ", ".join(
-                f"{r} {s}" for r, s in waited.states().items()))
-            for note in diagnose(waited.last, d.answers.failover.mclt):
-                print(f"  {note}")
-            return 1
-        print("  both peers are normal")
 
     if args.no_drill:
         print("\nDONE: both peers are normal (drill skipped with --no-drill).")
@@ -142,3 +146,12 @@ def _deploy(d, args, say: Printer) -> int:
     drill = d.drill()
     print(f"\n{'DONE' if drill.passed else 'FAILED'}: {drill.summary}")
     return 0 if drill.passed else 1
+
+
+def _record_accepted(session, results, accepted, record) -> None:
+    """Each step's accepted warnings, recorded as the wizard's tick box records them."""
+    from wizard.checks.registry import spec
+    from wizard.flow.policy import judge
+
+    for step in dict.fromkeys(spec(r.id).step for r in results):
+        record(session, step, judge(results, step), accepted)

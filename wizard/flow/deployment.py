@@ -174,6 +174,29 @@ class Deployment:
         fo = self.answers.failover
         return normal_deadline(fo.mclt, fo.max_response_delay, expect_mclt_wait)
 
+    def apply_plan(self, the_plan, cancel=None):
+        """Step 8 as every front end runs it: a plan that changes something goes through the
+        transaction; one that changes nothing only waits until both peers are normal."""
+        from wizard.ops.statewatch import diagnose
+        from wizard.ops.transaction import ApplyResult
+
+        if the_plan.changed:
+            return self.apply(the_plan, cancel=cancel)
+        if cancel is not None:
+            self.cancel = cancel
+        waited = self.wait_normal()
+        if self.session is not None:
+            self.session.event("apply", "unchanged", ok=waited.ok, states=waited.states())
+        if waited.ok:
+            return ApplyResult(True, "done", "the servers already run this configuration",
+                               waited=waited.waited, changed=False, timeline=waited.timeline)
+        phase = "cancelled" if waited.cancelled else "normal"
+        reason = "the pair is not normal: " + ", ".join(
+            f"{r} {s}" for r, s in waited.states().items())
+        return ApplyResult(False, phase, reason, waited=waited.waited, changed=False,
+                           timeline=waited.timeline,
+                           notes=diagnose(waited.last, self.answers.failover.mclt))
+
     def revert(self, the_plan, cancel=None):
         """Undo a committed plan: the same transaction with before and after swapped. The
         old configs may have no failover, so success is both running, not both normal."""

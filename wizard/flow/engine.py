@@ -51,6 +51,11 @@ class Engine:
     def record(self, step: str, kind: str, **data) -> None:
         self.session.event(step, kind, **data)
 
+    def record_acceptance(self, step: str, gate, accepted) -> None:
+        from wizard.flow.policy import record_acceptance
+
+        record_acceptance(self.session, step, gate, accepted)
+
     def close(self, status: str = "done") -> None:
         if self._deployment is not None:
             self._deployment.close()
@@ -155,13 +160,7 @@ class Engine:
         return self.session.redactor.text(text)
 
     def apply(self, answers):
-        d = self.deployment(answers)
-        token = self.cancel
-        if not self.plan_result.changed:
-            waited = d.wait_normal()
-            self.session.event("apply", "unchanged", ok=waited.ok)
-            return None, waited
-        return d.apply(self.plan_result, cancel=token), None
+        return self.deployment(answers).apply_plan(self.plan_result, cancel=self.cancel)
 
     def revert(self, answers):
         """After a commit, "roll back" is a new change of both servers: each gets back the

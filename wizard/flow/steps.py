@@ -1,9 +1,10 @@
 """The wizard's flow, in one place: the guide's steps, their order, and what blocks Next.
 
 Pure and UI-free: the TUI shows one step at a time and asks this module whether the user
-may go on, so the rules are unit-tested without a terminal. A step's gate has *reasons*
-(hard blocks: fix them first) and *warnings* (the user may go on, but only by overriding
-them explicitly, which the TUI records in the session).
+may go on, so the rules are unit-tested without a terminal. A step's gate (wizard.flow.policy)
+has *reasons* (hard blocks: fix them first) and *warnings* (the user may go on, but only by
+accepting them explicitly, which the TUI records in the session). Check results are judged by
+the same rules as `deploy`'s; the steps add only what the wizard's own state decides.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from wizard.answers import Answers, answers_from_dict
+from wizard.checks.registry import ids_of, steps_with_checks
 from wizard.errors import InputError
+from wizard.flow.policy import Gate, Warning, judge
 
 ROLES = ("primary", "secondary")
 
@@ -49,12 +52,8 @@ STEP_IDS = tuple(s.id for s in STEPS)
 # outside the deployment's ten steps.
 CHECK = "check"
 
-# Which check results belong to which step; the check engine runs them all at once.
-STEP_CHECKS = {
-    "servers": ("ssh", "facts", "dhcpd-version", "version-parity", "dhcp-listen", "leftovers"),
-    "clock": ("clock-skew", "ntp"),
-    "elements": ("port-failover", "port-omapi", "relay"),
-}
+# Which check results each step shows (the registry's); the check engine runs them all at once.
+STEP_CHECKS = {step: ids_of(step) for step in steps_with_checks()}
 
 
 def step(step_id: str) -> Step:
@@ -115,7 +114,7 @@ class WizardState:
     rolled_back: bool = False
     drill_passed: bool | None = None
     drill_summary: str = ""
-    overrides: frozenset[str] = frozenset()
+    overrides: frozenset[str] = frozenset()      # warning keys the user accepted
 
     def with_(self, **changes: Any) -> "WizardState":
         return replace(self, **changes)
@@ -129,26 +128,14 @@ class WizardState:
         return tuple(n for n in self.networks if pools is None or n.cidr in pools)
 
 
-@dataclass(frozen=True)
-class Gate:
-    reasons: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    def open(self, overridden: bool = False) -> bool:
-        return not self.reasons and (not self.warnings or overridden)
-
-
 def gate(step_id: str, state: WizardState) -> Gate:
     """What stands between this step and the next one, given what is known now."""
     rule = _RULES.get(step_id)
-    if rule is None:
-        return Gate()
-    reasons, warnings = rule(state)
-    return Gate(tuple(reasons), tuple(warnings))
+    return rule(state) if rule is not None else Gate()
 
 
 def may_continue(step_id: str, state: WizardState) -> bool:
-    return gate(step_id, state).open(step_id in state.overrides)
+    return gate(step_id, state).open(state.overrides)
 
 
 def back_blocked(step_id: str, state: WizardState) -> str | None:
@@ -162,95 +149,87 @@ def back_blocked(step_id: str, state: WizardState) -> str | None:
     return None
 
 
-def _from_checks(state: WizardState, step_id: str, reasons: list, warnings: list) -> None:
-    for r in state.results(step_id):
-        if r.status == "fail":
-            reasons.append(r.detail)
-        elif r.status == "warn" and r.id != "relay":
-            warnings.append(r.detail)
-
-
-def _servers(state: WizardState):
-    reasons: list[str] = []
-    warnings: list[str] = []
+def _servers(state: WizardState) -> Gate:
     if not state.checked:
-        reasons.append("connect to both servers and inspect them first")
-    _from_checks(state, "servers", reasons, warnings)
-    if state.checked and not reasons and set(state.hosts) != set(ROLES):
-        reasons.append("both servers must be inspected (config, leases, restart command)")
-    return reasons, warnings
+        return Gate(("connect to both servers and inspect them first",))
+    g = judge(state.results("servers"), "servers")
+    if not g.reasons and set(state.hosts) != set(ROLES):
+        g += Gate(("both servers must be inspected (config, leases, restart command)",))
+    return g
 
 
-def _clock(state: WizardState):
-    reasons: list[str] = []
-    warnings: list[str] = []
+def _clock(state: WizardState) -> Gate:
     if state.skew is None:
-        reasons.append("the clocks have not been compared yet")
-    elif state.skew.status == "fail":
-        reasons.append(state.skew.detail)
-    elif state.skew.status == "warn":
-        warnings.append(state.skew.detail)
-    warnings += [r.detail for r in state.results("clock") if r.id == "ntp" and r.status == "warn"]
-    return reasons, warnings
+        return Gate(("the clocks have not been compared yet",))
+    # The step's own reading is fresher than the one the checks made.
+    from wizard.checks.base import CheckResult
+
+    fresh = CheckResult("clock-skew", None, state.skew.status, state.skew.detail, state.skew.fix)
+    return judge([fresh] + [r for r in state.results("clock") if r.id != "clock-skew"], "clock")
 
 
-def _networks(state: WizardState):
+def _networks(state: WizardState) -> Gate:
     if not state.networks:
-        return ["the primary's subnets have not been read yet"], []
+        return Gate(("the primary's subnets have not been read yet",))
     chosen = state.chosen()
     if not chosen:
-        return ["choose at least one subnet to put under failover"], []
+        return Gate(("choose at least one subnet to put under failover",))
     if not any(n.servable for n in chosen):
-        return ["none of the chosen subnets has a pool or range; dhcpd refuses a failover peer "
-                "that no pool refers to"], []
-    warnings = [f"{d}; the plan gives the secondary the primary's pools" for d in state.differences]
-    return [], warnings
+        return Gate(("none of the chosen subnets has a pool or range; dhcpd refuses a failover "
+                     "peer that no pool refers to",))
+    # The chosen subnets' pool differences are what config-lint finds there, said precisely;
+    # one acceptance (`--accept config-lint` in deploy) goes past both.
+    chosen_diffs = tuple(Warning("config-lint", f"{d}; the plan gives the secondary the "
+                                 "primary's pools") for d in state.differences)
+    return Gate(warnings=chosen_diffs) + judge(state.results("networks"), "networks")
 
 
-def _elements(state: WizardState):
-    reasons: list[str] = []
-    warnings: list[str] = []
+def _elements(state: WizardState) -> Gate:
     if not state.checked:
-        reasons.append("the ports have not been probed yet")
-    _from_checks(state, "elements", reasons, warnings)
+        return Gate(("the ports have not been probed yet",))
     relays = state.answers.relays
-    read = {r.host for r in state.results("elements") if r.id == "relay"}
-    for relay in relays.addresses:
-        if relay in relays.ssh and relay not in read:
-            reasons.append(f"probe again (Ctrl+R) to check relay {relay} over SSH")
-        elif relay not in relays.ssh and relay not in relays.confirmed:
-            reasons.append(f"confirm that relay {relay} forwards to both servers")
-    return reasons, warnings
+    # A relay the user confirmed on this screen stands confirmed, as the check would now say.
+    results = [r for r in state.results("elements")
+               if not (r.id == "relay" and r.status == "warn" and r.host in relays.confirmed)]
+    read = {r.host for r in results if r.id == "relay"}
+    unread = tuple(f"probe again (Ctrl+R) to check relay {relay} over SSH"
+                   for relay in relays.addresses if relay in relays.ssh and relay not in read)
+    # A relay added since the probe has no result yet: it is unconfirmed, as the check says.
+    added = tuple(Warning("relay", f"confirm that relay {relay} forwards to both servers", relay)
+                  for relay in relays.addresses if relay not in relays.ssh
+                  and relay not in relays.confirmed and relay not in read)
+    return Gate(unread, added) + judge(results, "elements")
 
 
-def _settings(state: WizardState):
-    return [f"{key.replace('_', ' ')}: {msg}" for key, msg in state.settings_errors.items()], []
+def _settings(state: WizardState) -> Gate:
+    return Gate(tuple(f"{key.replace('_', ' ')}: {msg}"
+                      for key, msg in state.settings_errors.items()))
 
 
-def _review(state: WizardState):
+def _review(state: WizardState) -> Gate:
     if not state.plan_ready:
-        return ["the plan has not been computed yet"], []
+        return Gate(("the plan has not been computed yet",))
     if not state.plan_confirmed:
-        return ["confirm the plan explicitly (tick the confirmation)"], []
-    return [], []
+        return Gate(("confirm the plan explicitly (tick the confirmation)",))
+    return Gate()
 
 
-def _apply(state: WizardState):
+def _apply(state: WizardState) -> Gate:
     if state.apply_ok is None:
-        return ["apply the plan first" if not state.apply_started
-                else "the new configuration is still being applied"], []
+        return Gate(("apply the plan first" if not state.apply_started
+                     else "the new configuration is still being applied",))
     if not state.apply_ok:
         rolled = " (both servers were rolled back)" if state.rolled_back else ""
-        return [f"apply failed: {state.apply_reason}{rolled}"], []
-    return [], []
+        return Gate((f"apply failed: {state.apply_reason}{rolled}",))
+    return Gate()
 
 
-def _drill(state: WizardState):
+def _drill(state: WizardState) -> Gate:
     if state.drill_passed is None:
-        return [], ["the failover test has not run"]
+        return Gate(warnings=(Warning("drill", "the failover test has not run"),))
     if not state.drill_passed:
-        return [], [state.drill_summary or "the failover test failed"]
-    return [], []
+        return Gate(warnings=(Warning("drill", state.drill_summary or "the failover test failed"),))
+    return Gate()
 
 
 _RULES = {"servers": _servers, "clock": _clock, "networks": _networks,

@@ -82,6 +82,7 @@ class ApplyResult:
     timeline: list[Transition] = field(default_factory=list)
     waited: float | None = None
     notes: list[str] = field(default_factory=list)
+    changed: bool = True    # False: the servers already ran the plan; only normal was awaited
 
 
 class StepFailed(Exception):
