@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from screens.base import StepScreen
-from wizard.flow.steps import ROLES
+from wizard.roles import ROLES
 
 PHASES = (("validated", "test the new config (dhcpd -t)"),
           ("backed-up", "back up config and lease file"),

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from screens.base import StepScreen
 from wizard.errors import InputError
 from wizard.ops.omapi import EXPLAIN
-from wizard.flow.steps import ROLES
+from wizard.roles import ROLES
 
 NEXT_STEPS = """\
 [b]What to do next[/b]

@@ -11,7 +11,7 @@ from textual.widgets import Button, Static
 
 from screens.base import StepScreen
 from wizard.ops.omapi import EXPLAIN
-from wizard.flow.steps import ROLES
+from wizard.roles import ROLES
 
 STEP_NAMES = {"precondition": "both servers normal before the test",
               "shutdown-primary": "primary shut down; secondary takes over",

@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from screens.base import StepScreen
 from screens.widgets import MARKS, results_markup
-from wizard.flow.steps import ROLES
+from wizard.roles import ROLES
 
 
 def server_addresses(state) -> list[str]:

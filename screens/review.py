@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
 from screens.base import StepScreen
-from wizard.flow.steps import ROLES
+from wizard.roles import ROLES
 
 # A checkbox label does not wrap: the consequences go in a paragraph above it.
 CONSEQUENCES = ("Applying restarts both servers. If anything fails, or you cancel, both are "

@@ -13,7 +13,7 @@ from screens.base import StepScreen
 from screens.hostkeys import HostKeyFlow, inspect_pair
 from screens.widgets import results_markup
 from wizard.flow import steps
-from wizard.flow.steps import ROLES
+from wizard.roles import ROLES
 
 FIELDS = (("host", "Host"), ("user", "User"), ("port", "SSH port"), ("identity", "Key file"),
           ("config", "Config"), ("restart", "Restart"))

@@ -36,7 +36,7 @@ def confs(spec) -> dict[str, str]:
 def start_deploy(spec, session, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "wizard", "deploy", "--answers", str(spec.answers_path), "--yes",
-         "--no-drill", "--session", str(session), *extra],
+         "--accept", "ntp", "--no-drill", "--session", str(session), *extra],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
         stdin=subprocess.DEVNULL, start_new_session=True)
 

@@ -46,7 +46,7 @@ def test_plan_reads_both_live_configs_over_ssh_and_changes_nothing(lab, lab_spec
 def deployed(lab, lab_spec, tmp_path_factory):
     answers = fresh(lab_spec)
     session = tmp_path_factory.mktemp("deploy") / "session"
-    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes",
+    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--accept", "ntp",
                    "--session", str(session), timeout=300)
     return answers, proc, session
 
@@ -70,10 +70,30 @@ def test_deploy_turns_the_plain_pair_into_failover_and_drills_it(deployed, lab_s
     for expected in (("apply", "validated"), ("apply", "switched"), ("apply", "restarted"),
                      ("apply", "committed"), ("drill", "result"), ("session", "end")):
         assert expected in kinds
+    # --accept ntp is recorded as the wizard's tick box records it: the step, the key, the text.
+    accepted = [e["data"] for e in events if e["kind"] == "override"]
+    assert [(e["step"], e["kind"]) for e in events if e["kind"] == "override"] == [
+        ("clock", "override")]
+    assert accepted[0]["accepted"] == ["ntp"] and len(accepted[0]["warnings"]) == 2
     artifacts = [e for e in events if e["kind"] == "artifact"]
     assert len(artifacts) >= 4 and all(len(e["data"]["sha256"]) == 64 for e in artifacts)
     on_disk = "".join(p.read_text() for p in (session / "artifacts").iterdir())
     assert secret not in on_disk and secret not in (session / "events.jsonl").read_text()
+
+
+def test_deploy_refuses_an_unaccepted_warning_before_changing_anything(lab, lab_spec):
+    """The lab's chrony has no upstream: a warning the wizard's clock step asks about, so
+    deploy asks too, by name, and changes nothing until it is accepted."""
+    before = confs(lab_spec)
+    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--no-drill")
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "need your decision" in proc.stdout and "--accept ntp" in proc.stdout
+    assert "== Steps 5-7" not in proc.stdout
+    assert confs(lab_spec) == before
+
+
+def confs(spec) -> dict[str, str]:
+    return {r: (spec.host_dir(r) / "etc-dhcp" / "dhcpd.conf").read_text() for r in ("primary", "secondary")}
 
 
 def test_deploy_again_changes_nothing_and_passes(deployed, lab_spec):
@@ -81,7 +101,8 @@ def test_deploy_again_changes_nothing_and_passes(deployed, lab_spec):
     assert first.returncode == 0
     confs = {r: (lab_spec.host_dir(r) / "etc-dhcp" / "dhcpd.conf").read_text()
              for r in ("primary", "secondary")}
-    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--no-drill")
+    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--accept", "ntp",
+                   "--no-drill")
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "nothing to change" in proc.stdout and "both peers are normal" in proc.stdout
     assert confs == {r: (lab_spec.host_dir(r) / "etc-dhcp" / "dhcpd.conf").read_text()

@@ -56,7 +56,7 @@ def test_a_dropped_failover_port_stops_deploy_at_the_check(lab, lab_spec, tmp_pa
     before = confs(lab_spec)
     session = tmp_path / "session"
     with secondary_firewall(lab_spec, f"tcp dport {FAILOVER_PORTS} drop"):
-        proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes",
+        proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--accept", "ntp",
                        "--session", str(session), timeout=120)
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr
     assert "timed out" in proc.stdout and "nothing was changed" in proc.stdout
@@ -77,7 +77,7 @@ def test_failover_traffic_dropped_after_connect_rolls_both_back(lab, lab_spec, t
     # SYN, SYN-ACK, RST and bare ACKs are at most 60 bytes; failover messages are longer.
     with secondary_firewall(lab_spec, f"tcp dport {FAILOVER_PORTS} ip length > 64 drop",
                             f"tcp sport {FAILOVER_PORTS} ip length > 64 drop"):
-        proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes",
+        proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--accept", "ntp",
                        "--no-drill", "--normal-timeout", "15", "--session", str(session),
                        timeout=240)
         assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr

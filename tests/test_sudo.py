@@ -30,7 +30,8 @@ def test_check_and_deploy_as_a_sudo_user(lab, lab_spec, tmp_path):
     assert check.returncode == 0 and report["ok"], check.stdout
     ssh = [c for c in report["checks"] if c["id"] == "ssh"]
     assert all(c["detail"].startswith(f"{LAB_USER}@") for c in ssh)
-    deploy = run_cli("deploy", "--answers", str(answers), "--yes", "--no-drill", timeout=300)
+    deploy = run_cli("deploy", "--answers", str(answers), "--yes", "--accept", "ntp", "--no-drill",
+                     timeout=300)
     assert deploy.returncode == 0, deploy.stdout[-2000:]
     for role in ("primary", "secondary"):
         conf = lab_spec.host_dir(role) / "etc-dhcp" / "dhcpd.conf"

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 
 from wizard.checks.registry import spec
 from wizard.errors import WizardError
+from wizard.roles import ROLES
 
-ROLES = ("primary", "secondary")
 STATUSES = ("pass", "warn", "fail", "skip")
 
 

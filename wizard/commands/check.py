@@ -1,6 +1,7 @@
 """`dhcp-wizard check`: pre-flight and upgrade checks of a pair; changes nothing.
 
-Exit 0 when nothing failed (warnings and skips included), 1 when a check failed, 2 for bad
+Exit 0 when nothing blocks (warnings and most skips included), 1 when something does (a
+failed check, or checks that did not run to the end), 2 for bad
 input. Human output is one line per check, its verdict first; --json is cli.md's format.
 """
 
@@ -17,9 +18,9 @@ MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
 
 
 def run(args) -> int:
-    from wizard.checks.base import ok
     from wizard.checks.engine import run_checks
     from wizard.commands.prompts import secret_prompt
+    from wizard.flow.policy import acceptance_hint, judge
 
     answers = load_answers(args.answers)
     check_ssh_targets(answers)
@@ -28,12 +29,14 @@ def run(args) -> int:
         session.event("check", "inputs", answers=answers.source,
                       primary=answers.primary.host, secondary=answers.secondary.host)
         results = run_checks(answers, session, passphrase=secret_prompt())
-        passed = ok(results)
+        gate = judge(results)
+        passed = not gate.reasons
         session.event("check", "done", ok=passed,
                       counts={s: sum(r.status == s for r in results) for s in MARKS})
     out = sys.stdout
     if args.json:
         json.dump({"ok": passed, "checks": [r.as_dict() for r in results],
+                   "needs_acceptance": list(gate.keys),
                    "session": str(session.path)}, out, indent=2)
         out.write("\n")
     else:
@@ -46,4 +49,7 @@ def run(args) -> int:
         failed = sum(r.status == "fail" for r in results)
         out.write(f"\n{'OK' if passed else 'FAILED'}: {len(results)} checks, {failed} failed; "
                   f"session recorded in {session.path}\n")
+        if passed and gate.warnings:
+            out.write(f"{len(gate.warnings)} warning(s) need a decision before a deployment: "
+                      f"the wizard's tick box, or deploy {acceptance_hint(gate)}\n")
     return 0 if passed else 1

@@ -18,8 +18,8 @@ from wizard.conf.loader import encode
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError
 from wizard.record.session import Session
+from wizard.roles import ROLES
 
-ROLES = ("primary", "secondary")
 
 
 def run(args) -> int:

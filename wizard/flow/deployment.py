@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from wizard.errors import OperationFailed
+from wizard.roles import ROLES
 
-ROLES = ("primary", "secondary")
 Progress = Callable[[str, str, str], None]   # (role or "pair", step, message)
 
 

@@ -12,7 +12,8 @@ import threading
 import time
 from typing import Callable
 
-ROLES = ("primary", "secondary")
+from wizard.roles import ROLES
+
 
 
 class Engine:

@@ -16,8 +16,8 @@ from wizard.answers import Answers, answers_from_dict
 from wizard.checks.registry import ids_of, steps_with_checks
 from wizard.errors import InputError
 from wizard.flow.policy import Gate, Warning, judge
+from wizard.roles import ROLES
 
-ROLES = ("primary", "secondary")
 
 
 @dataclass(frozen=True)

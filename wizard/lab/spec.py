@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.errors import InputError, OperationFailed
+from wizard.roles import ROLES
 
 DEFAULT_NAME = "dhw"
 DEFAULT_SUBNET = "198.51.100.0/24"
@@ -20,7 +21,6 @@ DEFAULT_SUBNET = "198.51.100.0/24"
 # own uplink, and a lab there would shadow the real network.
 ALLOWED_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24")
 # A lab takes a /24 or half of one (/25), so two labs fit in one documentation range.
-ROLES = ("primary", "secondary")
 # A non-root login with password-less sudo on both lab hosts, as production pairs are
 # usually administered; its sudo rights exist only inside the lab hosts.
 LAB_USER = "dhwlab"

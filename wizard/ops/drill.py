@@ -15,8 +15,8 @@ from typing import Callable, Protocol
 from wizard.errors import OperationFailed
 from wizard.ops.omapi import OmapiClient, OmapiError
 from wizard.ops.statewatch import Transition, both, roles_in, wait_for
+from wizard.roles import OTHER
 
-OTHER = {"primary": "secondary", "secondary": "primary"}
 TAKEOVER_WAIT = 5.0
 
 

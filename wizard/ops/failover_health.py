@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from wizard.ops.omapi import STATE_CODES, StateSample
 from wizard.ops.statewatch import diagnose
+from wizard.roles import ROLES
 
-ROLES = ("primary", "secondary")
 # States in which dhcpd stays out of service until an operator moves it on.
 PARKED = {"shutdown", "paused"}
 # The steps of a peer rejoining its partner; each ends by itself.

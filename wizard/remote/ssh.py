@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from wizard.errors import OperationFailed
+from wizard.roles import ROLES
 from wizard.remote.ssh_config import (  # noqa: F401 - re-exported for callers of the SSH layer
     DEFAULT_IDENTITIES, HostKeyChanged, HostKeyError, Target, UnknownHostKey, fingerprint,
     known_key_types, load_known_hosts, resolve_host, trust_host_key, user_ssh_dir,
@@ -416,8 +417,6 @@ class Pair:
     `conn(role)` returns the Connection or None; `errors[role]` holds why there is none.
     """
 
-    ROLES = ("primary", "secondary")
-
     def __init__(self, answers, session=None, passphrase: PassphraseCallback | None = None,
                  timeout: float = CONNECT_TIMEOUT, ssh_config=None):
         self.answers = answers
@@ -432,7 +431,7 @@ class Pair:
 
     def open(self) -> "Pair":
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(self._open_one, self.ROLES))
+            list(pool.map(self._open_one, ROLES))
         return self
 
     def _open_one(self, role: str) -> None:
