@@ -54,7 +54,6 @@ def _lab_session(lab_spec):
     """Builds the lab once per worker and removes it at the end, unless it was already up."""
     from wizard.errors import WizardError
     from wizard.lab import lifecycle
-
     was_up = lifecycle.status(lab_spec)["running"]
     try:
         lifecycle.up(lab_spec, progress=lambda _m: None)
@@ -72,7 +71,6 @@ def lab(_lab_session, lab_spec):
     """A healthy lab (no skew); its status dict. Brought up again for each module when one
     before took it down or skewed it: test files run in any order across the workers."""
     from wizard.lab import lifecycle
-
     return lifecycle.up(lab_spec, progress=lambda _m: None)
 
 

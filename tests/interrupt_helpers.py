@@ -15,9 +15,8 @@ import time
 from tests.apply_helpers import fresh
 from tests.conftest import REPO
 from wizard.remote import guard
-from wizard.lab import lease, lifecycle
-
-
+from wizard.lab.client import lease
+from wizard.lab import lifecycle
 ROLES = ("primary", "secondary")
 
 

@@ -32,7 +32,6 @@ def start_dhcpd(spec, role: str, killed: int | None = None) -> None:
     import time
 
     from wizard.lab import namespaces as ns
-
     deadline = time.monotonic() + 20
     while killed and os.path.exists(f"/proc/{killed}") and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -11,7 +11,8 @@ import subprocess
 import pytest
 
 from tests.apply_helpers import fresh, plan, transaction
-from wizard.lab import lease, lifecycle
+from wizard.lab.client import lease
+from wizard.lab import lifecycle
 from wizard.lab import namespaces as ns
 from wizard.ops.omapi import read_states
 from wizard.record.session import Session, read_events

@@ -10,7 +10,6 @@ import pytest
 from tests.apply_helpers import fresh, plan, transaction
 from wizard.lab import lifecycle
 from wizard.lab import namespaces as ns
-
 pytestmark = pytest.mark.lab
 
 

@@ -68,7 +68,6 @@ def test_secondary_90_s_ahead_is_measured_both_ways_and_fails_check(lab, lab_spe
     from tests.conftest import run_cli
     from wizard.answers import load_answers
     from wizard.lab import lifecycle
-
     quiet = lambda _m: None  # noqa: E731
     try:
         lifecycle.up(lab_spec, skew_secondary=90, progress=quiet)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.apply_helpers import fresh
 from tests.conftest import run_cli
-from wizard.lab import lease
+from wizard.lab.client import lease
 from wizard.record.session import read_events
 
 pytestmark = pytest.mark.lab

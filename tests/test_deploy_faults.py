@@ -11,7 +11,8 @@ import pytest
 
 from tests.apply_helpers import fresh
 from tests.conftest import run_cli
-from wizard.lab import lease, lifecycle
+from wizard.lab.client import lease
+from wizard.lab import lifecycle
 from wizard.lab import namespaces as ns
 from wizard.record.session import read_events
 

@@ -10,8 +10,10 @@ import pytest
 
 from wizard.remote import dhcp_probe_script as script
 from wizard.answers import answers_from_dict
-from wizard.ops.drill import LabProbe, LocalProbe, SshProbe, probe_from_answers
-from wizard.errors import InputError
+from wizard.lab.probe import LabProbe, register
+from wizard.ops import lease_probe
+from wizard.ops.lease_probe import LocalProbe, SshProbe, probe_from_answers
+from wizard.errors import InputError, OperationFailed
 
 
 def test_discover_is_a_broadcast_bootp_request_with_our_mac():
@@ -38,9 +40,16 @@ def probe_answers(probe, **extra):
                               "drill": {"probe": probe, **extra}})
 
 
+def test_the_lab_probe_exists_only_once_the_front_end_plugs_it_in(monkeypatch):
+    monkeypatch.setattr(lease_probe, "KINDS", {})
+    with pytest.raises(OperationFailed, match="needs the built-in lab"):
+        probe_from_answers(probe_answers("lab:dhw"))
+    register()
+    assert isinstance(probe_from_answers(probe_answers("lab:dhw")), LabProbe)
+
+
 def test_probe_kinds_from_the_answers():
     assert isinstance(probe_from_answers(probe_answers("local:eth1")), LocalProbe)
-    assert isinstance(probe_from_answers(probe_answers("lab:dhw")), LabProbe)
     ssh = probe_from_answers(probe_answers("ssh:probe1", probe_interface="eth0"))
     assert isinstance(ssh, SshProbe) and ssh.interface == "eth0"
     assert probe_from_answers(answers_from_dict({"primary": {"host": "a"},

@@ -13,7 +13,6 @@ from tests.interrupt_helpers import (BOUND, CUT_SECONDS, PHASES, ROLES,
 from tests.apply_helpers import fresh
 from wizard.lab import lifecycle
 from wizard.lab import namespaces as ns
-
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("baseline_after")]
 
 

@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import TEST_LAB_NAME, run_cli
 from tests.lab_helpers import sh, ssh
 from wizard.errors import InputError
-from wizard.lab import lease, lifecycle
+from wizard.lab.client import lease
+from wizard.lab import lifecycle
 from wizard.lab import namespaces as ns
 from wizard.lab.spec import LabSpec
 

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from tests.failover_helpers import RELATIONSHIP, FailoverPair, wait_normal
-from wizard.lab import lease
+from wizard.lab.client import lease
 from wizard.lab import namespaces as ns
 from wizard.ops.omapi import (OmapiAuthError, OmapiClient, OmapiTimeout, OmapiUnknownRelationship,
                           OmapiUnreachable, StateSample, parse_failover_state, read_states)

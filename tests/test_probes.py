@@ -34,8 +34,7 @@ def pair(lab_answers):
 @contextmanager
 def dropped(lab_spec, role, port):
     """An nft rule in the lab host's own namespace that silently drops tcp/port."""
-    from wizard.lab import host_command
-
+    from wizard.lab.namespaces import host_command
     def nft(*argv, check=True):
         return subprocess.run(host_command(lab_spec, role, ["nft", *argv]), check=check,
                               capture_output=True, text=True, timeout=10)

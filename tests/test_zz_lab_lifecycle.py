@@ -12,7 +12,6 @@ import pytest
 from tests.lab_helpers import sh, ssh
 from wizard.lab import lifecycle
 from wizard.lab import namespaces as ns
-
 pytestmark = pytest.mark.lab
 SKEW = 37.0
 

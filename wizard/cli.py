@@ -201,6 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     module = "tui" if args.command is None else args.command
+    # This program is where the lab plugs into the core (which never imports it): the
+    # drill's "lab:NAME" probe. Cheap: nothing of the lab loads until a drill uses it.
+    from wizard.lab.probe import register
+
+    register()
     try:
         handler = importlib.import_module(f"wizard.commands.{module}")
         return int(handler.run(args) or 0)

@@ -10,17 +10,15 @@ the SSH targets of ~/.ssh/config. No DNS lookup: one that hangs would hang `plan
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from wizard.errors import InputError
 
-if TYPE_CHECKING:
-    from wizard.answers import Answers
 
 Err = Callable[..., InputError]
 
-_TWO_SERVERS = ("failover needs two servers: set [secondary] host to the other machine's "
-                "address or ~/.ssh/config alias")
+TWO_SERVERS = ("failover needs two servers: set [secondary] host to the other machine's "
+               "address or ~/.ssh/config alias")
 
 
 def same_host(a: str, b: str) -> bool:
@@ -35,7 +33,7 @@ def _canonical(host: str) -> str:
         return host
 
 
-def check_pair(answers: "Answers", err: Err | None = None) -> None:
+def check_pair(answers, err: Err | None = None) -> None:
     """Raise the InputError of the first rule the answers break; err(key, problem, hint)
     builds it (answers_from_dict's names the file)."""
     err = err or (lambda key, problem, hint=None:
@@ -43,7 +41,7 @@ def check_pair(answers: "Answers", err: Err | None = None) -> None:
     p, s, fo = answers.primary, answers.secondary, answers.failover
     if same_host(p.host, s.host) and p.port == s.port:
         raise err("secondary.host", f"{s.host!r} is the same host as primary.host ({p.host!r})",
-                  _TWO_SERVERS)
+                  TWO_SERVERS)
     for role, key in (("primary", "primary_port"), ("secondary", "secondary_port")):
         port = getattr(fo, key)
         if port == answers.omapi.port:
@@ -59,17 +57,3 @@ def check_pair(answers: "Answers", err: Err | None = None) -> None:
                   f"address is {s_addr}: one listener cannot be both peers",
                   "give each peer its own address (failover.primary_address, "
                   "failover.secondary_address) or its own port")
-
-
-def check_ssh_targets(answers: "Answers") -> None:
-    """The same rule after ~/.ssh/config: two aliases whose HostName and Port are one. For
-    the commands about to connect (paramiko is loaded for them anyway); reads files only."""
-    from wizard.remote.ssh_config import load_ssh_config, resolve_host
-
-    config = load_ssh_config()
-    p, s = (resolve_host(answers.host(role), config) for role in ("primary", "secondary"))
-    if same_host(p.hostname, s.hostname) and p.port == s.port:
-        raise InputError(
-            f"{answers.source or '<answers>'}: secondary.host: {answers.secondary.host!r} "
-            f"reaches the same host as primary.host ({answers.primary.host!r}): both are "
-            f"{s.hostname} port {s.port} after ~/.ssh/config", _TWO_SERVERS)

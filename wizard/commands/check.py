@@ -11,7 +11,7 @@ import json
 import sys
 
 from wizard.answers import load_answers
-from wizard.pair_rules import check_ssh_targets
+from wizard.remote.ssh_config import check_ssh_targets
 from wizard.record.session import Session
 
 MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}

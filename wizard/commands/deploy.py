@@ -49,7 +49,7 @@ def run_recorded(args, command: str, body) -> int:
     from wizard.flow.deployment import Deployment
     from wizard.interrupt import CancelToken, signals_cancel
 
-    from wizard.pair_rules import check_ssh_targets
+    from wizard.remote.ssh_config import check_ssh_targets
 
     answers = load_answers(args.answers)
     check_ssh_targets(answers)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from wizard.lab import lease, lifecycle
+from wizard.lab.client import lease
+from wizard.lab import lifecycle
 from wizard.lab.spec import DEFAULT_NAME, LabSpec
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from wizard.answers import load_answers
-from wizard.pair_rules import check_ssh_targets
+from wizard.remote.ssh_config import check_ssh_targets
 from wizard.conf.loader import encode
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError

@@ -72,7 +72,7 @@ def _parse(text: str, path: str, pos: int = 0, stop: int = -1, line: int = 1,
         if pre_at != pos:
             line += count("\n", line_pos, pos)
             line_pos = pos
-            children.append(Run(text, pos, pre_at, line))
+            children.append(Run(text, pos, pre_at, line, parse_span))
             block.lazy = True
         head_at = pre_at + len(pre)
         line = head_line = line + count("\n", line_pos, head_at)

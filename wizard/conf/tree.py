@@ -61,23 +61,23 @@ class Stmt:
 
 
 class Run:
-    """Statements kept as their source span until someone needs them as nodes."""
+    """Statements kept as their source span until someone needs them as nodes; `parse` is
+    the parser that made it (wizard.conf.parser.parse_span), so the tree never imports it."""
 
-    __slots__ = ("text", "start", "end", "line")
+    __slots__ = ("text", "start", "end", "line", "parse")
 
-    def __init__(self, text: str, start: int, end: int, line: int):
+    def __init__(self, text: str, start: int, end: int, line: int, parse):
         self.text = text
         self.start = start
         self.end = end
         self.line = line
+        self.parse = parse
 
     def emit(self, out: list[str]) -> None:
         out.append(self.text[self.start:self.end])
 
     def nodes(self) -> list[Stmt]:
-        from wizard.conf.parser import parse_span
-
-        return parse_span(self.text, self.start, self.end, self.line)
+        return self.parse(self.text, self.start, self.end, self.line)
 
     def __repr__(self) -> str:
         return f"<Run line {self.line}: {self.end - self.start} chars>"

@@ -283,7 +283,8 @@ class Deployment:
                           owner=owner(new_stamp(), "drill", self.session))
 
     def drill(self, swap: bool = False, cancel=None):
-        from wizard.ops.drill import Drill, probe_from_answers
+        from wizard.ops.drill import Drill
+        from wizard.ops.lease_probe import probe_from_answers
 
         fo = self.answers.failover
         if self.secret is None:

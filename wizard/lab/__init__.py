@@ -1,9 +1,7 @@
 """The built-in local lab: two real ISC dhcpd servers and a DHCP client, in network namespaces.
 
-Public entry points: up(), down(), status(), lease(), host_command().
+Entry points: wizard.lab.lifecycle (up, down, status), wizard.lab.client (lease),
+wizard.lab.namespaces (host_command), wizard.lab.probe (the drill's lab client). Nothing is
+imported here, so using one part never loads the rest. The core (wizard/ but lab/, commands/
+and cli.py) never imports the lab; the front ends plug it in (wizard.lab.probe.register).
 """
-
-from wizard.lab.spec import LabSpec, LabError  # noqa: F401
-from wizard.lab.lifecycle import up, down, status  # noqa: F401
-from wizard.lab.client import lease, LeaseResult  # noqa: F401
-from wizard.lab.namespaces import host_command  # noqa: F401

@@ -10,121 +10,15 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 from wizard.errors import OperationFailed
+from wizard.ops.lease_probe import LeaseProbe
 from wizard.ops.omapi import OmapiClient, OmapiError
 from wizard.ops.statewatch import Transition, both, roles_in, wait_for
 from wizard.roles import OTHER
 
 TAKEOVER_WAIT = 5.0
-
-
-class LeaseProbe(Protocol):
-    """Something that can ask for a DHCP lease as a real client and say who answered."""
-
-    def describe(self) -> str: ...
-
-    def obtain(self, timeout: float) -> dict: ...
-
-
-class LabProbe:
-    def __init__(self, lab_name: str):
-        from wizard.lab.lifecycle import existing_spec
-
-        self.spec = existing_spec(lab_name)
-
-    def describe(self) -> str:
-        return f"dhclient in the lab's client namespace {self.spec.netns('client')}"
-
-    def obtain(self, timeout: float) -> dict:
-        from wizard.lab import lease
-
-        return lease(self.spec, timeout=timeout, new_client=True).as_dict()
-
-
-class ScriptProbe:
-    """wizard/dhcp_probe_script.py as a real client: DISCOVER, REQUEST, ACK, RELEASE."""
-
-    def __init__(self, interface: str, where: str):
-        self.interface, self.where = interface, where
-
-    def describe(self) -> str:
-        return f"a DHCP client on {self.where} ({self.interface})"
-
-    def _run(self, script: str, timeout: float) -> tuple[int | None, str, str]:
-        raise NotImplementedError
-
-    def obtain(self, timeout: float) -> dict:
-        import json
-        from pathlib import Path
-
-        script = (Path(__file__).parents[1] / "remote" / "dhcp_probe_script.py").read_text()
-        code, out, err = self._run(script, timeout)
-        try:
-            result = json.loads(out.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise OperationFailed(f"the DHCP probe on {self.where} gave no result "
-                                  f"(exit {code}): {err.strip()[:300]}",
-                                  "it needs python3 and root (or sudo) there") from None
-        if "error" in result:
-            raise OperationFailed(f"{self.describe()}: {result['error']}")
-        return result
-
-
-class LocalProbe(ScriptProbe):
-    """The wizard host itself, when it sits on the served segment."""
-
-    def __init__(self, interface: str):
-        super().__init__(interface, "this host")
-
-    def _run(self, script, timeout):
-        import subprocess
-        import sys
-
-        proc = subprocess.run([sys.executable, "-", self.interface, str(timeout)], input=script,
-                              capture_output=True, text=True, timeout=timeout + 10)
-        return proc.returncode, proc.stdout, proc.stderr
-
-
-class SshProbe(ScriptProbe):
-    """A probe host on the served segment, reached over SSH like the servers."""
-
-    def __init__(self, host_answers, interface: str, session=None):
-        super().__init__(interface, host_answers.host)
-        self.host_answers, self.session = host_answers, session
-
-    def _run(self, script, timeout):
-        import shlex
-
-        from wizard.remote.ssh import connect
-        from wizard.remote.ssh_config import resolve_host
-
-        conn = connect("probe", resolve_host(self.host_answers), sudo=self.host_answers.sudo,
-                       session=self.session)
-        try:
-            res = conn.run(f"python3 - {shlex.quote(self.interface)} {timeout:g}", stdin=script,
-                           privileged=True, timeout=timeout + 10, label="dhcp probe")
-        finally:
-            conn.close()
-        return res.exit_code, res.stdout, res.stderr
-
-
-def probe_from_answers(answers, session=None) -> LeaseProbe | None:
-    """[drill] probe: "lab:NAME", "local:IFACE" or "ssh:HOST" (with probe_interface)."""
-    from dataclasses import replace
-
-    probe = answers.drill.probe
-    if not probe:
-        return None
-    kind, _, rest = probe.partition(":")
-    if kind == "lab":
-        return LabProbe(rest)
-    if kind == "local":
-        return LocalProbe(rest)
-    # The probe host is reached as the primary is: same user, key, known_hosts and sudo.
-    host = replace(answers.primary, host=rest, port=None, config=None, restart=None)
-    return SshProbe(host, answers.drill.probe_interface, session)
 
 
 @dataclass

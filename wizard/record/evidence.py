@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from wizard.errors import InputError
-from wizard.record.session import MASK
+from wizard.record.redaction import MASK
 
 _UNMASKED = re.compile(rb"\bsecret\s+(?!" + re.escape(MASK.encode()) + rb")(\"[^\"]*\"|[^;\s]+)\s*;",
                        re.I)

@@ -5,8 +5,8 @@ one, so a crash loses nothing already done) and `artifacts/` (files such as conf
 after, each hashed in an event and never written over). Each event carries the sha256 of the
 line before it, so `verify` can tell a complete, untouched record from an edited one.
 
-Secrets never reach the disk: every string passes through the redactor, which knows the
-registered secrets and masks `secret ...;` statements in dhcpd config text.
+Secrets never reach the disk: every string passes through the redactor
+(wizard.record.redaction).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 from collections import Counter
@@ -22,74 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-MASK = "***REDACTED***"
-
-# `secret "..." ;` or `secret BASE64;` inside a dhcpd key block.
-_SECRET_STATEMENT = re.compile(r'(\bsecret\s+)("[^"]*"|[^;\s]+)(\s*;)', re.IGNORECASE)
-
-
-def _mask_statements(value: str) -> str:
-    """_SECRET_STATEMENT.sub(...), but only tried where `secret` is written: a config of a
-    million characters has a handful, and the regex alone costs tens of milliseconds."""
-    low = value.lower()
-    # Lowering must keep offsets, and `\u017f` (long s) matches `s` case-insensitively.
-    if len(low) != len(value) or "\u017f" in value:
-        return _SECRET_STATEMENT.sub(lambda m: m.group(1) + MASK + m.group(3), value)
-    at = low.find("secret")
-    if at < 0:
-        return value
-    out = []
-    done = 0
-    while at >= 0:
-        m = _SECRET_STATEMENT.match(value, at)
-        if m is None:
-            at = low.find("secret", at + 1)
-            continue
-        out += (value[done:m.end(1)], MASK, m.group(3))
-        done = m.end()
-        at = low.find("secret", done)
-    out.append(value[done:])
-    return "".join(out)
-
-
-class Redactor:
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, secret: str | bytes | None) -> None:
-        if not secret:
-            return
-        if isinstance(secret, bytes):
-            secret = secret.decode("utf-8", "replace")
-        # Short strings would mask innocent text everywhere; real secrets are long.
-        if len(secret) >= 6:
-            with self._lock:
-                self._secrets.add(secret)
-
-    def text(self, value: str) -> str:
-        value = _mask_statements(value)
-        with self._lock:
-            secrets = sorted(self._secrets, key=len, reverse=True)
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, bytes):
-            return self.text(value.decode("utf-8", "replace"))
-        if isinstance(value, dict):
-            return {str(k): self.value(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple, set)):
-            return [self.value(v) for v in value]
-        if isinstance(value, Path):
-            return str(value)
-        if value is None or isinstance(value, (bool, int, float)):
-            return value
-        return self.text(str(value))
+from wizard.record.redaction import MASK, Redactor  # noqa: F401 - MASK: the record's mask
 
 
 def default_sessions_dir() -> Path:

@@ -225,3 +225,17 @@ def trust_host_key(error: UnknownHostKey) -> str:
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line)
     return line
+
+
+def check_ssh_targets(answers) -> None:
+    """The answers' two-servers rule again after ~/.ssh/config: two aliases whose HostName and
+    Port are one are one server. For the commands about to connect; reads files only."""
+    from wizard.pair_rules import TWO_SERVERS, same_host
+
+    config = load_ssh_config()
+    p, s = (resolve_host(answers.host(role), config) for role in ("primary", "secondary"))
+    if same_host(p.hostname, s.hostname) and p.port == s.port:
+        raise InputError(
+            f"{answers.source or '<answers>'}: secondary.host: {answers.secondary.host!r} "
+            f"reaches the same host as primary.host ({answers.primary.host!r}): both are "
+            f"{s.hostname} port {s.port} after ~/.ssh/config", TWO_SERVERS)

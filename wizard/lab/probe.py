@@ -1,0 +1,28 @@
+"""The lab's client namespace as the drill's probe: a real dhclient asks for a lease.
+
+register() plugs it into wizard.ops.lease_probe as the "lab:NAME" kind; the front ends call it,
+so the core never imports the lab.
+"""
+
+from __future__ import annotations
+
+
+class LabProbe:
+    def __init__(self, lab_name: str):
+        from wizard.lab.lifecycle import existing_spec
+
+        self.spec = existing_spec(lab_name)
+
+    def describe(self) -> str:
+        return f"dhclient in the lab's client namespace {self.spec.netns('client')}"
+
+    def obtain(self, timeout: float) -> dict:
+        from wizard.lab.client import lease
+
+        return lease(self.spec, timeout=timeout, new_client=True).as_dict()
+
+
+def register() -> None:
+    from wizard.ops.lease_probe import register as add_kind
+
+    add_kind("lab", LabProbe)
