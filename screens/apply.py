@@ -45,7 +45,7 @@ class ApplyScreen(StepScreen):
         self.set_state(self.state.with_(apply_started=True))
         self.app.engine.sink = self.progress_sink
         self.run_work("apply", "applying to both servers…", self.app.engine.apply,
-                      self.state.answers)
+                      self.state.answers, done=self.done_apply, failed=self.failed_apply)
 
     # -- live progress ---------------------------------------------------------------------
     def on_progress(self, message) -> None:
@@ -106,7 +106,8 @@ class ApplyScreen(StepScreen):
                                                           "servers get their old config[/]")
                 self.app.engine.sink = self.progress_sink
                 self.run_work("revert", "putting both servers back on their old "
-                              "configuration…", self.app.engine.revert, self.state.answers)
+                              "configuration…", self.app.engine.revert, self.state.answers,
+                              done=self.done_revert)
             elif then_quit:
                 self.app.exit(0)
         self.app.push_screen(ConfirmModal(

@@ -4,7 +4,7 @@ Back/Next, and the one way blocking work is run (a thread worker that posts mess
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from rich.markup import escape
 from textual import on, work
@@ -29,16 +29,24 @@ class StepResult:
     state: steps.WizardState
 
 
-class WorkDone(Message):
-    def __init__(self, name: str, value: Any):
+T = TypeVar("T")
+
+
+class WorkDone(Message, Generic[T]):
+    """A worker's value, delivered on the UI thread to the callback that asked for it."""
+
+    def __init__(self, name: str, value: T, done: Callable[[T], None]):
         super().__init__()
-        self.name, self.value = name, value
+        self.name, self.value, self.done = name, value, done
 
 
 class WorkFailed(Message):
-    def __init__(self, name: str, error: BaseException):
+    """A worker's error; `failed` returns True when it has shown the error itself."""
+
+    def __init__(self, name: str, error: BaseException,
+                 failed: Callable[[BaseException], bool] | None):
         super().__init__()
-        self.name, self.error = name, error
+        self.name, self.error, self.failed = name, error, failed
 
 
 class Progress(Message):
@@ -142,7 +150,8 @@ class StepScreen(Screen[StepResult]):
             else None
         if self.running:
             why_back = why_back or None
-        self.query_one("#back", Button).disabled = bool(why_back) or self.running in ("apply", "revert")
+        self.query_one("#back", Button).disabled = bool(why_back) or \
+            self.running in ("apply", "revert")
         self.query_one("#back-why", Static).update(
             f"[dim]{escape(why_back)}[/]" if why_back and self.STEP != "welcome" else "")
 
@@ -186,8 +195,11 @@ class StepScreen(Screen[StepResult]):
             self.notify("cancelling…")
 
     # -- blocking work ---------------------------------------------------------------------
-    def run_work(self, name: str, label: str, fn: Callable, *args) -> None:
-        """Run fn(*args) in a thread; its value arrives as done_<name>(value)."""
+    def run_work(self, name: str, label: str, fn: Callable[..., T], *args: Any,
+                 done: Callable[[T], None],
+                 failed: Callable[[BaseException], bool] | None = None) -> None:
+        """Run fn(*args) in a thread; its value arrives on the UI thread as done(value), an
+        error as failed(error) (or the error modal when failed is None or returns False)."""
         # A token per operation: cancelling one never touches another, and a new worker
         # cannot un-cancel an old one still winding down.
         self.token = CancelToken()
@@ -197,16 +209,16 @@ class StepScreen(Screen[StepResult]):
         busy.update(f"[cyan]⏳ {escape(label)}[/]  [dim](Esc cancels)[/]")
         busy.display = True
         self.refresh_gate()
-        self._worker(name, fn, args)
+        self._worker(name, fn, args, done, failed)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _worker(self, name: str, fn: Callable, args: tuple) -> None:
+    def _worker(self, name: str, fn: Callable, args: tuple, done, failed) -> None:
         try:
             value = fn(*args)
         except BaseException as exc:  # noqa: BLE001 - shown in a modal, never a traceback
-            self.post_message(WorkFailed(name, exc))
+            self.post_message(WorkFailed(name, exc, failed))
             return
-        self.post_message(WorkDone(name, value))
+        self.post_message(WorkDone(name, value, done))
 
     def progress_sink(self, role: str, step: str, text: str) -> None:
         """Engine progress callback; runs on a worker thread."""
@@ -218,13 +230,12 @@ class StepScreen(Screen[StepResult]):
 
     def on_work_done(self, message: WorkDone) -> None:
         self._finish()
-        getattr(self, f"done_{message.name}")(message.value)
+        message.done(message.value)
         self.refresh_gate()
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self._finish()
-        handler = getattr(self, f"failed_{message.name}", None)
-        if handler is None or not handler(message.error):
+        if message.failed is None or not message.failed(message.error):
             self.app.show_error(message.error)
         self.refresh_gate()
 

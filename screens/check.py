@@ -60,7 +60,7 @@ class CheckScreen(HostKeyFlow, StepScreen):
     def action_inspect(self) -> None:
         self.live = []
         self.run_work("inspect", "checking the pair…", inspect_pair, self.app.engine,
-                      self.state.answers, self._one)
+                      self.state.answers, self._one, done=self.done_inspect)
 
     def _one(self, result) -> None:
         self.progress_sink(result.host or "pair", result.id, result.status)

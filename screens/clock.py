@@ -51,7 +51,7 @@ class ClockScreen(StepScreen):
     @on(Button.Pressed, "#measure")
     def action_measure(self) -> None:
         self.run_work("measure", "comparing the two clocks…", self.app.engine.measure_clock,
-                      self.state.answers)
+                      self.state.answers, done=self.done_measure)
 
     def done_measure(self, verdict) -> None:
         self.set_state(self.state.with_(skew=verdict))

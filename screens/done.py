@@ -68,7 +68,7 @@ class DoneScreen(StepScreen):
 
     def action_read(self) -> None:
         self.run_work("read", "reading both servers' failover state…", self.app.engine.states,
-                      self.state.answers)
+                      self.state.answers, done=self.done_read)
 
     def done_read(self, samples: dict) -> None:
         lines = ["[b]Failover state now[/b]"]

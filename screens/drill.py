@@ -59,7 +59,7 @@ class DrillScreen(StepScreen):
         self.query_one("#start").display = False
         self.app.engine.sink = self.progress_sink
         self.run_work("drill", "failover test running…", self.app.engine.drill,
-                      self.state.answers)
+                      self.state.answers, done=self.done_drill, failed=self.failed_drill)
 
     def on_progress(self, message) -> None:
         step, text = message.step, message.text

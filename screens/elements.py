@@ -97,7 +97,7 @@ class ElementsScreen(StepScreen):
     @on(Button.Pressed, "#probe")
     def action_probe(self) -> None:
         self.run_work("probe", "probing the ports in both directions…", self.app.engine.check,
-                      self.state.answers)
+                      self.state.answers, done=self.done_probe)
 
     def done_probe(self, results) -> None:
         self.set_state(self.state.with_(checks=tuple(results), checked=True))

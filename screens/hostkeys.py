@@ -45,7 +45,7 @@ class HostKeyFlow:
         def answer(yes: bool | None) -> None:
             if yes:
                 self.run_work("trust", f"adding the {role}'s key to {error.known_hosts}…",
-                              self.app.engine.trust, error)
+                              self.app.engine.trust, error, done=self.done_trust)
             else:
                 self.query_one("#checks", Static).update(
                     f"[red]✘[/] {escape(role)}: host key refused; the wizard cannot connect "

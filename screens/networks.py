@@ -41,7 +41,7 @@ class NetworksScreen(StepScreen):
     @on(Button.Pressed, "#read")
     def action_read(self) -> None:
         self.run_work("read", "reading both servers' dhcpd.conf…", self.app.engine.networks,
-                      self.state.answers)
+                      self.state.answers, done=self.done_read)
 
     def done_read(self, value) -> None:
         networks, differences = value

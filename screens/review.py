@@ -219,7 +219,8 @@ class ReviewScreen(StepScreen):
         self.plan = None
         self.set_state(self.state.with_(plan_ready=False, plan_confirmed=False))
         self.run_work("plan", "computing both new configurations…", plan_with_summary,
-                      self.app.engine, self.state.answers)
+                      self.app.engine, self.state.answers, done=self.done_plan,
+                      failed=self.failed_plan)
 
     def done_plan(self, planned) -> None:
         plan, changes = planned

@@ -102,7 +102,8 @@ class ServersScreen(HostKeyFlow, StepScreen):
         self.live: list = []
         self.app.engine.sink = self.progress_sink
         self.run_work("inspect", "connecting to both servers and inspecting them…",
-                      inspect_pair, self.app.engine, a, self._one_result)
+                      inspect_pair, self.app.engine, a, self._one_result,
+                      done=self.done_inspect)
 
     def _one_result(self, result) -> None:
         self.progress_sink(result.host or "pair", result.id, result.status)

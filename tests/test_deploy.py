@@ -140,6 +140,6 @@ def test_drill_command_passes_and_leaves_both_normal(deployed, lab_spec, tmp_pat
 def test_deploy_without_yes_and_without_a_terminal_changes_nothing(lab, lab_spec):
     fresh(lab_spec)
     before = (lab_spec.host_dir("primary") / "etc-dhcp" / "dhcpd.conf").read_text()
-    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path))
+    proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--accept", "ntp")
     assert proc.returncode == 2 and "--yes" in proc.stderr
     assert before == (lab_spec.host_dir("primary") / "etc-dhcp" / "dhcpd.conf").read_text()

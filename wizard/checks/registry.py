@@ -7,8 +7,8 @@ the TUI can never disagree about what blocks.
 
 Gate rules: a `fail` always blocks. A `warn` either needs the operator's explicit, recorded
 acceptance (ACCEPT: the TUI's tick box, `deploy --accept ID`) or is shown and never blocks
-(NOTE); a check declared with warn=None never warns (the engine refuses it). A `skip` (the check could not run) is a NOTE, except where not knowing is itself a
-reason to stop (BLOCK).
+(NOTE); a check declared with warn=None never warns (the engine refuses it). A `skip` (the
+check could not run) is a NOTE, except where not knowing is itself a reason to stop (BLOCK).
 """
 
 from __future__ import annotations
