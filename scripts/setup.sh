@@ -12,7 +12,7 @@ fi
 PACKAGES=(isc-dhcp-server isc-dhcp-client openssh-server openssh-client chrony faketime
           busybox nftables iproute2 util-linux procps netcat-openbsd sudo passwd openssl
           python3 python3-venv
-          chromium)   # tests/test_tui_browser.py loads the wizard's web page in it
+          chromium)   # tests/tui/test_tui_browser.py loads the wizard's web page in it
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -86,7 +86,7 @@ def baseline_after(lab_spec):
     """For modules that leave the lab in failover: the plain baseline again at their end,
     for the modules that expect it."""
     yield
-    from tests.apply_helpers import fresh
+    from tests.helpers.apply import fresh
 
     fresh(lab_spec)
 

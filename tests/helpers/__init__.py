@@ -1,0 +1,1 @@
+"""Shared test code: builders, fakes and lab access, imported by the tests."""

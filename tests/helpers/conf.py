@@ -1,0 +1,78 @@
+"""Shared helpers for the tests of wizard.conf (not fixtures: plain functions)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "isc-examples"
+DHCPD = "/usr/sbin/dhcpd"
+
+# Files the README of the corpus says dhcpd 4.4.3-P1 itself rejects.
+DHCPD_REJECTS = {
+    "doc_examples_dhcpd-dhcpv6.conf", "keama_tests_configdata4.in4", "keama_tests_ifxsc4.in4",
+    "keama_tests_notbx4.in4", "keama_tests_optionspace4.in4", "keama_tests_samples_simple.conf",
+    "keama_tests_samples_test-a6.conf", "keama_tests_switchxsc4.in4", "keama_tests_zone4.in4",
+}
+
+
+def corpus_files() -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.iterdir() if p.suffix != ".md" and p.is_file())
+
+
+def corpus_params():
+    files = corpus_files()
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"corpus not found at {CORPUS}"))]
+    return [pytest.param(p, id=p.name) for p in files]
+
+
+def read(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "surrogateescape")
+
+
+needs_dhcpd = pytest.mark.skipif(not (Path(DHCPD).exists() or shutil.which("dhcpd")),
+                                 reason="dhcpd (isc-dhcp-server) is not installed")
+
+
+ANSWERS = """\
+[primary]
+host = "198.51.100.11"
+[secondary]
+host = "198.51.100.12"
+[failover]
+name = "fo"
+{failover}
+[omapi]
+port = 7911
+key_name = "omapi_key"
+{omapi}
+"""
+
+
+def answers(tmp_path: Path, failover: str = "", omapi: str = ""):
+    from wizard.answers import load_answers
+
+    path = tmp_path / "answers.toml"
+    path.write_text(ANSWERS.format(failover=failover, omapi=omapi))
+    return load_answers(path)
+
+
+def has_ranges(path: Path) -> bool:
+    from wizard.conf.model import load
+
+    return any(True for _ in load(str(path)).all_ranges())
+
+
+def planned_pair(tmp_path: Path, primary: str, secondary: str | None = None, **kw):
+    """(answers, plan) for two config texts written to tmp_path."""
+    from wizard.conf.plan import plan_pair
+
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(primary if secondary is None else secondary)
+    ans = answers(tmp_path, **kw)
+    return ans, plan_pair(ans, str(tmp_path / "p.conf"), str(tmp_path / "s.conf"))
