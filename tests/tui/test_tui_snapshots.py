@@ -25,7 +25,9 @@ def settle(condition=lambda app: True, press: tuple[str, ...] = ()):
         app = pilot.app
         for key in press:
             await pilot.press(key)
-        await until(pilot, lambda: condition(app) and not getattr(app.screen, "running", None))
+        # A snapshot of a screen still working would compare whatever moment it caught.
+        assert await until(pilot, lambda: condition(app) and
+                           not getattr(app.screen, "running", None)), "the screen never settled"
         for widget in app.screen.query("Input"):
             widget.cursor_blink = False
         await pilot.pause()
