@@ -30,6 +30,14 @@ if _WORKER >= len(_CHOSEN):
 TEST_LAB_NAME, TEST_LAB_SUBNET = _CHOSEN[_WORKER].split(":", 1)
 
 
+def pytest_configure(config):
+    # The test process is a front end like the CLI: it plugs the lab's drill probe into the
+    # core, so a WizardApp built here drills with the lab's client as the CLI's would.
+    from wizard.lab.probe import register
+
+    register()
+
+
 def _require_lab() -> bool:
     return os.environ.get("DHCP_WIZARD_REQUIRE_LAB") == "1"
 
