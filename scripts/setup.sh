@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 2
 fi
 
-PACKAGES=(isc-dhcp-server isc-dhcp-client openssh-server openssh-client chrony faketime
+PACKAGES=(isc-dhcp-server isc-dhcp-client isc-dhcp-relay openssh-server openssh-client chrony faketime
           busybox nftables iproute2 util-linux procps netcat-openbsd sudo passwd openssl
           python3 python3-venv
           chromium)   # tests/tui/test_tui_browser.py loads the wizard's web page in it

@@ -99,6 +99,28 @@ def baseline_after(lab_spec):
     fresh(lab_spec)
 
 
+# The routed lab of the tests: users' networks as the lab can build them. The servers on two
+# sites behind a router whose dhcrelay serves the client segment, a Debian primary and a
+# RHEL-layout secondary, root login refused (the answers log in as the sudo user).
+ROUTED = {"topology": "routed", "flavor_secondary": "rhel", "root_login": False}
+
+
+@pytest.fixture(scope="module")
+def routed_spec():
+    from wizard.lab.spec import LabSpec
+
+    return LabSpec(name=TEST_LAB_NAME, subnet=TEST_LAB_SUBNET, **ROUTED)
+
+
+@pytest.fixture(scope="module")
+def routed_lab(_lab_session, routed_spec):
+    """The worker's lab, rebuilt routed for the module (the next module's `lab` rebuilds
+    it flat: a build takes about 3 s); its status dict."""
+    from wizard.lab import lifecycle
+
+    return lifecycle.up(routed_spec, progress=lambda _m: None)
+
+
 def run_cli(*argv: str, timeout: float = 120):
     """Run dhcp-wizard as a user would: a separate process, real exit code and streams."""
     import subprocess

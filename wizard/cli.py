@@ -72,7 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run the secondary's clock S seconds off (NTP, date over SSH, dhcpd)")
     _lab_common(up)
     up.add_argument("--subnet", metavar="CIDR",
-                    help="lab segment, a /24 (default 198.51.100.0/24)")
+                    help="the lab's subnet, a /24 or a /25 of 198.51.100.0/24 or "
+                    "203.0.113.0/24 (default 198.51.100.0/24)")
+    up.add_argument("--topology", choices=("flat", "routed"), default=None,
+                    help="flat (default): servers and client on one segment; routed: the "
+                    "servers on two sites, the client behind a router running dhcrelay")
+    up.add_argument("--flavor-primary", choices=("debian", "rhel"), default=None,
+                    help="lay the primary out as Debian (default) or RHEL 9 / Rocky")
+    up.add_argument("--flavor-secondary", choices=("debian", "rhel"), default=None,
+                    help="lay the secondary out as Debian (default) or RHEL 9 / Rocky")
+    up.add_argument("--no-root-login", action="store_true", default=None,
+                    help="sshd refuses root; the answers log in as the lab's sudo user")
     down = lab_sub.add_parser("down", help="remove every namespace, mount, link and process of the lab")
     _lab_common(down)
     status = lab_sub.add_parser("status", help="describe the lab")
@@ -84,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     lease.add_argument("--new-client", action="store_true",
                        help="use a fresh MAC address, as a client the servers never saw")
     lease.add_argument("--json", action="store_true")
+    relay = lab_sub.add_parser(
+        "relay", help="routed lab: show which servers the relay forwards to, or change it")
+    _lab_common(relay)
+    which = relay.add_mutually_exclusive_group()
+    which.add_argument("--only", choices=("primary", "secondary"),
+                       help="forward to this server alone (a misconfigured relay, on purpose)")
+    which.add_argument("--both", action="store_true", help="forward to both servers again")
+    relay.add_argument("--json", action="store_true")
     probe = lab_sub.add_parser(
         "probe", help="ask for an address every S seconds from the client namespace and report "
         "every request that went unanswered (DISCOVER/OFFER only: no lease is taken)")

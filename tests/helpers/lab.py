@@ -5,12 +5,13 @@ from __future__ import annotations
 import paramiko
 
 
-def ssh(spec, role: str, known_hosts=None) -> paramiko.SSHClient:
-    """A paramiko client with strict host-key checking against the lab's known_hosts."""
+def ssh(spec, role: str, known_hosts=None, user: str | None = None) -> paramiko.SSHClient:
+    """A paramiko client with strict host-key checking against the lab's known_hosts, as
+    the lab's login user (root, or the sudo user where root login is refused)."""
     client = paramiko.SSHClient()
     client.load_host_keys(str(known_hosts or spec.known_hosts_path))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(spec.address(role), username="root", key_filename=str(spec.key_path),
+    client.connect(spec.address(role), username=user or spec.login_user, key_filename=str(spec.key_path),
                    look_for_keys=False, allow_agent=False, timeout=5, banner_timeout=5,
                    auth_timeout=5)
     return client
@@ -37,7 +38,9 @@ def start_dhcpd(spec, role: str, killed: int | None = None) -> None:
         time.sleep(0.1)
     log = spec.host_dir(role) / "lab-daemons.log"
     with open(log, "ab") as fh:
-        proc = subprocess.run(ns.host_command(spec, role, ["service", "isc-dhcp-server", "start"]),
+        from wizard.lab.lifecycle import dhcpd_start_command
+
+        proc = subprocess.run(ns.host_command(spec, role, dhcpd_start_command(spec, role)),
                               stdout=fh, stderr=fh, stdin=subprocess.DEVNULL,
                               env=ns.clean_env(), timeout=30)
     assert proc.returncode == 0, f"dhcpd did not start on the {role}; see {log}"

@@ -11,7 +11,7 @@ import ntplib
 import pytest
 
 from tests.helpers.lab import sh, ssh
-from wizard.lab import lifecycle
+from wizard.lab import daemons, lifecycle
 from wizard.lab import namespaces as ns
 pytestmark = pytest.mark.lab
 SKEW = 37.0
@@ -64,7 +64,7 @@ def test_down_leaves_nothing_behind(lab, lab_spec, restored):
     assert pids
     own_routes = _own_routes()
     lifecycle.down(lab_spec, progress=lambda _m: None)
-    assert not any(os.path.exists(f"/proc/{p}") and lifecycle._alive(p) for p in pids)
+    assert not any(os.path.exists(f"/proc/{p}") and daemons.alive(p) for p in pids)
     for role in ("primary", "secondary", "client"):
         assert not ns.netns_exists(lab_spec.netns(role))
         assert not ns.link_exists(lab_spec.veth(role))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from wizard.lab.lifecycle import _is_program
+from wizard.lab.daemons import is_program as _is_program
 
 
 def test_a_pid_is_the_daemon_only_when_its_program_is():

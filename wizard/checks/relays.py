@@ -13,8 +13,18 @@ import shlex
 
 from wizard.checks.base import Run, guarded
 
+# A dhcrelay known to run in another network namespace (a container on the relay host, or
+# another relay of the wizard's lab on the same machine) relays other networks: skipped, as
+# the facts script skips such a dhcpd. Reading another user's namespace needs root, hence
+# the script runs through sudo where the answers say so.
 RELAY_SCRIPT = r"""
-echo "@@ps"; ps ax -o args= 2>/dev/null | awk '{ n = $1; sub(/.*\//, "", n); if (n == "dhcrelay") print }'
+echo "@@ps"; me=$(readlink /proc/$$/ns/net 2>/dev/null)
+ps ax -o pid= -o args= 2>/dev/null | awk '{ n = $2; sub(/.*\//, "", n); if (n == "dhcrelay") print }' |
+while read -r pid args; do
+  ns=$(readlink /proc/$pid/ns/net 2>/dev/null)
+  [ -n "$me" ] && [ -n "$ns" ] && [ "$ns" != "$me" ] && continue
+  echo "$args"
+done
 echo "@@default"; cat /etc/default/isc-dhcp-relay 2>/dev/null
 """
 
@@ -98,7 +108,7 @@ def check(answers, add, pair=None, session=None) -> None:
 
 def _check_over_ssh(answers, add, relay: str, servers: list[str], session) -> None:
     from wizard.errors import OperationFailed
-    from wizard.remote.ssh import connect
+    from wizard.remote.ssh import connect, sudo_refused
     from wizard.remote.ssh_config import resolve
 
     p = answers.primary
@@ -109,7 +119,10 @@ def _check_over_ssh(answers, add, relay: str, servers: list[str], session) -> No
         add("relay", relay, "fail", f"relay {relay}: {exc.message}", exc.hint)
         return
     try:
-        res = conn.run("sh -s", stdin=RELAY_SCRIPT, timeout=10, label="relay")
+        res = conn.run("sh -s", stdin=RELAY_SCRIPT, privileged=True, timeout=10, label="relay")
+        if sudo_refused(res):
+            # A relay that gives this login no sudo: ps still shows its own processes.
+            res = conn.run("sh -s", stdin=RELAY_SCRIPT, timeout=10, label="relay")
     finally:
         conn.close()
     found, source = relay_servers(res.stdout)

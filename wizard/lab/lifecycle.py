@@ -22,12 +22,16 @@ from datetime import datetime, timezone
 
 from wizard.answers import answers_from_dict, dump_answers
 from wizard.lab import namespaces as ns
-from wizard.lab.hostfs import build_host, clock_offset_env, known_hosts_line, mount_script
+from wizard.lab import daemons
+from wizard.lab.hostfs import (build_host, build_router, clock_offset_env, known_hosts_line,
+                               mount_script)
 from wizard.lab.spec import LAB_USER, ROLES, LabError, LabSpec
 
-# Pid files, as the daemons write them inside each host's private /run.
-PIDFILES = {"sshd": "sshd.pid", "dhcpd": "dhcpd.pid", "chronyd": "chrony/chronyd.pid",
-            "syslogd": "syslogd.pid"}
+def dhcpd_start_command(spec: LabSpec, role: str) -> list[str]:
+    """How the host's own distribution starts dhcpd."""
+    if spec.flavor(role) == "rhel":
+        return ["systemctl", "start", "dhcpd"]
+    return ["service", "isc-dhcp-server", "start"]
 
 
 @contextmanager
@@ -54,14 +58,15 @@ def up(spec: LabSpec, skew_secondary: float = 0.0, progress=print) -> dict:
 
 
 def _up(spec: LabSpec, skew_secondary: float, progress) -> dict:
-    ns.preflight(need_faketime=bool(skew_secondary))
+    ns.preflight(need_faketime=bool(skew_secondary), need_relay=spec.routed)
     current = _read_state(spec)
     if current:
         st = status(spec)
         # Only the lab's own machinery counts here: a degraded failover pair is the user's
         # (or a drill's) to fix, and rebuilding would wipe it.
-        if st["running"] and current.get("skew_secondary", 0.0) == skew_secondary \
-                and current.get("subnet") == spec.subnet:
+        same = current.get("skew_secondary", 0.0) == skew_secondary and \
+            LabSpec.from_state({**current, "name": spec.name}) == spec
+        if st["running"] and same:
             progress(f"lab {spec.name} is already up")
             return st
         progress(f"lab {spec.name} exists but differs or is unhealthy; rebuilding it")
@@ -70,6 +75,10 @@ def _up(spec: LabSpec, skew_secondary: float, progress) -> dict:
     try:
         _build(spec, skew_secondary, progress)
     except BaseException:
+        if os.environ.get("DHCP_WIZARD_LAB_KEEP_FAILED") == "1":
+            progress("lab up failed; left as it is for a look (DHCP_WIZARD_LAB_KEEP_FAILED=1): "
+                     f"`dhcp-wizard lab down --name {spec.name}` removes it")
+            raise
         progress("lab up failed; removing what was made")
         _down(spec, progress=lambda _m: None)
         raise
@@ -89,15 +98,23 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
     progress("creating host file systems and keys")
     for role in ROLES:
         build_host(spec, role, skews[role], pubkey, password_hash)
+    if spec.routed:
+        build_router(spec, pubkey, password_hash)
     spec.client_dir.mkdir(parents=True, exist_ok=True)
-    progress(f"creating network {spec.subnet} (bridge {spec.bridge}, this host {spec.gateway})")
+    if spec.routed:
+        segs = ", ".join(f"{k} {v}" for k, v in spec.segments.items())
+        progress(f"creating routed network {spec.subnet}: {segs} (this host {spec.gateway})")
+    else:
+        progress(f"creating network {spec.subnet} (bridge {spec.bridge}, this host "
+                 f"{spec.gateway})")
     ns.create_network(spec)
     ns.prepare_pin_dir(spec)
-    for role in ROLES:
+    for role in spec.hosts:
         ns.create_mount_ns(spec, role, mount_script(spec, role))
-    progress("starting syslogd, chronyd, sshd and dhcpd on both hosts")
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda r: _start_daemons(spec, r, skews[r]), ROLES))
+    progress("starting syslogd, chronyd, sshd and dhcpd on both hosts"
+             + (", sshd and dhcrelay on the router" if spec.routed else ""))
+    with ThreadPoolExecutor(len(spec.hosts)) as pool:
+        list(pool.map(lambda r: _start_daemons(spec, r, skews.get(r, 0.0)), spec.hosts))
     _write_access_files(spec, skew)
     progress(f"answers file: {spec.answers_path}")
 
@@ -115,13 +132,23 @@ def _start_daemons(spec: LabSpec, role: str, skew: float) -> None:
             raise LabError(f"{role}: `{' '.join(argv)}` failed (exit {proc.returncode}); "
                            f"see {log}")
 
-    start(["busybox", "syslogd", "-O", "/var/log/syslog"], ns.clean_env())
+    # RHEL logs to /var/log/messages (rsyslog); its journalctl here reads that file.
+    syslog = "/var/log/messages" if spec.flavor(role) == "rhel" and role != "router" \
+        else "/var/log/syslog"
+    start(["busybox", "syslogd", "-O", syslog], ns.clean_env())
+    if role == "router":
+        start(["/usr/sbin/sshd", "-f", "/etc/ssh/sshd_config"], ns.clean_env())
+        start(["service", "isc-dhcp-relay", "start"], ns.clean_env())
+        _wait_for(lambda: _tcp_open(spec.address(role), 22), 10, "router: sshd did not come up")
+        _wait_for(lambda: daemons.daemon_pid(spec, role, "dhcrelay") is not None, 10,
+                  f"router: dhcrelay did not start; see {spec.host_dir(role) / 'var-log'}")
+        return
     start(["chronyd", "-x", "-f", "/etc/chrony/chrony.conf"], ns.clean_env(**clock))
     start(["/usr/sbin/sshd", "-f", "/etc/ssh/sshd_config"], ns.clean_env())
-    start(["service", "isc-dhcp-server", "start"], ns.clean_env())
+    start(dhcpd_start_command(spec, role), ns.clean_env())
     _wait_for(lambda: _tcp_open(spec.address(role), 22), 10, f"{role}: sshd did not come up")
-    _wait_for(lambda: _daemon_pid(spec, role, "dhcpd") is not None, 10,
-              f"{role}: dhcpd did not start; see {spec.host_dir(role) / 'var-log' / 'syslog'}")
+    _wait_for(lambda: daemons.daemon_pid(spec, role, "dhcpd") is not None, 10,
+              f"{role}: dhcpd did not start; see {spec.host_dir(role) / 'var-log' / syslog[9:]}")
 
 
 def _ensure_lab_user() -> None:
@@ -163,9 +190,14 @@ def _remove_lab_user_if_unused() -> list[str]:
 
 def _write_access_files(spec: LabSpec, skew: float) -> None:
     ns.write_private(spec.known_hosts_path,
-                     "".join(known_hosts_line(spec, role) for role in ROLES), mode=0o644)
-    host = lambda role: {"host": spec.address(role), "user": "root",  # noqa: E731
-                         "identity": str(spec.key_path), "known_hosts": str(spec.known_hosts_path)}
+                     "".join(known_hosts_line(spec, role) for role in spec.hosts), mode=0o644)
+    host = lambda role: {"host": spec.address(role), "user": spec.login_user,  # noqa: E731
+                         "sudo": not spec.root_login, "identity": str(spec.key_path),
+                         "known_hosts": str(spec.known_hosts_path)}
+    extra = {}
+    if spec.routed:
+        # The router's dhcrelay is checked over SSH, as the primary is reached.
+        extra["relays"] = {"ssh": [spec.address("router")]}
     answers = answers_from_dict({
         "primary": host("primary"),
         "secondary": host("secondary"),
@@ -173,16 +205,17 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
         "failover": {"name": "failover-partner", "primary_port": 519, "secondary_port": 520,
                      "mclt": 30, "split": 128, "max_response_delay": 15,
                      "max_unacked_updates": 10, "load_balance_max_seconds": 3,
-                     "pools": [spec.subnet]},
+                     "pools": [str(spec.served_network)]},
         "omapi": {"port": 7911, "key_name": "omapi_key",
                   "secret_file": str(spec.state_dir / "omapi.secret")},
         "drill": {"probe": f"lab:{spec.name}"},
+        **extra,
     }, source=str(spec.answers_path))
     header = (f"# Answers for the dhcp-wizard lab {spec.name!r} ({spec.subnet}), written by "
               "`dhcp-wizard lab up`.\n# Use it with: dhcp-wizard --answers "
               f"{spec.answers_path}\n\n")
     ns.write_private(spec.answers_path, header + dump_answers(answers), mode=0o600)
-    state = {"name": spec.name, "subnet": spec.subnet, "skew_secondary": skew,
+    state = {**spec.as_state(), "skew_secondary": skew,
              "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     ns.write_private(spec.state_file, json.dumps(state, indent=2) + "\n")
 
@@ -198,7 +231,7 @@ def _down(spec: LabSpec, progress) -> list[str]:
     if os.geteuid() != 0:
         ns.preflight()  # raises the root message
     removed: list[str] = []
-    for role in (*ROLES, "client"):
+    for role in ns.ALL_NETNS:
         killed = _kill_netns_processes(spec.netns(role))
         if killed:
             removed.append(f"{killed} process(es) in {spec.netns(role)}")
@@ -225,46 +258,11 @@ def _kill_netns_processes(netns: str) -> int:
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        while time.monotonic() < deadline and any(daemons.alive(p) for p in pids):
             time.sleep(0.05)
-        if not any(_alive(p) for p in pids):
+        if not any(daemons.alive(p) for p in pids):
             break
     return len(pids)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False  # gone, or gone between the open and the read (ESRCH)
-
-
-def _daemon_pid(spec: LabSpec, role: str, daemon: str) -> int | None:
-    """The daemon's pid, if its pid file names that daemon, alive, inside this host.
-
-    A SIGKILLed daemon leaves its pid file behind, and nothing here reaps it (a zombie, not
-    alive), and later its pid can be reused by another process of the same host (an ssh
-    session, the init script): hence the three checks, not the file alone.
-    """
-    pidfile = spec.host_dir(role) / "run" / PIDFILES[daemon]
-    try:
-        pid = int(pidfile.read_text().split()[0])
-        netns_inode = os.stat(f"/run/netns/{spec.netns(role)}").st_ino
-        if os.stat(f"/proc/{pid}/ns/net").st_ino != netns_inode or not _alive(pid) \
-                or not _is_program(pid, daemon):
-            return None
-        return pid
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _is_program(pid: int, daemon: str) -> bool:
-    with open(f"/proc/{pid}/cmdline", "rb") as fh:
-        argv = fh.read().split(b"\0")[:2]
-    # busybox syslogd runs as `busybox syslogd`; sshd rewrites its argv[0] to "sshd: ...".
-    return any(os.path.basename(a.decode(errors="replace").split(":")[0]) == daemon
-               for a in argv)
 
 
 def _tcp_open(address: str, port: int) -> bool:
@@ -293,17 +291,19 @@ def _read_state(spec: LabSpec) -> dict | None:
 def status(spec: LabSpec) -> dict:
     state = _read_state(spec)
     hosts = {}
-    for role in ROLES:
-        daemons = {d: _daemon_pid(spec, role, d) for d in PIDFILES}
+    for role in spec.hosts:   # the router too; it is reported apart below
+        pids = {d: daemons.daemon_pid(spec, role, d) for d in daemons.pidfiles(spec, role)}
         hosts[role] = {
             "address": spec.address(role),
+            "flavor": "debian" if role == "router" else spec.flavor(role),
             "netns": spec.netns(role),
             "netns_present": ns.netns_exists(spec.netns(role)),
             "mount_namespace": str(spec.mount_pin(role)),
             "mount_namespace_present": ns.mount_ns_exists(spec, role),
-            "daemons": {d: {"running": pid is not None, "pid": pid} for d, pid in daemons.items()},
-            "ssh": f"root@{spec.address(role)}",
-            "dhcpd_conf": str(spec.host_dir(role) / "etc-dhcp" / "dhcpd.conf"),
+            "daemons": {d: {"running": pid is not None, "pid": pid} for d, pid in pids.items()},
+            "ssh": f"{spec.login_user}@{spec.address(role)}",
+            "dhcpd_conf": None if role == "router" else
+            str(spec.host_dir(role) / "etc-dhcp" / "dhcpd.conf"),
             "files": str(spec.host_dir(role)),
             "skew_seconds": (state or {}).get("skew_secondary", 0.0) if role == "secondary" else 0.0,
         }
@@ -311,10 +311,13 @@ def status(spec: LabSpec) -> dict:
     running = bool(state) and client["netns_present"] and all(
         h["netns_present"] and h["mount_namespace_present"]
         and all(d["running"] for d in h["daemons"].values()) for h in hosts.values())
+    router = hosts.pop("router", None)
+    if router is not None:
+        router["relay"] = _relay_status(spec) if state else None
     # A pair whose daemons all run can still serve no one (a peer left in shutdown by a
     # drill survives restarts), so once the lab runs failover its state decides too.
     failover = None
-    if state is not None and all(h["netns_present"] for h in hosts.values()):
+    if state is not None and all(hosts[r]["netns_present"] for r in ROLES):
         from wizard.lab.pair_state import failover_health
 
         failover = failover_health(spec)
@@ -325,6 +328,9 @@ def status(spec: LabSpec) -> dict:
         "running": running,         # every namespace and daemon of the lab is there
         "failover": failover,       # None: the lab runs its non-failover baseline
         "subnet": spec.subnet,
+        "topology": spec.topology,
+        "segments": {k: str(v) for k, v in spec.segments.items()},
+        "router": router,           # None: the flat topology has no router
         "bridge": {"name": spec.bridge, "address": spec.gateway,
                    "present": ns.link_exists(spec.bridge)},
         "hosts": hosts,
@@ -342,12 +348,22 @@ def status(spec: LabSpec) -> dict:
 
 
 def existing_spec(name: str) -> LabSpec:
-    """The spec of a lab that is up (its subnet comes from its state), or a default one."""
+    """The spec of a lab that is up (subnet, topology, flavors from its state), or a
+    default one."""
     from wizard.lab.spec import state_root
 
     try:
         state = json.loads((state_root() / name / "state.json").read_text())
-        return LabSpec(name=name, subnet=state["subnet"])
+        return LabSpec.from_state({**state, "name": name})
     except (OSError, ValueError, KeyError):
         return LabSpec(name=name)
+
+
+def _relay_status(spec: LabSpec) -> dict:
+    from wizard.lab.relay import configured_servers
+
+    servers = configured_servers(spec)
+    return {"servers": servers,
+            "forwards_to": [r for r in ROLES if spec.address(r) in servers],
+            "defaults_file": str(spec.host_dir("router") / "etc-default" / "isc-dhcp-relay")}
 

@@ -10,7 +10,11 @@ import subprocess
 from pathlib import Path
 
 from wizard.errors import InputError
-from wizard.lab.spec import ALLOWED_SUBNETS, LabError, LabSpec, ROLES
+from wizard.lab.spec import ALLOWED_SUBNETS, ROLES, ROUTER_LINKS, LabError, LabSpec
+
+# Every namespace a lab of any topology may have: `down` removes them all, whatever the
+# state file says (it may be gone, or from an older lab).
+ALL_NETNS = (*ROLES, "client", "router")
 
 REQUIRED_TOOLS = {
     "ip": "iproute2",
@@ -63,7 +67,7 @@ def faketime_lib() -> str | None:
     return next((p for p in FAKETIME_LIB_CANDIDATES if os.path.exists(p)), None)
 
 
-def preflight(need_faketime: bool = False) -> None:
+def preflight(need_faketime: bool = False, need_relay: bool = False) -> None:
     """Refuse early, with the fix, rather than leave a half-built lab behind."""
     if os.geteuid() != 0:
         raise InputError("the lab needs root (it creates network namespaces and mounts)",
@@ -73,6 +77,8 @@ def preflight(need_faketime: bool = False) -> None:
                       if shutil.which(tool, path=path) is None})
     if need_faketime and faketime_lib() is None:
         missing.append("faketime")
+    if need_relay and shutil.which("dhcrelay", path=path) is None:
+        missing.append("isc-dhcp-relay")
     if missing:
         raise InputError("missing packages for the lab: " + ", ".join(missing),
                          "apt-get install -y " + " ".join(missing) + "   (or run `make setup`)")
@@ -119,29 +125,79 @@ def link_exists(name: str, netns: str | None = None) -> bool:
 def create_network(spec: LabSpec) -> None:
     if not link_exists(spec.bridge):
         run(["ip", "link", "add", spec.bridge, "type", "bridge"])
-    run(["ip", "addr", "replace", f"{spec.gateway}/{spec.network.prefixlen}", "dev", spec.bridge])
+    admin = spec.segments["admin"] if spec.routed else spec.network
+    run(["ip", "addr", "replace", f"{spec.gateway}/{admin.prefixlen}", "dev", spec.bridge])
     run(["ip", "link", "set", spec.bridge, "up"])
+    if spec.routed:
+        _create_routed(spec)
+        return
     for role in (*ROLES, "client"):
-        ns = spec.netns(role)
-        if not netns_exists(ns):
-            run(["ip", "netns", "add", ns])
-        if not link_exists("eth0", ns):
-            if link_exists(spec.veth(role)):
-                run(["ip", "link", "del", spec.veth(role)])
-            run(["ip", "link", "add", spec.veth(role), "type", "veth", "peer", "name", "eth0",
-                 "netns", ns])
-        run(["ip", "link", "set", spec.veth(role), "master", spec.bridge, "up"])
-        run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        _bridged(spec, role)
         if role in ROLES:
-            run(["ip", "-n", ns, "addr", "replace", f"{spec.address(role)}/{spec.network.prefixlen}",
-                 "dev", "eth0"])
-        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            _address(spec, role, "eth0", spec.address(role), spec.network.prefixlen)
+        run(["ip", "-n", spec.netns(role), "link", "set", "eth0", "up"])
     # No default route inside the lab on purpose: nothing in it may reach past this machine.
+
+
+def _netns(name: str) -> None:
+    if not netns_exists(name):
+        run(["ip", "netns", "add", name])
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+
+def _bridged(spec: LabSpec, role: str) -> None:
+    """The namespace, with an eth0 whose peer is on the lab bridge."""
+    ns = spec.netns(role)
+    _netns(ns)
+    if not link_exists("eth0", ns):
+        if link_exists(spec.veth(role)):
+            run(["ip", "link", "del", spec.veth(role)])
+        run(["ip", "link", "add", spec.veth(role), "type", "veth", "peer", "name", "eth0",
+             "netns", ns])
+    run(["ip", "link", "set", spec.veth(role), "master", spec.bridge, "up"])
+
+
+def _address(spec: LabSpec, role: str, dev: str, address: str, prefixlen: int) -> None:
+    run(["ip", "-n", spec.netns(role), "addr", "replace", f"{address}/{prefixlen}", "dev", dev])
+
+
+def _create_routed(spec: LabSpec) -> None:
+    """Two server sites and a client segment, each a link of its own to the router, and
+    this host on a fourth. Only the router forwards (so the failover traffic between the
+    peers crosses a hop, TTL and all), and only the lab subnet is routed anywhere."""
+    rtr = spec.netns("router")
+    _netns(rtr)
+    if not link_exists(ROUTER_LINKS["admin"], rtr):
+        if link_exists(spec.veth("router")):
+            run(["ip", "link", "del", spec.veth("router")])
+        run(["ip", "link", "add", spec.veth("router"), "type", "veth", "peer", "name",
+             ROUTER_LINKS["admin"], "netns", rtr])
+    run(["ip", "link", "set", spec.veth("router"), "master", spec.bridge, "up"])
+    for role, segment in (("primary", "site-a"), ("secondary", "site-b"), ("client", "clients")):
+        ns, link = spec.netns(role), ROUTER_LINKS[segment]
+        _netns(ns)
+        if not link_exists("eth0", ns):
+            if link_exists(link, rtr):
+                run(["ip", "-n", rtr, "link", "del", link])
+            run(["ip", "link", "add", link, "netns", rtr, "type", "veth", "peer", "name", "eth0",
+                 "netns", ns])
+        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        if role in ROLES:
+            _address(spec, role, "eth0", spec.address(role), spec.prefixlen(role))
+            run(["ip", "-n", ns, "route", "replace", str(spec.network), "via",
+                 spec.router_address(segment)])
+    for segment, link in ROUTER_LINKS.items():
+        net = spec.segments[segment]
+        _address(spec, "router", link, spec.router_address(segment), net.prefixlen)
+        run(["ip", "-n", rtr, "link", "set", link, "up"])
+    run(["ip", "netns", "exec", rtr, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+    run(["ip", "route", "replace", str(spec.network), "via", spec.router_address("admin"),
+         "dev", spec.bridge])
 
 
 def delete_network(spec: LabSpec) -> list[str]:
     removed = []
-    for role in (*ROLES, "client"):
+    for role in ALL_NETNS:
         ns = spec.netns(role)
         if netns_exists(ns):
             run(["ip", "netns", "del", ns], check=False)
@@ -150,6 +206,7 @@ def delete_network(spec: LabSpec) -> list[str]:
             run(["ip", "link", "del", spec.veth(role)], check=False)
             removed.append(f"link {spec.veth(role)}")
     if link_exists(spec.bridge):
+        # Its routes (the routed lab's one via the router) go with it.
         run(["ip", "link", "del", spec.bridge], check=False)
         removed.append(f"bridge {spec.bridge}")
     return removed
@@ -194,7 +251,7 @@ def mount_ns_exists(spec: LabSpec, role: str) -> bool:
 
 def release_mount_ns(spec: LabSpec) -> list[str]:
     removed = []
-    for role in ROLES:
+    for role in (*ROLES, "router"):
         pin = spec.mount_pin(role)
         if mount_ns_exists(spec, role):
             run(["umount", str(pin)], check=False)

@@ -21,6 +21,14 @@ DEFAULT_SUBNET = "198.51.100.0/24"
 # own uplink, and a lab there would shadow the real network.
 ALLOWED_SUBNETS = ("198.51.100.0/24", "203.0.113.0/24")
 # A lab takes a /24 or half of one (/25), so two labs fit in one documentation range.
+TOPOLOGIES = ("flat", "routed")
+# How a lab host is laid out: Debian's isc-dhcp-server (the machine's own layout), or
+# RHEL 9 / Rocky's dhcp-server (systemd unit dhcpd, /etc/sysconfig, /var/lib/dhcpd).
+FLAVORS = ("debian", "rhel")
+# The routed topology's router: its interface names (inside its own namespace) by segment.
+ROUTER_LINKS = {"admin": "admin", "site-a": "site-a", "site-b": "site-b", "clients": "clients"}
+# RHEL's dhcp-server package creates this system account (uid and gid 177 on RHEL 9).
+RHEL_DHCPD_ID = 177
 # A non-root login with password-less sudo on both lab hosts, as production pairs are
 # usually administered; its sudo rights exist only inside the lab hosts.
 LAB_USER = "dhwlab"
@@ -39,8 +47,21 @@ def state_root() -> Path:
 class LabSpec:
     name: str = DEFAULT_NAME
     subnet: str = DEFAULT_SUBNET
+    topology: str = "flat"
+    flavor_primary: str = "debian"
+    flavor_secondary: str = "debian"
+    # sshd refuses root on both servers (and the router): the admin logs in as LAB_USER and
+    # runs everything privileged through sudo, as many production pairs are run.
+    root_login: bool = True
 
     def __post_init__(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise InputError(f"lab topology {self.topology!r} is not known",
+                             f"use one of: {', '.join(TOPOLOGIES)}")
+        for role in ROLES:
+            if self.flavor(role) not in FLAVORS:
+                raise InputError(f"lab flavor {self.flavor(role)!r} for the {role} is not known",
+                                 f"use one of: {', '.join(FLAVORS)}")
         if not _NAME_RE.match(self.name):
             raise InputError(f"lab name {self.name!r} is not usable",
                              "use 1 to 6 lower-case letters or digits, starting with a letter "
@@ -55,6 +76,23 @@ class LabSpec:
                              f"use {' or '.join(ALLOWED_SUBNETS)}, or a /25 half of one; "
                              "192.0.2.0/24 is this machine's own uplink")
 
+    def flavor(self, role: str) -> str:
+        return {"primary": self.flavor_primary, "secondary": self.flavor_secondary}.get(
+            role, "debian")
+
+    @property
+    def routed(self) -> bool:
+        return self.topology == "routed"
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The namespaces with a mount namespace, sshd and daemons of their own."""
+        return (*ROLES, "router") if self.routed else ROLES
+
+    @property
+    def login_user(self) -> str:
+        return "root" if self.root_login else LAB_USER
+
     # -- network -------------------------------------------------------------
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -64,15 +102,57 @@ class LabSpec:
         return str(self.network.network_address + n)
 
     @property
+    def segments(self) -> dict[str, ipaddress.IPv4Network]:
+        """The routed lab's segments, all carved out of the lab's own subnet (so the
+        collision check of that subnet covers them): the upper half for the clients, and
+        quarters of the lower half for this host's link to the router and the two sites."""
+        if not self.routed:
+            return {"lab": self.network}
+        lower, upper = self.network.subnets(prefixlen_diff=1)
+        admin, site_a, site_b, _spare = lower.subnets(prefixlen_diff=2)
+        return {"admin": admin, "site-a": site_a, "site-b": site_b, "clients": upper}
+
+    def site(self, role: str) -> ipaddress.IPv4Network:
+        """The segment a server sits on."""
+        if not self.routed:
+            return self.network
+        return self.segments[{"primary": "site-a", "secondary": "site-b"}[role]]
+
+    def router_address(self, segment: str) -> str:
+        """The router's address on a segment (on the admin link .2: .1 is this host)."""
+        net = self.segments[segment]
+        return str(net.network_address + (2 if segment == "admin" else 1))
+
+    @property
     def gateway(self) -> str:
         """The wizard host's own address on the lab bridge."""
+        if self.routed:
+            return str(self.segments["admin"].network_address + 1)
         return self._ip(1)
 
     def address(self, role: str) -> str:
-        return self._ip({"primary": 11, "secondary": 12}[role])
+        if role == "router":
+            return self.router_address("admin")
+        offset = {"primary": 11, "secondary": 12}[role]
+        return str(self.site(role).network_address + offset)
+
+    def prefixlen(self, role: str) -> int:
+        return self.segments["admin"].prefixlen if role == "router" else self.site(role).prefixlen
+
+    @property
+    def served_network(self) -> ipaddress.IPv4Network:
+        """Where the lab's client sits, the subnet whose pool the servers hand out."""
+        return self.segments["clients"] if self.routed else self.network
+
+    @property
+    def client_gateway(self) -> str:
+        return self.router_address("clients") if self.routed else self.gateway
 
     @property
     def pool(self) -> tuple[str, str]:
+        if self.routed:
+            net = self.segments["clients"]
+            return (str(net.network_address + 10), str(net.broadcast_address - 8))
         return (self._ip(100), self._ip(199)) if self.network.prefixlen == 24 else (
             self._ip(64), self._ip(119))
 
@@ -85,7 +165,8 @@ class LabSpec:
 
     # -- names ---------------------------------------------------------------
     def netns(self, role: str) -> str:
-        return f"{self.name}-{ {'primary': 'pri', 'secondary': 'sec', 'client': 'cli'}[role] }"
+        short = {"primary": "pri", "secondary": "sec", "client": "cli", "router": "rtr"}[role]
+        return f"{self.name}-{short}"
 
     @property
     def bridge(self) -> str:
@@ -136,6 +217,25 @@ class LabSpec:
     def state_file(self) -> Path:
         return self.state_dir / "state.json"
 
+    def private_dirs(self, role: str) -> dict[str, str]:
+        if role == "router":
+            return ROUTER_PRIVATE_DIRS
+        return RHEL_PRIVATE_DIRS if self.flavor(role) == "rhel" else PRIVATE_DIRS
+
+    def as_state(self) -> dict:
+        return {"name": self.name, "subnet": self.subnet, "topology": self.topology,
+                "flavor_primary": self.flavor_primary,
+                "flavor_secondary": self.flavor_secondary, "root_login": self.root_login}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "LabSpec":
+        """The spec a state file describes; labs made before topologies were flat Debian."""
+        return cls(name=state["name"], subnet=state["subnet"],
+                   topology=state.get("topology", "flat"),
+                   flavor_primary=state.get("flavor_primary", "debian"),
+                   flavor_secondary=state.get("flavor_secondary", "debian"),
+                   root_login=state.get("root_login", True))
+
 
 # Directories each lab host gets privately (bind-mounted whole, so `sed -i` and atomic
 # renames work inside them); the left side is the directory name under the host's dir.
@@ -146,6 +246,31 @@ PRIVATE_DIRS = {
     "etc-chrony": "/etc/chrony",
     "etc-sudoers.d": "/etc/sudoers.d",
     "var-lib-dhcp": "/var/lib/dhcp",
+    "var-log": "/var/log",
+    "run": "/run",
+    "tmp": "/tmp",
+    "root": "/root",
+}
+# A RHEL-layout host: /etc, /usr and /var/lib are overlays of the machine's (so the Debian
+# files it must not have can be hidden and RHEL's put in place, see hostfs.rhel_layout), and
+# these directories are its own on top.
+RHEL_PRIVATE_DIRS = {
+    "etc-dhcp": "/etc/dhcp",
+    "etc-sysconfig": "/etc/sysconfig",
+    "etc-ssh": "/etc/ssh",
+    "etc-chrony": "/etc/chrony",
+    "etc-sudoers.d": "/etc/sudoers.d",
+    "var-lib-dhcpd": "/var/lib/dhcpd",
+    "var-log": "/var/log",
+    "run": "/run",
+    "tmp": "/tmp",
+    "root": "/root",
+}
+# The router of the routed topology: a Debian host running isc-dhcp-relay and sshd.
+ROUTER_PRIVATE_DIRS = {
+    "etc-default": "/etc/default",
+    "etc-ssh": "/etc/ssh",
+    "etc-sudoers.d": "/etc/sudoers.d",
     "var-log": "/var/log",
     "run": "/run",
     "tmp": "/tmp",
