@@ -1,17 +1,16 @@
-"""Relays: the servers a dhcrelay forwards to (pure), helper lines, and a Linux relay checked
-over SSH (a lab host playing the relay, with a dhcrelay-shaped process).
-
-Against the real lab; the pure part is in tests/unit/."""
+"""Relays over SSH on a host whose dhcrelay is not running: the check falls back to its
+/etc/default/isc-dhcp-relay. A real dhcrelay forwarding to one server, then to both, is
+tests/lab/test_routed_lab.py's; the pure parsing is in tests/unit/."""
 
 from __future__ import annotations
 
 from wizard.checks import relays
 
 
-def test_linux_relay_over_ssh_is_checked_for_both_servers(lab_answers, lab_spec):
+def test_a_stopped_relay_is_judged_by_its_defaults_file(lab_answers, lab_spec):
     from wizard.lab.hostfs import host_file
 
-    # The secondary stands in for a relay: its /etc/default/isc-dhcp-relay lists one server.
+    # The secondary as a relay host with isc-dhcp-relay configured but not running.
     defaults = host_file(lab_spec, "secondary", "/etc/default/isc-dhcp-relay")
     relay = lab_spec.address("secondary")
     answers = lab_answers.with_changes("relays", ssh=(relay,))
