@@ -191,7 +191,7 @@ def test_a_relay_forwarding_to_one_server_fails_the_check_until_fixed(built, rou
 
 
 def test_a_dhcrelay_of_another_namespace_is_not_taken_for_the_router_s(built, routed_spec):
-    from wizard import relays
+    from wizard.checks import relays
 
     # A dhcrelay-shaped process in the client namespace, listing an address of its own.
     fake = subprocess.Popen(ns.host_command(routed_spec, "client", [
