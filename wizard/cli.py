@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     drill = sub.add_parser("drill", help="live failover test on a pair that already runs failover")
     _answers(drill)
     _session(drill)
+    drill.add_argument("--roles", type=_roles, default=("primary",), metavar="ROLE[,ROLE]",
+                       help="which peers to take out of service, one after the other "
+                            "(default: primary; primary,secondary drills both)")
 
     report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
     report.add_argument("session_dir", metavar="SESSION_DIR")
@@ -171,6 +174,16 @@ def _answers(p: argparse.ArgumentParser) -> None:
 
 def _session(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session", metavar="DIR", help="session directory (default: user data dir)")
+
+
+def _roles(text: str) -> tuple[str, ...]:
+    from wizard.roles import ROLES
+
+    roles = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    if not roles or any(r not in ROLES for r in roles):
+        raise argparse.ArgumentTypeError(f"{text!r}: give primary, secondary, or both "
+                                         "(primary,secondary)")
+    return roles
 
 
 def _accepted(text: str) -> list[str]:

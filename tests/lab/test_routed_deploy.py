@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli
 from tests.lab.test_deploy import omshell_states
 from wizard.answers import load_answers
 from wizard.lab import lifecycle
@@ -158,35 +156,29 @@ def test_rollback_under_production_timers_is_bounded_by_the_restart_not_mclt(
     assert got.server in (routed_spec.address("primary"), routed_spec.address("secondary"))
 
 
-def test_drill_under_production_timers(production, routed_spec):
+def test_drill_of_both_roles_under_production_timers_needs_no_mclt_wait(production,
+                                                                        routed_spec):
+    """With an hour of MCLT, each peer is out of service and back to normal in seconds: the
+    drill restarts the shut-down server before it recovers (docs/dhcpd-behaviour.md), so no
+    peer goes through recover-wait, although the survivor gave out a lease meanwhile."""
     path, proc, _ = production
     assert proc.returncode == 0
-    # The drill puts the shut-down peer back with OMAPI's recover; dhcpd then goes straight
-    # to normal, or waits out MCLT in recover-wait (isc-failover-facts §8: both are seen on
-    # this lab), and with an hour of MCLT so does the drill. Issue 14 makes the drill
-    # independent of that; until then recover-wait is the known limitation (xfail), seen
-    # as it begins rather than waited for.
-    drill = subprocess.Popen([sys.executable, "-m", "wizard", "drill", "--answers", str(path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             cwd=REPO)
-    waiting = threading.Event()
-
-    def watch() -> None:
-        while drill.poll() is None:
-            fo = lifecycle.status(routed_spec)["failover"] or {}
-            if any(s.get("local") == "recover-wait" for s in fo.get("states", {}).values()):
-                waiting.set()
-                drill.kill()
-                return
-            time.sleep(0.5)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    out, _ = drill.communicate(timeout=150)
-    watcher.join(5)
-    if waiting.is_set():
-        lifecycle.down(routed_spec, progress=lambda _m: None)   # an hour in recover-wait
-        pytest.xfail("issue 14: the drill would wait out MCLT 3600 in recover-wait")
-    assert drill.returncode == 0, out[-3000:]
-    assert "MCLT, 3600 s" in out
-    assert f"from {routed_spec.address('secondary')}" in out and "PASSED" in out
+    session = path.parent / "drill-session"
+    t0 = time.monotonic()
+    drill = run_cli("drill", "--answers", str(path), "--roles", "primary,secondary",
+                    "--session", str(session), timeout=150)
+    took = time.monotonic() - t0
+    assert drill.returncode == 0, drill.stdout[-3000:]
+    out = drill.stdout
+    assert "PASSED" in out and "recover-wait" not in out.replace("in recover-wait)", "")
+    assert took < 60, f"the drill of both roles took {took:.0f} s"
+    events = read_events(session)
+    for down in ("primary", "secondary"):
+        steps = {e["kind"]: e for e in events if e["step"] == "drill"}
+        assert steps[f"restart-{down}"]["data"]["ok"], steps[f"restart-{down}"]
+        assert steps[f"shutdown-{down}"]["data"]["ok"]
+        back = steps[f"recover-{down}"]
+        # From the shutdown to normal/normal again: the takeover, a lease, the restart.
+        assert back["data"]["seconds_to_normal"] < 5, back
+    served = [e["data"]["lease"]["server"] for e in events if e["kind"] == "service"]
+    assert served == [routed_spec.address("secondary"), routed_spec.address("primary")]

@@ -6,10 +6,10 @@ from wizard.commands.deploy import run_recorded
 
 
 def run(args) -> int:
-    return run_recorded(args, "drill", _drill)
+    return run_recorded(args, "drill", lambda d, say: _drill(d, say, args))
 
 
-def _drill(d, say) -> int:
+def _drill(d, say, args) -> int:
     say.step("Reading both servers")
     d.inspect()
     plan = d.plan()  # the OMAPI key in use comes from the live configs
@@ -17,6 +17,6 @@ def _drill(d, say) -> int:
         print("  note: the live configs differ from what these answers would deploy; "
               "drilling the pair as it runs")
     say.step("Steps 9-10: failover test and back in operation")
-    result = d.drill()
+    result = d.drill(roles=args.roles)
     print(f"\n{'PASSED' if result.passed else 'FAILED'}: {result.summary}")
     return 0 if result.passed else 1

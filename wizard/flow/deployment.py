@@ -274,15 +274,17 @@ class Deployment:
         return out
 
     def _drill_guard(self, role: str):
-        from wizard.ops.transaction import new_stamp, owner
         from wizard.ops.drill_guard import DrillGuard
+        from wizard.ops.transaction import new_stamp, owner
 
+        info = self.hosts.get(role)
         return DrillGuard(self.pair.conn(role), role, omapi_port=self.answers.omapi.port,
                           key_name=self.answers.omapi.key_name, secret=self.secret,
                           relationship=self.answers.failover.name,
-                          owner=owner(new_stamp(), "drill", self.session))
+                          owner=owner(new_stamp(), "drill", self.session),
+                          restart=info.restart if info is not None else "true")
 
-    def drill(self, swap: bool = False, cancel=None):
+    def drill(self, swap: bool = False, cancel=None, roles: tuple[str, ...] | None = None):
         from wizard.ops.drill import Drill
         from wizard.ops.lease_probe import probe_from_answers
 
@@ -297,4 +299,6 @@ class Deployment:
                       cancel=cancel or self.cancel,
                       link_ages=self.link_ages if self.pair is not None else None,
                       guard_for=self._drill_guard if self.pair is not None else None)
-        return drill.run(("primary", "secondary") if swap else ("primary",))
+        if self.pair is not None and not self.hosts:
+            self.inspect()        # the restart command of the peer it takes out of service
+        return drill.run(roles or (("primary", "secondary") if swap else ("primary",)))
