@@ -251,6 +251,8 @@ class Drill:
         if net is None or getattr(net, "restart_command", "true") == "true":
             return True           # no way to restart it: recover as it runs
         t = time.monotonic()
+        self.progress("restarting", f"{down}: restarting its dhcpd (`{net.restart_command}`) "
+                      "while it is out of service, so that it returns without an MCLT wait")
         ok, how = net.restart()
         survivor = OTHER[down]
         if not ok:
