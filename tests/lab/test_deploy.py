@@ -137,6 +137,22 @@ def test_drill_command_passes_and_leaves_both_normal(deployed, lab_spec, tmp_pat
         assert omshell_states(lab_spec, role, secret, answers.failover.name) == (2, 2)
 
 
+def test_drill_without_a_probe_finds_this_host_on_the_served_segment(deployed, lab_spec,
+                                                                      tmp_path):
+    """No [drill] probe: the wizard host has a leg on the lab's served subnet (its bridge),
+    so it proves service itself, and says that it found itself."""
+    answers, first, _session = deployed
+    assert first.returncode == 0
+    text = re.sub(r'(?m)^probe = .*\n', "", lab_spec.answers_path.read_text())
+    path = tmp_path / "answers.toml"
+    path.write_text(text)
+    proc = run_cli("drill", "--answers", str(path), timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert f"a DHCP client on this host ({lab_spec.bridge}, which sits on the served subnet " \
+           f"{lab_spec.subnet}; found by itself" in proc.stdout
+    assert f"from {lab_spec.address('secondary')}" in proc.stdout and "PASSED" in proc.stdout
+
+
 def test_deploy_without_yes_and_without_a_terminal_changes_nothing(lab, lab_spec):
     fresh(lab_spec)
     before = (lab_spec.host_dir("primary") / "etc-dhcp" / "dhcpd.conf").read_text()

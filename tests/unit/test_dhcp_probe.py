@@ -59,3 +59,14 @@ def test_probe_kinds_from_the_answers():
         probe_answers("ssh:probe1")
     with pytest.raises(InputError, match="is not a probe"):
         probe_answers("dhclient")
+
+
+def test_the_wizard_host_is_its_own_probe_where_it_has_a_leg_on_a_served_subnet():
+    from wizard.ops.lease_probe import served_leg
+
+    legs = [("lo", "127.0.0.1/8"), ("eth0", "192.0.2.10/24"), ("vlan20", "198.51.100.7/24")]
+    assert served_leg(["203.0.113.0/25", "198.51.100.0/24"], legs) == ("vlan20",
+                                                                       "198.51.100.0/24")
+    # On no served subnet (a management network only), there is no probe to find.
+    assert served_leg(["203.0.113.0/25"], legs) is None
+    assert served_leg(["not-a-cidr"], legs) is None

@@ -292,13 +292,28 @@ class Deployment:
         if self.secret is None:
             raise OperationFailed("the OMAPI key is not known",
                                   "plan first, or set [omapi] secret_file in the answers")
+        if self.pair is not None and not self.hosts:
+            self.inspect()        # the restart command of the peer it takes out of service
+        probe = probe_from_answers(self.answers, self.session) or self._found_probe()
         drill = Drill(self.endpoints(), fo.name, self.answers.omapi.key_name, self.secret,
-                      probe=probe_from_answers(self.answers, self.session), mclt=fo.mclt,
+                      probe=probe, mclt=fo.mclt,
                       max_response_delay=fo.max_response_delay, session=self.session,
                       progress=lambda step, msg: self.progress("drill", step, msg),
                       cancel=cancel or self.cancel,
                       link_ages=self.link_ages if self.pair is not None else None,
                       guard_for=self._drill_guard if self.pair is not None else None)
-        if self.pair is not None and not self.hosts:
-            self.inspect()        # the restart command of the peer it takes out of service
         return drill.run(roles or (("primary", "secondary") if swap else ("primary",)))
+
+    def _found_probe(self):
+        """No probe configured: this host, where it has a leg on a subnet the pair serves."""
+        from wizard.facts import read_config
+        from wizard.flow.steps import networks_of
+        from wizard.ops.lease_probe import found_probe
+
+        if self.pair is None or "primary" not in self.hosts:
+            return None
+        config, _summary = read_config(self.pair.conn("primary"),
+                                       self.hosts["primary"].config_path)
+        if config is None:
+            return None
+        return found_probe([n.cidr for n in networks_of(config) if n.servable])

@@ -58,8 +58,15 @@ class ScriptProbe:
 class LocalProbe(ScriptProbe):
     """The wizard host itself, when it sits on the served segment."""
 
-    def __init__(self, interface: str):
+    def __init__(self, interface: str, found_on: str | None = None):
         super().__init__(interface, "this host")
+        self.found_on = found_on      # the served subnet it was found on, when not configured
+
+    def describe(self) -> str:
+        if self.found_on is None:
+            return super().describe()
+        return (f"a DHCP client on this host ({self.interface}, which sits on the served subnet "
+                f"{self.found_on}; found by itself, no [drill] probe configured)")
 
     def _run(self, script, timeout):
         import subprocess
@@ -112,3 +119,50 @@ def probe_from_answers(answers, session=None) -> LeaseProbe | None:
     # The probe host is reached as the primary is: same user, key, known_hosts and sudo.
     host = replace(answers.primary, host=rest, port=None, config=None, restart=None)
     return SshProbe(host, answers.drill.probe_interface, session)
+
+
+def local_interfaces() -> list[tuple[str, str]]:
+    """(interface, address/prefix) of this host's IPv4 addresses; empty when `ip` cannot say."""
+    import json
+    import subprocess
+
+    try:
+        out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True,
+                             timeout=5).stdout
+        links = json.loads(out or "[]")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return []
+    return [(link["ifname"], f"{a['local']}/{a['prefixlen']}") for link in links
+            for a in link.get("addr_info", []) if a.get("family") == "inet"]
+
+
+def served_leg(served: list[str], interfaces: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """(interface, subnet) where this host has an address inside a subnet the pair serves
+    (one with a pool), or None. Pure: the choice is tested without a network."""
+    import ipaddress
+
+    nets = []
+    for cidr in served:
+        try:
+            nets.append(ipaddress.IPv4Network(cidr, strict=False))
+        except ValueError:
+            continue
+    for iface, addr in interfaces:
+        if iface == "lo":
+            continue
+        ip = ipaddress.IPv4Interface(addr).ip
+        for net in nets:
+            if ip in net:
+                return iface, str(net)
+    return None
+
+
+def found_probe(served: list[str]) -> LocalProbe | None:
+    """The wizard host itself as the probe, when it has a leg on a served subnet and may
+    send as a DHCP client (root: the client port 68 and a raw broadcast)."""
+    import os
+
+    if os.geteuid() != 0:
+        return None
+    leg = served_leg(served, local_interfaces())
+    return LocalProbe(leg[0], found_on=leg[1]) if leg else None
