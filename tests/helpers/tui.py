@@ -193,7 +193,8 @@ class FakeEngine:
                                rolled_back=True)
         return ApplyResult(True, "done", "", waited=1.5)
 
-    def drill(self, answers):
+    def drill(self, answers, roles=("primary",)):
+        self.drilled = roles
         self.sink("drill", "precondition", "ok: both peers are normal")
         self.sink("drill", "state", "primary: normal -> shutdown: shutting down")
         self.sink("drill", "state", "secondary: normal -> partner-down: serves alone")

@@ -292,3 +292,18 @@ def test_an_engine_error_is_a_modal_with_its_fix_never_a_traceback():
             assert await until(pilot, lambda: screen_name(app) == "NetworksScreen")
             assert not next_enabled(app)
     run(go())
+
+
+def test_the_drill_takes_out_the_secondary_too_when_asked():
+    async def go():
+        engine = FakeEngine()
+        app = make_app(engine=engine, start="drill", apply_ok=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.click("#both")
+            await pilot.press("ctrl+r")
+            assert await until(pilot, lambda: app.screen.state.drill_passed is not None)
+            assert engine.drilled == ("primary", "secondary")
+            # Once it ran, the choice is the record's, not the screen's to change.
+            assert app.screen.query_one("#both").disabled
+    run(go())

@@ -169,9 +169,9 @@ class Engine:
         d = self.deployment(answers)
         return d.revert(self.plan_result, cancel=self.cancel)
 
-    def drill(self, answers):
+    def drill(self, answers, roles: tuple[str, ...] = ("primary",)):
         d = self.deployment(answers)
-        return d.drill(cancel=self.cancel)
+        return d.drill(cancel=self.cancel, roles=roles)
 
     def states(self, answers) -> dict:
         d = self.deployment(answers)
