@@ -41,13 +41,10 @@ def read_config(conn, path: str):
     The summary has "error" instead when the file cannot be read or parsed, so the facts
     degrade to "unknown" rather than failing the host.
     """
+    from wizard.conf.model import load
     from wizard.errors import WizardError
     from wizard.remote.loader import RemoteLoader
 
-    try:
-        from wizard.conf.model import load
-    except ImportError as exc:  # the conf engine is optional for facts
-        return None, {"error": f"conf engine unavailable: {exc}"}
     try:
         config = load(path, RemoteLoader(conn))
     except WizardError as exc:
