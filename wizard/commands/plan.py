@@ -23,6 +23,10 @@ ROLES = ("primary", "secondary")
 
 
 def run(args) -> int:
+    # The diffs and findings quote the configs, whose non-UTF-8 bytes (read as surrogates)
+    # go out as they came in, whatever the locale's own error handler.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     answers = load_answers(args.answers)
     if args.out:
         # Before any SSH: finding out after reading both servers wastes the user's logins.
