@@ -9,8 +9,9 @@ from wizard.conf.tree import Block
 ALGORITHM = "hmac-md5"  # the only one pypureomapi speaks
 
 
-def apply(config: Config, port: int, key_name: str, secret: str) -> None:
-    unit = edits.indent_unit(config.main)
+def apply(config: Config, port: int, key_name: str, secret: str,
+          default_unit: str = "    ") -> None:
+    unit = edits.indent_unit(config.main, default_unit)
     missing = []
     if config.omapi_port is not None:
         edits.set_words(config.omapi_port.node, f"omapi-port {port}")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from wizard.answers import Answers
-from wizard.conf import failover, omapi, omapi_key, pairing
+from wizard.conf import edits, failover, omapi, omapi_key, pairing
 from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
 from wizard.conf.model import Config, load
@@ -113,7 +113,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     _check_scope(p, answers, scope)
     notes: list[str] = []
     diffs = pairing.compare(p, s, lambda h: _in_scope(scope, h))
-    if diffs and pairing.match_secondary(s, diffs, notes):
+    if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
         # The secondary's tree changed under its model: read it again from the edited text.
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
     secret, origin = omapi_key.choose(answers.omapi.key_name, answers.omapi.secret_file, p, s)
@@ -121,10 +121,12 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     # A subnet only the secondary declares is not the pair's (pairing notes it is left out):
     # the secondary's scope is the primary's subnets in scope.
     s_scope = failover.Scope(tuple(sub.cidr for sub in p.subnets if scope.subnet(sub)))
+    # A file that shows no indentation of its own (a new secondary) takes the primary's.
+    unit = edits.indent_unit(p.main)
     for config, spec, side_scope in ((p, p_spec, scope), (s, s_spec, s_scope)):
         done: list[str] = []
-        failover.apply(config, spec, side_scope, done)
-        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret)
+        failover.apply(config, spec, side_scope, done, unit)
+        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret, unit)
         notes += [f"{spec.role}: {note}" for note in done]
     files = [_file_plan("primary", d, befores) for d in p.docs]
     if not diffs:
