@@ -160,7 +160,8 @@ class Key(_Record):
 
 class Config(_Record):
     __slots__ = ("loader", "docs", "settings", "peers", "keys", "omapi_port", "omapi_key",
-                 "shared_networks", "subnets", "pools", "groups", "included", "_hosts")
+                 "shared_networks", "subnets", "pools", "groups", "included", "resolved",
+                 "_hosts")
 
     def __init__(self, loader: Loader, docs: list[Document] | None = None,
                  settings: dict[str, Where] | None = None, peers: dict[str, Peer] | None = None,
@@ -185,6 +186,8 @@ class Config(_Record):
         # the include statement's id); the blocks walked into are the subnets,
         # shared-networks, groups.
         self.included = {} if included is None else included
+        # file path -> {what an include statement in it names: the path that was read}
+        self.resolved: dict[str, dict[str, str]] = {}
         self._hosts = _hosts
 
     @property
@@ -409,6 +412,7 @@ class _Walker:
         inc = parse(text, target)
         self.c.docs.append(inc)
         self.c.included[id(here.node)] = inc
+        self.c.resolved.setdefault(doc.path, {})[here.node.arg(1) or ""] = target
         return inc
 
 
