@@ -54,7 +54,7 @@ FAULTS = [
     ("omapi-open", "error", "p", "omapi-key omapi_key;\n", ""),
     ("omapi-key-unknown", "error", "p", "omapi-key omapi_key;", "omapi-key other;"),
     ("omapi-algorithm", "warn", "p", "hmac-md5", "hmac-sha512"),
-    ("omapi-key-differs", "warn", "s", "\tsecret ", "\tsecret AAAA"),
+    ("omapi-key-differs", "error", "s", "\tsecret ", "\tsecret AAAA"),
     ("range-outside-subnet", "error", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.10 10.1.1.50"),
     ("range-reversed", "error", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.50 10.1.0.10"),
     ("range-overlap", "error", "p", "\t\trange 10.2.0.10 10.2.0.50;\n",

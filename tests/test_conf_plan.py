@@ -125,8 +125,10 @@ def test_existing_omapi_setup_is_reused_not_duplicated(tmp_path):
     after = plan.main("primary").after
     assert after.count("omapi-port") == 1 and "omapi-port 7911;" in after
     assert after.count("key omapi_key {") == 1 and after.count("omapi-key") == 1
-    assert "algorithm hmac-md5;" in after and plan.secret == "c2VjcmV0"
+    # The existing key is kept as it is, algorithm included: other OMAPI users rely on it.
+    assert "\talgorithm hmac-sha256;\n" in after and plan.secret == "c2VjcmV0"
     assert 'secret "c2VjcmV0";' in after  # unchanged statement keeps its own quoting
+    assert any("keeps its algorithm hmac-sha256" in n and "hmac-md5" in n for n in plan.notes)
 
 
 def test_secret_file_is_read_or_generated_with_mode_0600(tmp_path):

@@ -118,7 +118,9 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
         # The secondary's tree changed under its model: read it again from the edited text.
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
-    secret, origin = omapi_key.choose(answers.omapi.key_name, answers.omapi.secret_file, p, s)
+    key = omapi_key.decide(answers.omapi.key_name, answers.omapi.secret_file, p, s)
+    secret, origin = key.secret, key.origin
+    notes += key.notes
     p_spec, s_spec = peer_specs(answers)
     # A subnet only the secondary declares is not the pair's (pairing notes it is left out):
     # the secondary's scope is the primary's subnets in scope.
@@ -128,7 +130,8 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     for config, spec, side_scope in ((p, p_spec, scope), (s, s_spec, s_scope)):
         done: list[str] = []
         failover.apply(config, spec, side_scope, done, unit)
-        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret, unit)
+        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret, unit,
+                    key.algorithm)
         notes += [f"{spec.role}: {note}" for note in done]
     files = [_file_plan("primary", d, befores, p.resolved) for d in p.docs]
     if not diffs:
