@@ -30,9 +30,19 @@ def skipped() -> bool:
 
 
 def check(plan) -> str:
-    """Raise InputError unless the plan's output passes; return a line saying what passed."""
-    _lint(plan)
-    return _dhcpd(plan)
+    """Raise InputError unless the plan's output passes; return a line saying what passed.
+    The two dhcpd runs go on while the lint runs here."""
+    binary = dhcpd_path()
+    if binary is None:
+        _lint(plan)
+        return "# not checked with dhcpd -t: dhcpd is not installed here"
+    with tempfile.TemporaryDirectory(prefix="dhcp-wizard-check-") as tmp:
+        running = _start_trees(binary, plan, Path(tmp), "after")
+        try:
+            _lint(plan)
+        finally:
+            rejected = _finish(plan, running)
+        return _verdict(binary, plan, Path(tmp), rejected)
 
 
 def _lint(plan) -> None:
@@ -62,19 +72,14 @@ def _input_place(plan, location: str) -> str:
     return location
 
 
-def _dhcpd(plan) -> str:
-    binary = dhcpd_path()
-    if binary is None:
-        return "# not checked with dhcpd -t: dhcpd is not installed here"
-    with tempfile.TemporaryDirectory(prefix="dhcp-wizard-check-") as tmp:
-        rejected = _run_trees(binary, plan, Path(tmp), "after")
-        if not rejected:
-            return "# dhcpd -t accepts both planned configs"
-        unreadable = [r for r, errs in rejected.items() if _cannot_open(errs)]
-        if unreadable:  # AppArmor keeps dhcpd to /etc/dhcp on Debian and Ubuntu
-            return (f"# not checked with dhcpd -t: the local dhcpd cannot read {tmp} "
-                    "(AppArmor?); the apply step validates on the servers")
-        inputs = _run_trees(binary, plan, Path(tmp) / "inputs", "before")
+def _verdict(binary: str, plan, tmp: Path, rejected: dict[str, list[str]]) -> str:
+    if not rejected:
+        return "# dhcpd -t accepts both planned configs"
+    if any(_cannot_open(errs) for errs in rejected.values()):
+        # AppArmor keeps dhcpd to /etc/dhcp on Debian and Ubuntu.
+        return (f"# not checked with dhcpd -t: the local dhcpd cannot read {tmp} "
+                "(AppArmor?); the apply step validates on the servers")
+    inputs = _finish(plan, _start_trees(binary, plan, tmp / "inputs", "before"))
     bad_input = [r for r in rejected if r in inputs]
     if bad_input:
         role = bad_input[0]
@@ -90,35 +95,36 @@ def _dhcpd(plan) -> str:
                      "leave the subnet named below out of failover.pools")
 
 
-def _run_trees(binary: str, plan, folder: Path, which: str) -> dict[str, list[str]]:
-    """Write each role's tree under folder and run dhcpd -t on both at once; the located
-    errors of each role that dhcpd rejects."""
-    procs = {}
-    names = {}
+def _start_trees(binary: str, plan, folder: Path, which: str) -> dict:
+    """Write each role's tree under folder and start dhcpd -t on each (both at once)."""
+    running = {}
     for role in ROLES:
         places = tree_out.locations(plan.files, role, folder / role)
         tree = tree_out.texts(plan.files, role, places, which)
         tree_out.write(tree)
         main = places[plan.main(role).path]
-        names[role] = (main, places, tree)
         # -t only parses: no lease file, no sockets. Never -q: it hides the errors.
-        procs[role] = subprocess.Popen([binary, "-4", "-t", "-cf", str(main)],
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([binary, "-4", "-t", "-cf", str(main)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        running[role] = (proc, main, places, tree)
+    return running
+
+
+def _finish(plan, running: dict) -> dict[str, list[str]]:
+    """The located errors of each role whose dhcpd rejected its tree."""
     rejected = {}
-    for role, proc in procs.items():
+    for role, (proc, main, places, tree) in running.items():
         output, _ = proc.communicate(timeout=600)
         if proc.returncode == 0:
             continue
-        main, places, tree = names[role]
         text = output.decode("utf-8", "replace")
         # Name the files as the user knows them, not as the scratch tree does.
         for original, copy in sorted(places.items(), key=lambda t: -len(str(t[1]))):
             if copy != main:
                 text = text.replace(str(copy.resolve()), original).replace(str(copy), original)
-        which_file = plan.main(role)
-        errors = parse_dhcpd_output(text, str(main), which_file.path, tree[main])
-        rejected[role] = errors or [f"{which_file.path}: dhcpd -t exited with status "
-                                    f"{proc.returncode}"]
+        name = plan.main(role).path
+        errors = parse_dhcpd_output(text, str(main), name, tree[main])
+        rejected[role] = errors or [f"{name}: dhcpd -t exited with status {proc.returncode}"]
     return rejected
 
 
