@@ -126,9 +126,17 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def median_of(cmd: list[str], repeat: int, env=None) -> tuple[float, float]:
-    measure(cmd, env)  # a warm-up: caches as after any first run
-    runs = [measure(cmd, env) for _ in range(repeat)]
+def median_of(cmd: list[str], repeat: int, env=None, fresh: tuple[Path, ...] = ()
+              ) -> tuple[float, float]:
+    """fresh: folders removed before each run (untimed), so that every run starts as the
+    first did: a session folder given again is appended to, and its report grows."""
+    runs = []
+    for i in range(repeat + 1):  # the first is a warm-up: caches as after any first run
+        for folder in fresh:
+            shutil.rmtree(folder, ignore_errors=True)
+        result = measure(cmd, env)
+        if i:
+            runs.append(result)
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
@@ -177,18 +185,17 @@ def main() -> None:
                 plan_args = ["plan", "--answers", str(tmp / "answers.toml"), "--from",
                              str(conf), str(conf), "--session", str(tmp / "session"),
                              "--out", str(tmp / "out")]
-                plan_s, plan_mb = median_of(installed + plan_args, args.repeat, bare)
+                fresh = (tmp / "session", tmp / "out")
+                plan_s, plan_mb = median_of(installed + plan_args, args.repeat, bare, fresh)
                 checked = "-"
                 checked_ratio = "-"
                 if not args.no_checked:
-                    checked_s, _ = median_of(installed + plan_args, args.repeat, env)
+                    checked_s, _ = median_of(installed + plan_args, args.repeat, env, fresh)
                     checked = f"{checked_s:.2f}s"
                     checked_ratio = f"{checked_s / dhcpd_s:.2f}x"
                 print(f"{shape:>8} {text.count(chr(10)):>8} {dhcpd_s:>8.2f}s {plan_s:>7.2f}s "
                       f"{plan_s / dhcpd_s:>5.2f}x {plan_mb:>8.0f} {dhcpd_mb:>8.0f} "
                       f"{checked:>8} {checked_ratio:>6}", flush=True)
-                shutil.rmtree(tmp / "session", ignore_errors=True)
-                shutil.rmtree(tmp / "out", ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import re
 from collections import Counter
 
 from wizard.conf.parser import parse
-from wizard.conf.tree import Block, Document, Opaque, Stmt
+from wizard.conf import tokens
+from wizard.conf.tree import Block, Document, Opaque, Run, Stmt
 
 
 def indent_unit(doc: Document, default: str = "    ") -> str:
@@ -214,6 +215,31 @@ def append(owner: Block | Document, nodes: list[Stmt], unit: str, gap: bool = Fa
     if indent is not None:
         _place(nodes, indent)
     siblings.extend(nodes)
+
+
+_TRIVIA = re.compile(tokens.TRIVIA)
+
+
+def prepend(block: Block, node: Stmt, unit: str) -> None:
+    """Put node first in block, as insert_before(children, 0) or append would."""
+    items = block.items
+    if block.lazy and items and type(items[0]) is Run:
+        # The block starts with statements still kept as source text (tree.Run): where
+        # insert_before would leave that text as it is, go ahead of it without reading it
+        # into nodes (thousands of pools in a campus config; reading them costs more than
+        # the rest of the plan).
+        run = items[0]
+        pre = run.text[run.start:_TRIVIA.match(run.text, run.start).end()]
+        lead, _ = _split_attached(pre)
+        if pre == " " or (lead == "\n" and "\n" in pre):
+            node.pre = pre if pre == " " else "\n" + line_indent(pre)
+            items.insert(0, node)
+            return
+    children = block.children
+    if children:
+        insert_before(children, 0, [node])
+    else:
+        append(block, [node], unit)
 
 
 def replace(siblings: list[Stmt], index: int, nodes: list[Stmt]) -> None:

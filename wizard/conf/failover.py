@@ -104,11 +104,7 @@ def _refer_pools(config: Config, name: str, scope: Scope, units: edits.Units,
         # Also where the pool inherits the peer from its shared-network: dhcpd's sanity check
         # counts only pools that name the peer themselves ("has no referring pools").
         if pool.peer_ref is None:
-            stmt = edits.snippet(ref + ";")
-            if pool.at.node.children:
-                edits.insert_before(pool.at.node.children, 0, [stmt])
-            else:
-                edits.append(pool.at.node, [stmt], units.of(pool.at.doc))
+            edits.prepend(pool.at.node, edits.snippet(ref + ";"), units.of(pool.at.doc))
         users.append(pool.at)
     for holder in (*config.subnets, *config.shared_networks):
         for rng in holder.bare_ranges:
