@@ -100,3 +100,21 @@ def test_new_lines_in_a_crlf_file_end_in_crlf(tmp_path):
     _, plan = planned_pair(tmp_path, POOL.replace("\n", "\r\n"))
     after = plan.main("primary").after
     assert after.count("\n") == after.count("\r\n") and 'failover peer "fo";\r\n' in after
+
+
+@pytest.mark.parametrize("pool, expected", [
+    ('  pool {\n    allow unknown-clients;\n    range 10.1.0.10 10.1.0.50;\n  }\n',
+     '  pool {\n    failover peer "fo";\n    allow unknown-clients;\n    range 10.1.0.10'),
+    ('  pool {\n    # guests\n    allow unknown-clients;\n    range 10.1.0.10 10.1.0.50;\n  }\n',
+     '  pool {\n    failover peer "fo";\n    # guests\n    allow unknown-clients;\n'),
+    ('  pool {\n\n    allow unknown-clients;\n    range 10.1.0.10 10.1.0.50;\n  }\n',
+     '  pool {\n\n    failover peer "fo";\n    allow unknown-clients;\n'),  # as insert_before
+    ('  pool { allow unknown-clients; range 10.1.0.10 10.1.0.50; }\n',
+     '  pool { failover peer "fo"; allow unknown-clients; range 10.1.0.10'),
+])
+def test_the_peer_reference_goes_first_in_a_pool_that_starts_with_other_statements(
+        tmp_path, pool, expected):
+    text = "subnet 10.1.0.0 netmask 255.255.255.0 {\n" + pool + "}\n"
+    _, plan = planned_pair(tmp_path, text)
+    assert expected in plan.main("primary").after
+    assert_dhcpd_and_lint_accept(plan)
