@@ -12,7 +12,7 @@ import os
 import sys
 
 from wizard import __version__
-from wizard.errors import WizardError
+from wizard.errors import INTERNAL_ERROR_EXIT, WizardError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -253,8 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         fd, crash = tempfile.mkstemp(prefix="dhcp-wizard-crash-", suffix=".txt")
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", errors="backslashreplace") as fh:
             traceback.print_exc(file=fh)
-        print(f"dhcp-wizard: internal error: {type(exc).__name__}: {exc}\n"
+        # The exception's text is not shown: it may quote config text (a secret among it).
+        print(f"dhcp-wizard: internal error ({type(exc).__name__}): this is a bug in "
+              f"dhcp-wizard, not a problem with your input or servers\n"
               f"  the details are in {crash}; please report them", file=sys.stderr)
-        return 1
+        return INTERNAL_ERROR_EXIT

@@ -31,6 +31,11 @@ class InputError(WizardError):
     exit_code = 2
 
 
+# A bug of the wizard's own: neither bad input (2) nor a failed check (1), so that a script
+# never takes a crash for a verdict on the servers. 70 is EX_SOFTWARE of sysexits.h.
+INTERNAL_ERROR_EXIT = 70
+
+
 class OperationFailed(WizardError):
     """A check, deployment or drill that ran and failed. Exit 1."""
 

@@ -62,12 +62,6 @@ def answers(tmp_path: Path, failover: str = "", omapi: str = ""):
     return load_answers(path)
 
 
-def has_ranges(path: Path) -> bool:
-    from wizard.conf.model import load
-
-    return any(True for _ in load(str(path)).all_ranges())
-
-
 def planned_pair(tmp_path: Path, primary: str, secondary: str | None = None, **kw):
     """(answers, plan) for two config texts written to tmp_path."""
     from wizard.conf.plan import plan_pair
@@ -76,3 +70,17 @@ def planned_pair(tmp_path: Path, primary: str, secondary: str | None = None, **k
     (tmp_path / "s.conf").write_text(primary if secondary is None else secondary)
     ans = answers(tmp_path, **kw)
     return ans, plan_pair(ans, str(tmp_path / "p.conf"), str(tmp_path / "s.conf"))
+
+
+def assert_dhcpd_and_lint_accept(plan) -> None:
+    """Both planned main configs pass dhcpd -t (where installed) and the pair lints clean."""
+    from wizard.conf.lint import lint_pair
+    from wizard.conf.model import load
+    from wizard.conf.validate import dhcpd_errors, dhcpd_path
+
+    texts = {role: plan.main(role).after for role in ("primary", "secondary")}
+    if dhcpd_path() is not None:
+        for role, text in texts.items():
+            assert dhcpd_errors(text, f"{role}.conf") == [], text
+    findings = lint_pair(load("p", text=texts["primary"]), load("s", text=texts["secondary"]))
+    assert [f.render() for f in findings if f.severity == "error"] == []

@@ -105,3 +105,43 @@ def test_unified_matches_the_grouped_opcodes_line_by_line(seed):
     for context in (0, 1, 3, 5):
         if before != after:
             assert unified(before, after, "x", "y", context) == _reference(before, after, context)
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _kept(a: list[str], b: list[str]) -> int:
+    return sum(i2 - i1 for tag, i1, i2, _, _ in opcodes(a, b) if tag == "equal")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_diff_is_as_small_as_a_shortest_edit_script(seed):
+    # Text as repetitive as a config (`  }` and the same options again and again), where
+    # the first pass alone once matched lines one repetition off and showed whole blocks
+    # removed and added again.
+    b = mutate(random.Random(seed))
+    assert _kept(BASE, b) == _lcs(BASE, b)
+    rng = random.Random(seed)
+    alphabet = "abc"[:rng.randint(1, 3)]
+    x = [rng.choice(alphabet) + "\n" for _ in range(rng.randint(0, 40))]
+    y = [rng.choice(alphabet) + "\n" for _ in range(rng.randint(0, 40))]
+    assert _kept(x, y) == _lcs(x, y)
+
+
+def test_one_changed_line_in_a_block_is_one_line_of_diff():
+    block = ["  pool {\n", "    failover peer \"fo\";\n", "    range 10.0.0.10 10.0.0.50;\n",
+             "  }\n"]
+    a = [f"subnet 10.0.{i}.0 netmask 255.255.255.0 {{\n" for i in range(3)]
+    a = [line for head in a for line in (head, *block, "}\n")]
+    b = list(a)
+    b[9] = "    range 10.0.0.10 10.0.0.99;\n"  # the second subnet's range
+    changed = [line for line in unified("".join(a), "".join(b), "x", "y").splitlines()
+               if line[:1] in "+-" and not line.startswith(("---", "+++"))]
+    assert changed == ["-    range 10.0.0.10 10.0.0.50;", "+    range 10.0.0.10 10.0.0.99;"]

@@ -54,7 +54,7 @@ FAULTS = [
     ("omapi-open", "error", "p", "omapi-key omapi_key;\n", ""),
     ("omapi-key-unknown", "error", "p", "omapi-key omapi_key;", "omapi-key other;"),
     ("omapi-algorithm", "warn", "p", "hmac-md5", "hmac-sha512"),
-    ("omapi-key-differs", "warn", "s", "\tsecret ", "\tsecret AAAA"),
+    ("omapi-key-differs", "error", "s", "\tsecret ", "\tsecret AAAA"),
     ("range-outside-subnet", "error", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.10 10.1.1.50"),
     ("range-reversed", "error", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.50 10.1.0.10"),
     ("range-overlap", "error", "p", "\t\trange 10.2.0.10 10.2.0.50;\n",
@@ -80,8 +80,9 @@ def test_planted_fault_is_caught(pair, fid, severity, side, old, new):
     finding = found[0]
     assert finding.severity == severity
     assert re.fullmatch(r"[ps]\.conf:\d+", finding.location)
-    # Every message says how to fix the problem after the semicolon.
-    assert ";" in finding.message or ":" in finding.message
+    # Every message says what is wrong, then, after "; ", how to fix it.
+    problem, _, fix = finding.message.partition("; ")
+    assert problem.strip() and fix.strip(), finding.message
 
 
 def test_findings_render_with_location_severity_and_id(pair):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from wizard.conf.lint import lint_pair
 from wizard.conf.model import load
 
 
 def run(args) -> int:
+    # The diffs and findings quote the configs, whose non-UTF-8 bytes (read as surrogates)
+    # go out as they came in, whatever the locale's own error handler.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     findings = lint_pair(load(args.primary_conf), load(args.secondary_conf))
     errors = sum(f.severity == "error" for f in findings)
     if args.json:

@@ -1,8 +1,14 @@
 """`dhcp-wizard plan`: both new configs as unified diffs; changes nothing on the servers.
 
-`--out DIR` writes, for review and deployment, `<role>.conf` (the deployable file, real
-secret, mode 0600), `<role>.diff` (masked as printed; empty when nothing changes) and the
-changed include files under `<role>-includes/`.
+`--out DIR` writes, for review and deployment, `<role>.conf` (the new config, real secret,
+mode 0600), `<role>.diff` (masked as printed; empty when nothing changes) and, for a config
+that includes others, every included file under `<role>-includes/<its path>`: the include
+statements of the written files name those copies, so that the tree checks on its own
+(`dhcpd -t -cf DIR/primary.conf`, `lint`, a new `plan --from`). The diffs show the files at
+their own paths; deployed, each file goes back to its path with its original includes.
+
+Before anything is printed or written the output is checked (conf.self_check): both planned
+configs must lint clean and, where dhcpd is installed, pass `dhcpd -t`; else exit 2.
 """
 
 from __future__ import annotations
@@ -13,16 +19,20 @@ import tempfile
 from pathlib import Path
 
 from wizard.answers import load_answers
-from wizard.remote.ssh_config import check_ssh_targets
-from wizard.conf.loader import encode
+from wizard.conf import self_check, tree_out
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError
 from wizard.record.session import Session
+from wizard.remote.ssh_config import check_ssh_targets
 from wizard.roles import ROLES
 
 
 
 def run(args) -> int:
+    # The diffs and findings quote the configs, whose non-UTF-8 bytes (read as surrogates)
+    # go out as they came in, whatever the locale's own error handler.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     answers = load_answers(args.answers)
     if args.out:
         # Before any SSH: finding out after reading both servers wastes the user's logins.
@@ -39,8 +49,13 @@ def run(args) -> int:
             result.record(session)
         else:
             result = _plan_live(answers, session)
+        if self_check.skipped():
+            checked = f"# self-check skipped ({self_check.SKIP_ENV}=1): output NOT verified"
+        else:
+            checked = self_check.check(result)  # refuses (exit 2) what dhcpd or lint would
+        session.event("plan", "checked", result=checked)
         out = sys.stdout
-        out.write(session.redactor.text(_summary(result)))
+        out.write(session.redactor.text(_summary(result) + checked + "\n"))
         diffs = {role: "" for role in ROLES}
         for file in result.files:
             diff = session.redactor.text(file.diff())
@@ -94,32 +109,16 @@ def check_out_dir(out: Path) -> None:
 
 
 def _write_out(out: Path, result: PairPlan, diffs: dict[str, str]) -> list[Path]:
-    """<role>.conf to deploy, <role>.diff as printed (secret masked), changed includes."""
+    """Each role's tree (tree_out: <role>.conf and every file it includes, pointed at each
+    other) and <role>.diff as printed (secret masked)."""
     written = []
-    for file in result.files:
-        if file is result.main(file.role):
-            target = out / f"{file.role}.conf"
-        elif file.changed:
-            target = out / f"{file.role}-includes" / file.path.lstrip("/")
-        else:
-            continue
-        written.append(_write_private(target, encode(file.after)))
     for role in ROLES:
-        written.append(_write_private(out / f"{role}.diff", encode(diffs[role])))
+        places = tree_out.locations(result.files, role, out)
+        tree = tree_out.texts(result.files, role, places)
+        tree[out / f"{role}.diff"] = diffs[role]
+        try:
+            written += tree_out.write(tree)
+        except OSError as exc:
+            raise InputError(f"--out: cannot write in {out}: {exc.strerror}",
+                             "choose a directory you can write to") from None
     return written
-
-
-def _write_private(target: Path, data: bytes) -> Path:
-    # The deployable files hold the real OMAPI secret: never readable by others, not even
-    # for the moment between create and chmod. The diffs are masked, but say what the
-    # servers will run: private too.
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(target, 0o600)
-    except OSError as exc:
-        raise InputError(f"--out: cannot write {target}: {exc.strerror}",
-                         "choose a directory you can write to") from None
-    return target

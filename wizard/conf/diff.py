@@ -1,20 +1,121 @@
-"""Unified diffs of a config before and after the plan, in time linear in the file.
+"""Unified diffs of a config before and after the plan: minimal, in time near linear.
 
-difflib's matcher is quadratic on configs where thousands of lines read `  }`; a plan only
-inserts and rewrites a few lines here and there, so equal runs are skipped line by line and
-a change is resynchronised by looking a few lines ahead, with difflib only as a fallback on a
-small window.
+Users review these line by line before a production change, so a changed line must show as
+that line, not as a whole block removed and added again. A first pass aligns the texts in
+linear time (a plan inserts and rewrites a few lines here and there in files of hundreds of
+thousands of lines); every stretch between two long equal runs is then diffed again exactly,
+with Myers' O((N+M)D) shortest edit script (what GNU diff computes), so that repeated lines
+(`  }`) cannot make the first pass show more than changed. A stretch too large for Myers is
+first cut at lines that occur once on each side in the same order (patience anchors).
 """
 
 from __future__ import annotations
 
 from wizard.conf.parser import paused_gc
 
+_MYERS_BUDGET = 4_000_000  # cells of (N+M) x D that one exact search may visit
+_SETTLED = 16              # an equal run this long is taken as part of the best alignment
+
+
+def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    rough = _rough(a, b)
+    tags = {op[0] for op in rough}
+    if tags <= {"equal", "insert"} or tags <= {"equal", "delete"}:
+        # Every line of one side kept: no script has fewer changes (what a plan that only
+        # adds lines, the usual one, gives).
+        return rough
+    from collections import Counter
+
+    # An equal run of the first pass is kept as it is only when it is long and holds a line
+    # found once in each text: in repetitive text the first pass may match a run one
+    # repetition off, and every stretch in between is diffed again exactly anyway.
+    count_a, count_b = Counter(a), Counter(b)
+
+    def settled(op) -> bool:
+        return op[0] == "equal" and op[2] - op[1] >= _SETTLED and any(
+            count_a[line] == 1 and count_b[line] == 1 for line in a[op[1]:op[2]])
+
+    out: list[tuple[str, int, int, int, int]] = []
+    k, last = 0, len(rough) - 1
+    while k <= last:
+        op = rough[k]
+        # A common prefix or suffix is part of some shortest script, whatever its length.
+        if op[0] == "equal" and (k in (0, last) or settled(op)):
+            out.append(op)
+            k += 1
+            continue
+        end = k
+        while end < last and not (rough[end + 1][0] == "equal" and (
+                end + 1 == last or settled(rough[end + 1]))):
+            end += 1
+        if end == k and op[0] in ("insert", "delete"):
+            out.append(op)  # lines only added or only removed: as small as it gets
+        else:
+            out += _exact(a, b, op[1], rough[end][2], op[3], rough[end][4])
+        k = end + 1
+    return _merged(out)
+
+
+def _merged(ops):
+    merged: list[tuple[str, int, int, int, int]] = []
+    for op in ops:
+        if op[1] == op[2] and op[3] == op[4]:
+            continue
+        if merged and merged[-1][0] == op[0] == "equal":
+            merged[-1] = ("equal", merged[-1][1], op[2], merged[-1][3], op[4])
+        elif merged and merged[-1][0] != "equal" and op[0] != "equal":
+            last = merged[-1]
+            i1, i2, j1, j2 = last[1], op[2], last[3], op[4]
+            merged[-1] = ("replace" if i2 > i1 and j2 > j1 else "delete" if i2 > i1 else
+                          "insert", i1, i2, j1, j2)
+        else:
+            merged.append(op)
+    return merged
+
+
+def _exact(a, b, alo, ahi, blo, bhi) -> list[tuple[str, int, int, int, int]]:
+    """A shortest edit script between a[alo:ahi] and b[blo:bhi], as opcodes."""
+    pairs: list[tuple[int, int, int]] = []  # (i, j, length) of equal runs
+    bounds = (alo, ahi, blo, bhi)
+    work = [bounds]
+    while work:
+        alo, ahi, blo, bhi = work.pop()
+        while alo < ahi and blo < bhi and a[alo] == b[blo]:
+            pairs.append((alo, blo, 1))
+            alo, blo = alo + 1, blo + 1
+        while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
+            pairs.append((ahi - 1, bhi - 1, 1))
+            ahi, bhi = ahi - 1, bhi - 1
+        if alo == ahi or blo == bhi:
+            continue
+        n, m = ahi - alo, bhi - blo
+        script = _myers(a, b, alo, ahi, blo, bhi, max(8, _MYERS_BUDGET // (n + m)))
+        if script is not None:
+            pairs += script
+            continue
+        anchors = _anchors(a, b, alo, ahi, blo, bhi)
+        if not anchors:
+            # Large, repetitive and much changed: the first pass's alignment of it.
+            pairs += [(i1 + alo, j1 + blo, i2 - i1)
+                      for tag, i1, i2, j1, j2 in _rough(a[alo:ahi], b[blo:bhi])
+                      if tag == "equal"]
+            continue
+        prev_i, prev_j = alo, blo
+        for i, j in anchors:
+            work.append((prev_i, i, prev_j, j))
+            pairs.append((i, j, 1))
+            prev_i, prev_j = i + 1, j + 1
+        work.append((prev_i, ahi, prev_j, bhi))
+    return _to_opcodes(sorted(pairs), *bounds)
+
+
 _CONFIRM = 3   # lines that must agree for a resynchronisation to count
 _NEAR = 12     # how far the cheap look-ahead searches
 
 
-def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+def _rough(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """A first alignment, in linear time: equal runs skipped a slice at a time, a change
+    resynchronised by looking a few lines ahead (a plan mostly inserts single lines)."""
     ops: list[tuple[str, int, int, int, int]] = []
     append = ops.append
     i = j = 0
@@ -70,6 +171,103 @@ def _resync(a: list[str], b: list[str], i: int, j: int) -> tuple[int, int]:
         if i + width >= len(a) and j + width >= len(b):
             return len(a), len(b)
         width *= 4
+
+
+def _myers(a, b, alo, ahi, blo, bhi, limit: int):
+    """Equal runs of a shortest edit script between the two regions, or None when it needs
+    more than limit edits."""
+    n, m = ahi - alo, bhi - blo
+    limit = min(limit, n + m)
+    offset = limit + 1
+    v = [0] * (2 * limit + 3)
+    trace = []  # per round d: the furthest x on diagonals -d-1 .. d+1 before the round
+    for d in range(limit + 1):
+        trace.append(v[offset - d - 1:offset + d + 2])
+        for k in range(-d, d + 1, 2):
+            if k == -d or (k != d and v[offset + k - 1] < v[offset + k + 1]):
+                x = v[offset + k + 1]
+            else:
+                x = v[offset + k - 1] + 1
+            y = x - k
+            while x < n and y < m and a[alo + x] == b[blo + y]:
+                x, y = x + 1, y + 1
+            v[offset + k] = x
+            if x >= n and y >= m:
+                return _backtrack(trace, n, m, d, alo, blo)
+    return None
+
+
+def _backtrack(trace, x: int, y: int, d: int, alo: int, blo: int):
+    runs = []
+    for depth in range(d, 0, -1):
+        v = trace[depth]  # v[k + depth + 1] is diagonal k
+        k = x - y
+        if k == -depth or (k != depth and v[k + depth] < v[k + depth + 2]):
+            prev_k = k + 1  # came down from diagonal k + 1 (an insertion)
+            start = v[prev_k + depth + 1]
+        else:
+            prev_k = k - 1  # came right from diagonal k - 1 (a deletion)
+            start = v[prev_k + depth + 1] + 1
+        if x > start:  # the run of equal lines after that edit
+            runs.append((alo + start, blo + start - k, x - start))
+        x = v[prev_k + depth + 1]
+        y = x - prev_k
+    if x > 0:
+        runs.append((alo, blo, x))
+    return runs
+
+
+def _anchors(a, b, alo, ahi, blo, bhi) -> list[tuple[int, int]]:
+    """Lines found exactly once in each region, kept in an order both sides agree on (the
+    longest increasing run of their positions, by patience sorting)."""
+    from bisect import bisect_left
+    from collections import Counter
+
+    # Counted and intersected in C: a campus config has hundreds of thousands of lines.
+    count_a, count_b = Counter(a[alo:ahi]), Counter(b[blo:bhi])
+    common = {line for line, c in count_a.items() if c == 1}
+    common.intersection_update(line for line, c in count_b.items() if c == 1)
+    if not common:
+        return []
+    where = {line: j for j, line in enumerate(b[blo:bhi], blo) if line in common}
+    cands = [(i, where[line]) for i, line in enumerate(a[alo:ahi], alo) if line in common]
+    tails: list[int] = []   # smallest j ending an increasing run of each length
+    ends: list[int] = []    # index in cands of that run's last element
+    back = [-1] * len(cands)
+    for idx, (_, j) in enumerate(cands):
+        pos = bisect_left(tails, j)
+        if pos == len(tails):
+            tails.append(j)
+            ends.append(idx)
+        else:
+            tails[pos] = j
+            ends[pos] = idx
+        back[idx] = ends[pos - 1] if pos else -1
+    chain = []
+    idx = ends[-1]
+    while idx >= 0:
+        chain.append(cands[idx])
+        idx = back[idx]
+    chain.reverse()
+    return chain
+
+
+def _to_opcodes(pairs, alo: int, ahi: int, blo: int, bhi: int):
+    ops: list[tuple[str, int, int, int, int]] = []
+    i, j = alo, blo
+    for pi, pj, length in pairs:
+        if pi > i or pj > j:
+            tag = "replace" if pi > i and pj > j else ("delete" if pi > i else "insert")
+            ops.append((tag, i, pi, j, pj))
+        if ops and ops[-1][0] == "equal" and ops[-1][2] == pi and ops[-1][4] == pj:
+            ops[-1] = ("equal", ops[-1][1], pi + length, ops[-1][3], pj + length)
+        else:
+            ops.append(("equal", pi, pi + length, pj, pj + length))
+        i, j = pi + length, pj + length
+    if i < ahi or j < bhi:
+        tag = "replace" if i < ahi and j < bhi else ("delete" if i < ahi else "insert")
+        ops.append((tag, i, ahi, j, bhi))
+    return ops
 
 
 def _range(start: int, stop: int) -> str:

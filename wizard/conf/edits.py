@@ -6,10 +6,12 @@ goes above that one's comment, so the comment stays with what it describes.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from wizard.conf.parser import parse
-from wizard.conf.tree import Block, Document, Stmt
+from wizard.conf import tokens
+from wizard.conf.tree import Block, Document, Opaque, Run, Stmt
 
 
 def indent_unit(doc: Document, default: str = "    ") -> str:
@@ -35,8 +37,8 @@ class Units:
     """Each file's indentation step, learnt once: an included file may indent otherwise than
     the main one; one that shows none (no block) takes the main file's."""
 
-    def __init__(self, main: Document):
-        self.main = indent_unit(main)
+    def __init__(self, main: Document, default: str = "    "):
+        self.main = indent_unit(main, default)
         self._known = {id(main): self.main}
 
     def of(self, doc: Document) -> str:
@@ -80,11 +82,61 @@ def _text(node: Stmt) -> str:
     return "".join(out[1:]) if out and not out[0].strip() else "".join(out)
 
 
-def copy_node(node: Stmt) -> Stmt:
+def copy_node(node: Stmt, src_unit: str, dst_unit: str) -> Stmt:
+    """A copy of node for another place or file, without the comments above it, at indent
+    "" in the indentation step of the file it goes to (insert_before and append then move
+    it to where it lands)."""
     out: list[str] = []
     node.emit(out)
+    base = line_indent(out[0]) or ""
     out[0] = ""
-    return snippet("".join(out))
+    copy = snippet("".join(out))
+    restyle(copy, base, "", src_unit, dst_unit)
+    return copy
+
+
+# A line break and the indentation after it, unless the line is blank (no trailing spaces).
+_LINE_START = re.compile(r"\n([ \t]*+)(?![\r\n])")
+
+
+def restyle(node: Stmt, from_base: str, to_base: str, from_unit: str, to_unit: str) -> None:
+    """Re-indent the lines inside node (not its own pre, which the caller places): each line
+    drops from_base, has its steps of from_unit written in to_unit, and gains to_base."""
+    if from_base == to_base and from_unit == to_unit:
+        return
+
+    def indent(m) -> str:
+        ws = m.group(1)
+        if ws.startswith(from_base):
+            ws = ws[len(from_base):]
+        levels, at = 0, 0
+        while from_unit and ws.startswith(from_unit, at):
+            levels, at = levels + 1, at + len(from_unit)
+        return "\n" + to_base + to_unit * levels + ws[at:]
+
+    def fix(text: str) -> str:
+        return _LINE_START.sub(indent, text) if "\n" in text else text
+
+    stack = [(node, True)]
+    while stack:
+        item, top = stack.pop()
+        if not top:
+            item.pre = fix(item.pre)
+        if '"' not in item.head:  # a line break inside a string is the string's own
+            item.head = fix(item.head)
+        if type(item) is Opaque:
+            item.body = fix(item.body)
+        elif isinstance(item, Block):
+            item.tail = fix(item.tail)
+            stack.extend((child, False) for child in item.children)
+
+
+def _place(nodes: list[Stmt], indent: str) -> None:
+    """Nodes made at indent "" (snippets, copies) moved to the indentation they land at."""
+    if indent:
+        for node in nodes:
+            if isinstance(node, (Block, Opaque)) or "\n" in node.head:
+                restyle(node, "", indent, "", "")
 
 
 def _split_attached(pre: str) -> tuple[str, str]:
@@ -101,16 +153,16 @@ def _split_attached(pre: str) -> tuple[str, str]:
 
 def insert_before(siblings: list[Stmt], index: int, nodes: list[Stmt], gap: bool = False) -> None:
     """Put nodes before siblings[index], each on its own line at that statement's indentation;
-    gap adds a blank line after them."""
+    gap adds a blank line after them. Nodes are made at indent "" (see copy_node)."""
     after = siblings[index]
     pre = after.pre
     blank = "\n" if gap else ""
-    if pre and "\n" not in pre and not gap and all("\n" not in _text(n) for n in nodes):
-        # A block written on one line (`pool { range ...; }`) stays on one line.
+    if "\n" not in pre and not gap and all("\n" not in _text(n) for n in nodes):
+        # A block written on one line (`pool { range ...; }`, `pool{range ...;}`) stays so.
         nodes[0].pre = pre
         for node in nodes[1:]:
             node.pre = " "
-        after.pre = " " + pre.lstrip(" \t") if pre.strip(" \t") else " "
+        after.pre = " " + pre.lstrip(" \t")
         siblings[index:index] = nodes
         return
     if "\n" not in pre:
@@ -124,16 +176,29 @@ def insert_before(siblings: list[Stmt], index: int, nodes: list[Stmt], gap: bool
         after.pre = "\n" + blank + attached
     for node in nodes[1:]:
         node.pre = "\n" + indent
+    _place(nodes, indent)
     siblings[index:index] = nodes
 
 
 def append(owner: Block | Document, nodes: list[Stmt], unit: str, gap: bool = False) -> None:
-    """Put nodes after the last statement of a block or file."""
+    """Put nodes after the last statement of a block or file. Nodes are made at indent ""."""
     siblings = owner.children
     blank = "\n" if gap else ""
-    if siblings:
+    lead = "\n"
+    if isinstance(owner, Document):
+        indent = line_indent(siblings[-1].pre) or "" if siblings else ""
+        if not siblings:
+            # A file of comments only: they stay first, and a last one without its line
+            # break does not swallow what follows.
+            lead = owner.tail + ("\n" if owner.tail and not owner.tail.endswith("\n") else "")
+            if not lead.strip():
+                lead = ""
+            elif gap:
+                lead += "\n"
+            owner.tail = "\n"
+    elif siblings:
         indent = line_indent(siblings[-1].pre)
-        if indent is None and (isinstance(owner, Document) or "\n" in owner.tail):
+        if indent is None and "\n" in owner.tail:
             indent = _own_indent(owner, unit)
         # else a block written on one line (`failover peer "x" { primary; ... }`): it stays so.
     elif "\n" in owner.tail:
@@ -143,9 +208,50 @@ def append(owner: Block | Document, nodes: list[Stmt], unit: str, gap: bool = Fa
     for i, node in enumerate(nodes):
         if indent is None:
             node.pre = " "
+        elif i == 0 and not siblings and isinstance(owner, Document):
+            node.pre = lead
         else:
             node.pre = "\n" + (blank if i == 0 and siblings else "") + indent
+    if indent is not None:
+        _place(nodes, indent)
     siblings.extend(nodes)
+
+
+_TRIVIA = re.compile(tokens.TRIVIA)
+
+
+def prepend(block: Block, node: Stmt, unit: str) -> None:
+    """Put node first in block, as insert_before(children, 0) or append would."""
+    items = block.items
+    if block.lazy and items and type(items[0]) is Run:
+        # The block starts with statements still kept as source text (tree.Run): where
+        # insert_before would leave that text as it is, go ahead of it without reading it
+        # into nodes (thousands of pools in a campus config; reading them costs more than
+        # the rest of the plan).
+        run = items[0]
+        pre = run.text[run.start:_TRIVIA.match(run.text, run.start).end()]
+        lead, _ = _split_attached(pre)
+        if pre == " " or (lead == "\n" and "\n" in pre):
+            node.pre = pre if pre == " " else "\n" + line_indent(pre)
+            items.insert(0, node)
+            return
+    children = block.children
+    if children:
+        insert_before(children, 0, [node])
+    else:
+        append(block, [node], unit)
+
+
+def replace(siblings: list[Stmt], index: int, nodes: list[Stmt]) -> None:
+    """Put nodes where siblings[index] is: the first takes its place, comments above it and
+    all; the others follow on lines of their own at its indentation."""
+    old = siblings[index]
+    indent = line_indent(old.pre)
+    nodes[0].pre = old.pre
+    for node in nodes[1:]:
+        node.pre = "\n" + indent if indent is not None else " "
+    _place(nodes, indent or "")
+    siblings[index:index + 1] = nodes
 
 
 def _own_indent(owner: Block | Document, unit: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wizard.conf import edits
-from wizard.conf.model import Config, Peer, Pool, Range, Subnet, Where, peer_setting_key
+from wizard.conf.model import Config, Peer, Pool, Range, Subnet, Where, _at, peer_setting_key
 from wizard.conf.tree import Block
 
 SETTING_ORDER = ("role", "address", "port", "peer address", "peer port", "max-response-delay",
@@ -70,8 +70,10 @@ class Scope:
         return any(s.contains(r.lo) for r in ranges for s in chosen)
 
 
-def apply(config: Config, spec: PeerSpec, scope: Scope, notes: list[str]) -> None:
-    units = edits.Units(config.main)
+def apply(config: Config, spec: PeerSpec, scope: Scope, notes: list[str],
+          default_unit: str = "    ") -> None:
+    """default_unit: the indentation step for a file that shows none (no block yet)."""
+    units = edits.Units(config.main, default_unit)
     users = _refer_pools(config, spec.name, scope, units, notes)
     if not users:
         return
@@ -102,11 +104,7 @@ def _refer_pools(config: Config, name: str, scope: Scope, units: edits.Units,
         # Also where the pool inherits the peer from its shared-network: dhcpd's sanity check
         # counts only pools that name the peer themselves ("has no referring pools").
         if pool.peer_ref is None:
-            stmt = edits.snippet(ref + ";")
-            if pool.at.node.children:
-                edits.insert_before(pool.at.node.children, 0, [stmt])
-            else:
-                edits.append(pool.at.node, [stmt], units.of(pool.at.doc))
+            edits.prepend(pool.at.node, edits.snippet(ref + ";"), units.of(pool.at.doc))
         users.append(pool.at)
     for holder in (*config.subnets, *config.shared_networks):
         for rng in holder.bare_ranges:
@@ -200,15 +198,40 @@ def _drop_repeats(peer: Peer, keys: set[str], notes: list[str]) -> None:
 
 
 def _declare_before_use(config: Config, peer: Peer, users: list[Where], notes: list[str]) -> None:
-    """dhcpd refuses a pool that names a peer declared further down: move the block up."""
-    if peer.at.anchor is not peer.at.node or peer.at.doc is not config.main:
-        return
+    """dhcpd refuses a pool that names a peer declared further down: move the block up. A
+    peer declared inside a shared-network is global all the same (dhcpd keeps one list of
+    peers), so it may move out to the top level."""
     main = config.main.children
     first = _first_use(config, users)
-    index = next(i for i, n in enumerate(main) if n is peer.at.node)
-    if index <= first:
+    order = {id(n): i for i, n in enumerate(main)}
+    if order[id(peer.at.anchor)] <= first and not (
+            peer.at.anchor is not peer.at.node and order[id(peer.at.anchor)] == first
+            and _used_before(peer, users)):
         return
-    edits.remove(config.main, peer.at.node)
-    edits.insert_before(main, first, [peer.at.node], gap=True)
+    if peer.at.doc is not config.main:
+        raise _at(peer.at, f"failover peer \"{peer.name}\" is declared in an included file "
+                  f"that comes after a pool that must refer to it ({users[0].location}); "
+                  "dhcpd needs the declaration first",
+                  "move the include (or the peer block) above the first pool, then plan again")
+    node = peer.at.node
+    edits.remove(peer.at.owner, node)
+    unit = edits.Units(config.main).main
+    edits.restyle(node, edits.line_indent(node.pre) or "", "", unit, unit)
+    edits.insert_before(main, first, [node], gap=True)
     notes.append(f"{peer.at.location}: peer block moved above the first pool that uses it")
+
+
+def _used_before(peer: Peer, users: list[Where]) -> bool:
+    """Whether a pool under the same top-level block as the peer comes before it."""
+    position = {}
+    stack = [peer.at.anchor]
+    count = 0
+    while stack:
+        node = stack.pop()
+        position[id(node)] = count
+        count += 1
+        if isinstance(node, Block):
+            stack.extend(reversed(node.children))
+    mine = position.get(id(peer.at.node), 0)
+    return any(position.get(id(u.node), mine) < mine for u in users)
 

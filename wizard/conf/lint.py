@@ -12,6 +12,7 @@ from wizard.conf import pairing
 from wizard.conf.failover import SETTING_ORDER
 from wizard.conf.model import UNICODE_HYPHENS, Config, Peer, Pool, Range, Subnet
 from wizard.conf.omapi import ALGORITHM
+from wizard.conf.omapi_key import same_algorithm
 
 SEVERITIES = ("error", "warn", "info")
 # Statements dhcpd 4.4 accepts in a peer block; any other one makes it drop the whole peer.
@@ -276,10 +277,14 @@ class _Lint:
         if not (p.omapi_key and s.omapi_key):
             return
         pk, sk = (c.keys.get(c.omapi_key.node.arg(1) or "") for c in (p, s))
-        if pk and sk and (pk.name, pk.secret) != (sk.name, sk.secret):
-            self.add("omapi-key-differs", "warn", sk.at.location,
-                     "the two servers use different OMAPI keys; use the same key name and secret "
-                     "so that one answers file reaches both")
+        if pk and sk and ((pk.name, pk.secret) != (sk.name, sk.secret)
+                          or not same_algorithm(pk.algorithm, sk.algorithm)):
+            # An error: the wizard (and any tool) holds one key for the pair, so a drill or
+            # a graceful stop of one peer would fail midway.
+            self.add("omapi-key-differs", "error", sk.at.location,
+                     "the two servers use different OMAPI keys (name, secret or algorithm); "
+                     "use the same key on both so that one answers file reaches both "
+                     "(`dhcp-wizard plan` makes them agree)")
 
 
 def _pool_keys(pool: Pool) -> set[str]:

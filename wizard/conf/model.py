@@ -12,7 +12,7 @@ import reprlib
 from _socket import inet_aton
 
 from wizard.conf.loader import Loader, LocalLoader
-from wizard.conf.located import located
+from wizard.conf.located import located, secrets_in
 from wizard.conf.parser import parse, paused_gc
 from wizard.conf.tokens import WORD, words
 from wizard.conf.tree import Block, Document, Run, Stmt
@@ -160,7 +160,8 @@ class Key(_Record):
 
 class Config(_Record):
     __slots__ = ("loader", "docs", "settings", "peers", "keys", "omapi_port", "omapi_key",
-                 "shared_networks", "subnets", "pools", "groups", "included", "_hosts")
+                 "shared_networks", "subnets", "pools", "groups", "included", "resolved",
+                 "_hosts")
 
     def __init__(self, loader: Loader, docs: list[Document] | None = None,
                  settings: dict[str, Where] | None = None, peers: dict[str, Peer] | None = None,
@@ -185,6 +186,8 @@ class Config(_Record):
         # the include statement's id); the blocks walked into are the subnets,
         # shared-networks, groups.
         self.included = {} if included is None else included
+        # file path -> {what an include statement in it names: the path that was read}
+        self.resolved: dict[str, dict[str, str]] = {}
         self._hosts = _hosts
 
     @property
@@ -205,15 +208,21 @@ class Config(_Record):
         return self._hosts
 
     def _find_hosts(self, doc: Document, owner, anchor, walked: set[int]) -> None:
-        for node in owner.children:
+        stack = [(doc, owner, iter(owner.children), anchor)]  # no recursion: see _Walker.walk
+        while stack:
+            doc, owner, nodes, anchor = stack[-1]
+            node = next(nodes, None)
+            if node is None:
+                stack.pop()
+                continue
             kw = _fast_keyword(node)
             if kw == "host":
                 self._hosts.append((node.arg(1) or "", Where(doc, node, owner, anchor or node)))
             elif id(node) in walked:
-                self._find_hosts(doc, node, anchor or node, walked)
+                stack.append((doc, node, iter(node.children), anchor or node))
             elif kw == "include" and id(node) in self.included:
                 inc = self.included[id(node)]
-                self._find_hosts(inc, inc, anchor or node, walked)
+                stack.append((inc, inc, iter(inc.children), anchor or node))
 
     def all_ranges(self):
         for pool in self.pools:
@@ -252,7 +261,7 @@ def peer_setting_key(stmt: Stmt) -> str:
 def ip_int(text: str | None) -> int | None:
     try:
         return int.from_bytes(inet_aton(text), "big") if text and text.count(".") == 3 else None
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL; UnicodeEncodeError: an undecodable byte
         return None
 
 
@@ -289,13 +298,18 @@ class _Walker:
 
     def walk(self, doc: Document, owner, shared, subnet, anchor, *, top: bool,
              seen: tuple[str, ...]) -> None:
+        # An explicit stack rather than recursion: dhcpd accepts thousands of nested groups,
+        # far past Python's recursion limit. Frames are visited in the same depth-first order
+        # as the recursion would (the first declaration of a name wins).
         c = self.c
-        if type(owner) is Block:
-            # Runs hold nothing the walk looks at (tokens.SIGNIFICANT); hosts are found later.
-            nodes = [n for n in owner.items if type(n) is not Run] if owner.lazy else owner.items
-        else:
-            nodes = owner.children
-        for node in nodes:
+        stack = [(doc, iter(_items(owner)), shared, subnet, anchor, top, seen, owner)]
+        push = stack.append
+        while stack:
+            doc, nodes, shared, subnet, anchor, top, seen, owner = stack[-1]
+            node = next(nodes, None)
+            if node is None:
+                stack.pop()
+                continue
             kw = _fast_keyword(node)
             if not kw or kw == "host":
                 continue
@@ -309,16 +323,16 @@ class _Walker:
                     c.subnets.append(sub)
                     if shared is not None:
                         shared.subnets.append(sub)
-                    self.walk(doc, node, shared, sub, here.anchor, top=False, seen=seen)
+                    push((doc, iter(_items(node)), shared, sub, here.anchor, False, seen, node))
                 elif kw == "shared-network":
                     net = SharedNetwork(here, node.arg(1) or "")
                     c.shared_networks.append(net)
-                    self.walk(doc, node, net, None, here.anchor, top=False, seen=seen)
+                    push((doc, iter(_items(node)), net, None, here.anchor, False, seen, node))
                 elif kw == "pool":
                     self._pool(here, shared, subnet)
                 elif kw == "group":
                     c.groups.append(here)
-                    self.walk(doc, node, shared, subnet, here.anchor, top=False, seen=seen)
+                    push((doc, iter(_items(node)), shared, subnet, here.anchor, False, seen, node))
                 elif kw == "failover" and node.says("failover", "peer"):
                     peer = Peer(here, node.arg(2) or "")
                     for stmt in node.children:
@@ -328,11 +342,19 @@ class _Walker:
                 elif kw == "key":
                     self._key(here)
             elif kw == "range":
-                holder = subnet or shared
-                if holder is not None:
-                    holder.bare_ranges.append(_range(here))
+                if subnet is not None:
+                    subnet.bare_ranges.append(_range(here))
+                elif shared is not None:
+                    # dhcpd: "range declaration not allowed here"; planning it would hand
+                    # dhcpd a config it rejects.
+                    raise _at(here, "`range` directly inside a shared-network: dhcpd refuses "
+                              "it (range declaration not allowed here)",
+                              "put the range in a `pool { ... }` after the subnets of the "
+                              "shared-network, or in the `subnet` it belongs to")
             elif kw == "include":
-                self._include(doc, here, shared, subnet, top, seen)
+                inc = self._include(doc, here, seen)
+                push((inc, iter(inc.children), shared, subnet, here.anchor, top,
+                      seen + (inc.path,), inc))
             elif kw == "failover" and shared is not None and subnet is None:
                 shared.peer_ref = node
             elif top:
@@ -374,7 +396,7 @@ class _Walker:
         key = Key(here, here.node.arg(1) or "", algorithm, secret)
         self.c.keys.setdefault(key.name, key)
 
-    def _include(self, doc: Document, here: Where, shared, subnet, top: bool, seen) -> None:
+    def _include(self, doc: Document, here: Where, seen: tuple[str, ...]) -> Document:
         loader = self.c.loader
         target = loader.resolve(here.node.arg(1) or "", doc.path)
         if target in seen:
@@ -382,13 +404,23 @@ class _Walker:
                       "remove the include that closes the loop")
         try:
             text = loader.read(target)
-        except OSError as exc:
-            raise _at(here, f"cannot read included file {target}: {exc.strerror or exc}",
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            raise _at(here, f"cannot read included file {target}: {exc.strerror or exc}"
+                      if isinstance(exc, OSError) else
+                      f"cannot read included file {target!r}: the path holds a NUL byte",
                       "put a copy of the included file where this path points, or inline it")
         inc = parse(text, target)
         self.c.docs.append(inc)
         self.c.included[id(here.node)] = inc
-        self.walk(inc, inc, shared, subnet, here.anchor, top=top, seen=seen + (target,))
+        self.c.resolved.setdefault(doc.path, {})[here.node.arg(1) or ""] = target
+        return inc
+
+
+def _items(owner) -> list:
+    if type(owner) is Block:
+        # Runs hold nothing the walk looks at (tokens.SIGNIFICANT); hosts are found later.
+        return [n for n in owner.items if type(n) is not Run] if owner.lazy else owner.items
+    return owner.children
 
 
 def _range(here: Where) -> Range:
@@ -442,4 +474,5 @@ def _at(here: Where, problem: str, hint: str, word: int = 0) -> InputError:
         text = source[line - 1] if line <= len(source) else ""
     else:
         col += offset
-    return InputError(located(here.doc.path, line, col, problem, text), hint)
+    return InputError(located(here.doc.path, line, col, problem, text,
+                              secrets_in(here.doc.source)), hint)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from wizard.conf import edits
 from wizard.conf.model import Config
+from wizard.conf.omapi_key import same_algorithm
 from wizard.conf.tree import Block
 
-ALGORITHM = "hmac-md5"  # the only one pypureomapi speaks
+ALGORITHM = "hmac-md5"  # the only one pypureomapi speaks: what a new key gets
 
 
-def apply(config: Config, port: int, key_name: str, secret: str) -> None:
-    unit = edits.indent_unit(config.main)
+def apply(config: Config, port: int, key_name: str, secret: str,
+          default_unit: str = "    ", algorithm: str = ALGORITHM) -> None:
+    unit = edits.indent_unit(config.main, default_unit)
     missing = []
     if config.omapi_port is not None:
         edits.set_words(config.omapi_port.node, f"omapi-port {port}")
@@ -22,20 +24,23 @@ def apply(config: Config, port: int, key_name: str, secret: str) -> None:
         missing.append(edits.snippet(f"omapi-key {key_name};"))
     key = config.keys.get(key_name)
     if key is None:
-        lines = [f"algorithm {ALGORITHM};", f"secret {secret};"]
+        lines = [f"algorithm {algorithm};", f"secret {secret};"]
         missing.append(edits.snippet(edits.block_text(f"key {key_name}", lines, "", unit)))
     else:
-        _update_key(key.at.node, key.algorithm, key.secret, secret, unit)
+        _update_key(key.at.node, key.algorithm, key.secret, secret, unit, algorithm)
     if missing:
         _insert_globals(config, missing, unit)
 
 
 def _update_key(block: Block, algorithm: str | None, old: str | None, secret: str,
-                unit: str) -> None:
-    wanted = {"algorithm": (algorithm, ALGORITHM), "secret": (old, secret)}
+                unit: str, new_algorithm: str) -> None:
+    wanted = {"algorithm": (algorithm, new_algorithm), "secret": (old, secret)}
     for stmt in block.children:
         pair = wanted.pop(stmt.keyword, None)
-        if pair is not None and pair[0] != pair[1]:
+        if pair is None:
+            continue
+        same = same_algorithm(*pair) if stmt.keyword == "algorithm" else pair[0] == pair[1]
+        if not same:
             stmt.set_head(f"{stmt.keyword} {pair[1]}")
     for word, (_, value) in wanted.items():
         edits.append(block, [edits.snippet(f"{word} {value};")], unit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 
-from wizard.conf.model import Config
+from wizard.conf.model import Config, _at
 from wizard.errors import InputError
 
 
@@ -60,6 +60,80 @@ def write_secret_file(path: str, secret: str) -> None:
                          "with the base64 secret in it") from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(secret + "\n")
+
+
+class KeyPlan:
+    """The OMAPI key both servers end with, where it came from, and what that changes."""
+
+    def __init__(self, name: str, algorithm: str, secret: str, origin: str, notes: list[str]):
+        self.name, self.algorithm, self.secret = name, algorithm, secret
+        self.origin, self.notes = origin, notes
+
+
+def same_algorithm(a: str | None, b: str | None) -> bool:
+    return _algorithm(a) == _algorithm(b)
+
+
+def _algorithm(name: str | None) -> str:
+    # dhcpd also reads md5's long name; a key without algorithm is refused by it anyway.
+    name = (name or "hmac-md5").lower().rstrip(".")
+    return "hmac-md5" if name == "hmac-md5.sig-alg.reg.int" else name
+
+
+def decide(key_name: str, secret_file: str | None, primary: Config,
+           secondary: Config) -> KeyPlan:
+    """Keep the key the servers have (any algorithm dhcpd takes), the primary's where the two
+    differ; a secret_file that exists wins over both. Each change is said, with why: other
+    tools on these hosts may use the key. A server whose OMAPI already uses a key of another
+    name is not renamed behind its back: the answers must name that key (or it is removed)."""
+    sides = (("primary", primary), ("secondary", secondary))
+    for role, config in sides:
+        if config.omapi_key is None:
+            continue
+        used = config.omapi_key.node.arg(1) or ""
+        key = config.keys.get(used)
+        if used != key_name and key is not None:
+            raise _at(config.omapi_key, f"OMAPI on the {role} already authenticates with key "
+                      f"\"{used}\" ({key.algorithm or 'no algorithm'}), which other tools on "
+                      f"that host may use, but the answers name key \"{key_name}\"",
+                      f"to keep that key, set key_name = \"{used}\" under [omapi] in the "
+                      f"answers; to replace it, remove `omapi-key {used};` and its key block "
+                      "from the config (whoever uses it then needs the new key)")
+    keys = {role: c.keys.get(key_name) for role, c in sides}
+    ref = next((k for k in keys.values() if k is not None and k.secret), None)
+    algorithm = ref.algorithm if ref is not None and ref.algorithm else "hmac-md5"
+    notes: list[str] = []
+    from_file = read_secret_file(secret_file) if secret_file else None
+    if from_file:
+        secret, origin = from_file, f"read from {secret_file}"
+    elif ref is not None:
+        secret = ref.secret
+        origin = f"reused from the existing configuration (key {key_name}, {algorithm}, at " \
+            f"{ref.at.location})"
+    else:
+        secret, origin = generate(), "generated"
+        if secret_file:
+            write_secret_file(secret_file, secret)
+            origin = f"generated and written to {secret_file} (mode 0600)"
+    for role, key in keys.items():
+        if key is None:
+            continue
+        changes = []
+        if key.secret != secret:
+            changes.append("its secret")
+        if not same_algorithm(key.algorithm, algorithm):
+            changes.append(f"its algorithm ({key.algorithm} -> {algorithm})")
+        if changes:
+            why = (f"the one in {secret_file}" if from_file else "the primary's, so that both "
+                   "servers accept the same key")
+            notes.append(f"{role}: OMAPI key {key_name} at {key.at.location}: "
+                         f"{' and '.join(changes)} replaced by {why}; every other OMAPI user "
+                         f"of the {role} must switch to it")
+    if not same_algorithm(algorithm, "hmac-md5"):
+        notes.append(f"OMAPI key {key_name} keeps its algorithm {algorithm} (other tools may "
+                     "rely on it); the wizard's own OMAPI client speaks only hmac-md5, so its "
+                     "failover-state checks and drills cannot use this key")
+    return KeyPlan(key_name, algorithm, secret, origin, notes)
 
 
 def choose(key_name: str, secret_file: str | None, *configs: Config) -> tuple[str, str]:

@@ -99,27 +99,34 @@ def compare(primary: Config, secondary: Config,
     return diffs
 
 
-def match_secondary(secondary: Config, diffs: list[Difference], notes: list[str]) -> bool:
-    """Make the secondary's pools those of the primary; True when anything changed."""
-    unit = edits.indent_unit(secondary.main)
+def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
+                    notes: list[str], name: str) -> bool:
+    """Make the secondary's pools those of the primary; True when anything changed. name is
+    the pair's failover relationship, which the plan declares on the secondary."""
+    # Copies take the secondary's indentation step (a tab where it uses tabs).
+    primary_units = edits.Units(primary.main)
+    units = (primary_units, edits.Units(secondary.main, primary_units.main))
     copied_shared: set[str] = set()
     changed = False
     classes = _class_names(secondary)
+    peers = set(secondary.peers) | {name}
     spans = None  # built when the first subnet is missing on the secondary
     for diff in diffs:
         if diff.primary is None:
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
                          "(declare it on the primary too, or remove it)")
             continue
-        _check_classes(_copied(secondary, diff), classes)
+        copied = _copied(secondary, diff)
+        _check_classes(copied, classes)
+        _check_peers(copied, peers, diff.primary)
         if diff.secondary is not None:
-            _replace_pools(diff.primary, diff.secondary, unit)
+            _replace_pools(diff.primary, diff.secondary, units)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
                          "the primary's pools")
         else:
             spans = spans or _Spans(secondary)
             _check_overlap(spans, diff.primary)
-            if not _add_missing(secondary, diff.primary, copied_shared, unit):
+            if not _add_missing(secondary, diff.primary, copied_shared, units):
                 continue
             notes.append(f"{secondary.main.path}: {diff.sentence()}; copied to the secondary")
         changed = True
@@ -201,35 +208,70 @@ def _check_classes(pools: list, declared: set[str]) -> None:
                           "then plan again")
 
 
-def _replace_pools(src: Holder, dst: Holder, unit: str) -> None:
+def _check_peers(pools: list, declared: set[str], src: Holder) -> None:
+    """A copied pool that names another failover relationship (the primary's with a third
+    server) makes dhcpd refuse the secondary ("failover peer X: not found"); the wizard
+    neither invents that peer on the secondary nor drops the pool's reference."""
+    for pool in pools:
+        peer = pool.peer
+        if peer is None or peer in declared:
+            continue
+        ref = pool.peer_ref or (pool.shared.peer_ref if pool.shared is not None else None)
+        at = Where(pool.at.doc, ref, pool.at.node, pool.at.anchor) if ref is not None else pool.at
+        raise _at(at, f"{holder_key(src)} must be copied to the secondary so that both peers "
+                  f"have the same pools, but this pool of the primary belongs to failover peer "
+                  f"\"{peer}\", which the secondary does not declare",
+                  f"the two servers must declare the same failover peers: declare "
+                  f"\"{peer}\" on the secondary too, or take the pool out of that "
+                  "relationship on the primary", 2)
+
+
+def _replace_pools(src: Holder, dst: Holder, units: tuple[edits.Units, edits.Units]) -> None:
+    """dst's pools and bare ranges become copies of src's, in the place of dst's first one
+    (its comment stays above them)."""
     block = dst.at.node
+    units = (units[0].of(src.at.doc), units[1].of(dst.at.doc))
     old = {id(p.at.node) for p in dst.pools} | {id(r.at.node) for r in dst.bare_ranges}
+    new = [edits.copy_node(p.at.node, *units) for p in src.pools]
+    new += [edits.copy_node(r.at.node, *units) for r in src.bare_ranges]
     first = next((i for i, n in enumerate(block.children) if id(n) in old), None)
+    if first is not None and new:
+        edits.replace(block.children, first, new)
+        old.discard(id(new[0]))
     for node in [n for n in block.children if id(n) in old]:
         edits.remove(block, node)
-    new = [edits.copy_node(p.at.node) for p in src.pools]
-    new += [edits.copy_node(r.at.node) for r in src.bare_ranges]
-    if not new:
-        return
-    if first is not None and first < len(block.children):
-        edits.insert_before(block.children, first, new)
-    else:
-        edits.append(block, new, unit)
+    if first is None and new:
+        edits.append(block, new, units[1])
 
 
-def _add_missing(secondary: Config, src: Holder, copied_shared: set[str], unit: str) -> bool:
+def _add_missing(secondary: Config, src: Holder, copied_shared: set[str],
+                 units: tuple[edits.Units, edits.Units]) -> bool:
     shared = src.shared if isinstance(src, Subnet) else src
     if shared is not None:
         target = next((n for n in secondary.shared_networks if n.name == shared.name), None)
         if target is not None:
             if isinstance(src, Subnet):
-                edits.append(target.at.node, [edits.copy_node(src.at.node)], unit)
+                step = (units[0].of(src.at.doc), units[1].of(target.at.doc))
+                _add_subnet(target, edits.copy_node(src.at.node, *step), step[1])
             else:
-                _replace_pools(src, target, unit)
+                _replace_pools(src, target, units)
             return True
         if shared.name in copied_shared:
             return False
         copied_shared.add(shared.name)
         src = shared
-    edits.append(secondary.main, [edits.copy_node(src.at.node)], unit, gap=True)
+    step = (units[0].of(src.at.doc), units[1].main)
+    edits.append(secondary.main, [edits.copy_node(src.at.node, *step)], step[1], gap=True)
     return True
+
+
+def _add_subnet(shared: SharedNetwork, subnet, unit: str) -> None:
+    """A subnet goes before the shared-network's own pools: dhcpd refuses a pool whose range
+    lies in a subnet declared after it ("address range not on network")."""
+    block = shared.at.node
+    pools = {id(p.at.node) for p in shared.pools}
+    first = next((i for i, n in enumerate(block.children) if id(n) in pools), None)
+    if first is None:
+        edits.append(block, [subnet], unit)
+    else:
+        edits.insert_before(block.children, first, [subnet])

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 from wizard.answers import Answers
-from wizard.conf import failover, omapi, omapi_key, pairing
+from wizard.conf import edits, failover, omapi, omapi_key, pairing
 from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
-from wizard.conf.model import Config, load
+from wizard.conf.model import Config, _at, load
 from wizard.conf.parser import paused_gc
 from wizard.conf.tree import Document
 from wizard.errors import InputError
@@ -23,6 +23,8 @@ class FilePlan:
     path: str
     before: str
     after: str
+    # What each include statement of the file names -> the path of the file it brought in.
+    includes: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -113,33 +115,39 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     _check_scope(p, answers, scope)
     notes: list[str] = []
     diffs = pairing.compare(p, s, lambda h: _in_scope(scope, h))
-    if diffs and pairing.match_secondary(s, diffs, notes):
+    if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
         # The secondary's tree changed under its model: read it again from the edited text.
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
-    secret, origin = omapi_key.choose(answers.omapi.key_name, answers.omapi.secret_file, p, s)
+    key = omapi_key.decide(answers.omapi.key_name, answers.omapi.secret_file, p, s)
+    secret, origin = key.secret, key.origin
+    notes += key.notes
     p_spec, s_spec = peer_specs(answers)
     # A subnet only the secondary declares is not the pair's (pairing notes it is left out):
     # the secondary's scope is the primary's subnets in scope.
     s_scope = failover.Scope(tuple(sub.cidr for sub in p.subnets if scope.subnet(sub)))
+    # A file that shows no indentation of its own (a new secondary) takes the primary's.
+    unit = edits.indent_unit(p.main)
     for config, spec, side_scope in ((p, p_spec, scope), (s, s_spec, s_scope)):
         done: list[str] = []
-        failover.apply(config, spec, side_scope, done)
-        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret)
+        failover.apply(config, spec, side_scope, done, unit)
+        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret, unit,
+                    key.algorithm)
         notes += [f"{spec.role}: {note}" for note in done]
-    files = [_file_plan("primary", d, befores) for d in p.docs]
+    files = [_file_plan("primary", d, befores, p.resolved) for d in p.docs]
     if not diffs:
         # Nothing returned refers to the models: let them go now rather than at some later
         # full collection (which costs more than the whole plan on a campus config), the
         # primary's before the secondary's text is rendered (a lower peak of memory).
         _release(p)
         del p
-    files += [_file_plan("secondary", d, befores) for d in s.docs]
+    files += [_file_plan("secondary", d, befores, s.resolved) for d in s.docs]
     if not diffs:
         _release(s)
     return PairPlan(files, secret, origin, diffs, notes)
 
 
-def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str]) -> FilePlan:
+def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str],
+               resolved: dict[str, dict[str, str]]) -> FilePlan:
     before = befores.get((role, doc.path), "")
     after = doc.render()
     # The edits write bare \n: in a file written with CRLF throughout, the new lines get CRLF
@@ -149,7 +157,7 @@ def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str]) ->
     if (first > 0 and before[first - 1] == "\r" and after != before
             and before.count("\n") == before.count("\r\n")):
         after = _BARE_NEWLINE.sub("\r\n", after)
-    return FilePlan(role, doc.path, before, after)
+    return FilePlan(role, doc.path, before, after, resolved.get(doc.path, {}))
 
 
 def _release(config: Config) -> None:
@@ -174,6 +182,19 @@ def _check_scope(primary: Config, answers: Answers, scope: failover.Scope) -> No
             raise InputError(f"failover.pools names {cidr}, but {primary.main.path} declares no "
                              "such subnet",
                              "list subnets exactly as the primary declares them (network/prefix)")
+    for pool in primary.pools:
+        if pool.subnet is None and scope.cidrs is not None and scope.pool(pool):
+            # A pool joins failover whole: lint then counts every subnet its ranges lie in
+            # as failover, and would fail the other pools of a subnet left out.
+            out = sorted({s.cidr for s in pool.shared.subnets for r in pool.ranges
+                          if s.contains(r.lo) and not scope.subnet(s)})
+            if out:
+                raise _at(pool.at, "this pool of shared-network "
+                          f"{pool.shared.name} has ranges in subnets that failover.pools "
+                          f"names and in {', '.join(out)}, which it does not; a pool joins "
+                          "failover whole",
+                          f"add {', '.join(out)} to failover.pools, or split the pool so that "
+                          "each pool's ranges lie in chosen subnets only")
     if not any(scope.pool(pool) for pool in primary.pools) and not any(
             scope.subnet(sub) and sub.bare_ranges for sub in primary.subnets) and not any(
             scope.shared_ranges(net, net.bare_ranges) for net in primary.shared_networks

@@ -121,10 +121,20 @@ class Block(Stmt):
         self.lazy = False
 
     def emit(self, out: list[str]) -> None:
+        # Blocks nest as deep as dhcpd lets them (thousands of groups): a stack, not recursion.
         out += (self.pre, self.head, "{", self.open_post)
-        for child in self.items:
-            child.emit(out)
-        out += (self.tail, "}", self.close_post)
+        stack = [(self, iter(self.items))]
+        while stack:
+            block, items = stack[-1]
+            for child in items:
+                if type(child) is Block:
+                    out += (child.pre, child.head, "{", child.open_post)
+                    stack.append((child, iter(child.items)))
+                    break
+                child.emit(out)
+            else:
+                stack.pop()
+                out += (block.tail, "}", block.close_post)
 
 
 class Opaque(Stmt):

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 
 from wizard.conf.loader import encode
-from wizard.conf.located import located
+from wizard.conf.located import located, mask, secrets_in
 from wizard.errors import InputError, NotAvailable
 
 DHCPD = "/usr/sbin/dhcpd"
@@ -54,6 +54,7 @@ def dhcpd_errors(text: str, name: str = "<config>", *, dhcpd: str | None = None,
 
 def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]:
     source = text.split("\n")  # dhcpd counts only \n, not a form feed in a comment
+    secrets = secrets_in(text)
     lines = output.splitlines()
     errors: list[str] = []
     i = 0
@@ -64,7 +65,7 @@ def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]
         m = _LOCATED.match(line)
         if m is None:
             if line.strip() and not line.startswith(_BANNER):
-                errors.append(f"{name}: {_tidy(line)}")
+                errors.append(f"{name}: {mask(_tidy(line), secrets)}"[:400])
             i += 1
             continue
         file = name if m["file"] == tmp else m["file"]
@@ -81,7 +82,7 @@ def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]
             i += 1
         message = _tidy(" ".join(problem))
         shown = source[number - 1] if file == name and 0 < number <= len(source) else None
-        errors.append(located(file, number, col, message, shown))
+        errors.append(located(file, number, col, message, shown, secrets))
     return errors
 
 

@@ -108,7 +108,8 @@ class Session:
         if "/" in name or name.startswith("."):
             raise ValueError(f"artifact name {name!r} must be a plain file name")
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-        body = self.redactor.text(text).encode("utf-8")
+        # surrogateescape: a config's non-UTF-8 byte (Latin-1 comment) is kept as it was read.
+        body = self.redactor.text(text).encode("utf-8", "surrogateescape")
         target = self.artifacts_dir / name
         try:
             # O_EXCL makes the refusal atomic between threads; 0600 from the first byte.

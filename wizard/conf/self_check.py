@@ -1,0 +1,132 @@
+"""The plan's promise, checked on its own output before it is claimed: both planned configs
+lint clean as a pair and, where dhcpd is installed here, `dhcpd -t` accepts each planned
+tree (includes and all). Otherwise the plan is refused (exit 2) with located reasons.
+
+Over SSH the apply step validates with the servers' own dhcpd as before; this is the local
+check of `plan`, which must never hand out a config that dhcpd or lint would refuse.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from wizard.conf import tree_out
+from wizard.conf.diff import opcodes
+from wizard.conf.lint import lint_pair
+from wizard.conf.model import load
+from wizard.conf.validate import dhcpd_path, parse_dhcpd_output
+from wizard.errors import InputError
+
+ROLES = ("primary", "secondary")
+# Only for timing the plan alone (benchmarks/bench_conf.py); the output then says so.
+SKIP_ENV = "DHCP_WIZARD_BENCH_SKIP_SELF_CHECK"
+
+
+def skipped() -> bool:
+    return os.environ.get(SKIP_ENV) == "1"
+
+
+def check(plan) -> str:
+    """Raise InputError unless the plan's output passes; return a line saying what passed.
+    The two dhcpd runs go on while the lint runs here."""
+    binary = dhcpd_path()
+    if binary is None:
+        _lint(plan)
+        return "# not checked with dhcpd -t: dhcpd is not installed here"
+    with tempfile.TemporaryDirectory(prefix="dhcp-wizard-check-") as tmp:
+        running = _start_trees(binary, plan, Path(tmp), "after")
+        try:
+            _lint(plan)
+        finally:
+            rejected = _finish(plan, running)
+        return _verdict(binary, plan, Path(tmp), rejected)
+
+
+def _lint(plan) -> None:
+    configs = [load(plan.main(role).path, tree_out.PlannedLoader(plan.files, role))
+               for role in ROLES]
+    errors = [f for f in lint_pair(*configs) if f.severity == "error"]
+    if errors:
+        lines = [f"{_input_place(plan, f.location)}: {f.message} [{f.id}]" for f in errors]
+        raise InputError("the planned configs would not pass `dhcp-wizard lint`:\n  "
+                         + "\n  ".join(lines),
+                         "fix what each line names in the input configs, then plan again")
+
+
+def _input_place(plan, location: str) -> str:
+    """A location in a planned file, as the line of the input it comes from where the plan
+    left that line as it was (else the planned file's line, said so)."""
+    path, _, line = location.rpartition(":")
+    file = next((f for f in plan.files if f.path == path), None)
+    if file is None or not line.isdigit():
+        return location
+    at = int(line) - 1
+    a, b = file.before.split("\n"), file.after.split("\n")
+    for tag, i1, _, j1, j2 in opcodes(a, b):
+        if j1 <= at < j2:
+            return f"{path}:{i1 + at - j1 + 1}" if tag == "equal" else \
+                f"{path} (line {at + 1} as planned)"
+    return location
+
+
+def _verdict(binary: str, plan, tmp: Path, rejected: dict[str, list[str]]) -> str:
+    if not rejected:
+        return "# dhcpd -t accepts both planned configs"
+    if any(_cannot_open(errs) for errs in rejected.values()):
+        # AppArmor keeps dhcpd to /etc/dhcp on Debian and Ubuntu.
+        return (f"# not checked with dhcpd -t: the local dhcpd cannot read {tmp} "
+                "(AppArmor?); the apply step validates on the servers")
+    inputs = _finish(plan, _start_trees(binary, plan, tmp / "inputs", "before"))
+    bad_input = [r for r in rejected if r in inputs]
+    if bad_input:
+        role = bad_input[0]
+        raise InputError(f"dhcpd -t rejects the {role}'s current config:\n"
+                         + "\n".join(inputs[role]),
+                         "fix the statement at the location shown; the wizard plans only "
+                         "from configs that dhcpd accepts")
+    role = next(iter(rejected))
+    raise InputError(f"the planned {role} config would be rejected by dhcpd -t, although the "
+                     "current one passes; nothing was written. This is a bug in dhcp-wizard's "
+                     "planner, please report it with the inputs:\n" + "\n".join(rejected[role]),
+                     "until it is fixed, make the change the plan could not by hand, or "
+                     "leave the subnet named below out of failover.pools")
+
+
+def _start_trees(binary: str, plan, folder: Path, which: str) -> dict:
+    """Write each role's tree under folder and start dhcpd -t on each (both at once)."""
+    running = {}
+    for role in ROLES:
+        places = tree_out.locations(plan.files, role, folder / role)
+        tree = tree_out.texts(plan.files, role, places, which)
+        tree_out.write(tree)
+        main = places[plan.main(role).path]
+        # -t only parses: no lease file, no sockets. Never -q: it hides the errors.
+        proc = subprocess.Popen([binary, "-4", "-t", "-cf", str(main)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        running[role] = (proc, main, places, tree)
+    return running
+
+
+def _finish(plan, running: dict) -> dict[str, list[str]]:
+    """The located errors of each role whose dhcpd rejected its tree."""
+    rejected = {}
+    for role, (proc, main, places, tree) in running.items():
+        output, _ = proc.communicate(timeout=600)
+        if proc.returncode == 0:
+            continue
+        text = output.decode("utf-8", "replace")
+        # Name the files as the user knows them, not as the scratch tree does.
+        for original, copy in sorted(places.items(), key=lambda t: -len(str(t[1]))):
+            if copy != main:
+                text = text.replace(str(copy.resolve()), original).replace(str(copy), original)
+        name = plan.main(role).path
+        errors = parse_dhcpd_output(text, str(main), name, tree[main])
+        rejected[role] = errors or [f"{name}: dhcpd -t exited with status {proc.returncode}"]
+    return rejected
+
+
+def _cannot_open(errors: list[str]) -> bool:
+    return any("Can't open" in e or "Permission denied" in e for e in errors)
