@@ -44,9 +44,10 @@ def _import_the_rest() -> None:
     """Import the engine (paramiko among it) and the other screens while the user reads
     the first screen: a first import inside a step's worker holds the import lock, and the
     UI thread waiting on it is a visible stall."""
-    for module in ("wizard.flow.deployment", "wizard.remote.ssh", "wizard.checks.engine", "wizard.facts",
-                   "wizard.checks.clock", "wizard.conf.plan", "wizard.ops.omapi", "wizard.ops.drill",
-                   "paramiko", *{m.partition(":")[0] for m in SCREENS.values()}):
+    for module in ("wizard.flow.deployment", "wizard.remote.ssh", "wizard.checks.engine",
+                   "wizard.facts", "wizard.checks.clock", "wizard.conf.plan", "wizard.ops.omapi",
+                   "wizard.ops.drill", "paramiko",
+                   *{m.partition(":")[0] for m in SCREENS.values()}):
         importlib.import_module(module)
 
 

@@ -13,7 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from wizard.checks.base import ROLES, Run, guarded
+from wizard.checks.base import Run, guarded
+from wizard.roles import ROLES
 
 DHCPD_LIMIT = 60.0
 SAMPLES = 4

@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from wizard.checks.base import ROLES, CheckResult, Run
+from wizard.checks.base import CheckResult, Run
 from wizard.checks.clock import clock_check
 from wizard.checks.host import host_checks, parity_check, ssh_checks
 from wizard.checks.leftover_check import leftovers_check
@@ -22,6 +22,7 @@ from wizard.checks.pair import failover_state_check, lint_check
 from wizard.checks.ports import failover_port_check, omapi_port_check, peer_address_check
 from wizard.checks.registry import ORDER
 from wizard.checks.relays import relay_check
+from wizard.roles import ROLES
 
 
 def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | None = None,

@@ -3,8 +3,10 @@ running, listening), its time service and its config; then the two versions side
 
 from __future__ import annotations
 
-from wizard.checks.base import ROLES, Run, guarded
+from wizard.checks.base import Run, guarded
 from wizard.errors import WizardError
+from wizard.roles import ROLES
+
 
 def ssh_checks(run: Run, pair) -> None:
     from wizard.remote.ssh_config import fingerprint

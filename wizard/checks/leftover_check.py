@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wizard.checks.base import Run, guarded
 
+
 @guarded("leftovers")
 def leftovers_check(run: Run, pair, role: str) -> None:
     """What earlier runs left on the host: a run in progress fails the check; a run being

@@ -3,7 +3,9 @@ already runs, read over OMAPI."""
 
 from __future__ import annotations
 
-from wizard.checks.base import ROLES, Run, guarded
+from wizard.checks.base import Run, guarded
+from wizard.roles import ROLES
+
 
 @guarded("config-lint")
 def lint_check(run: Run) -> None:

@@ -3,7 +3,9 @@ addresses (owned, and the source of the traffic), OMAPI from this host."""
 
 from __future__ import annotations
 
-from wizard.checks.base import ROLES, Run, guarded
+from wizard.checks.base import Run, guarded
+from wizard.roles import OTHER
+
 
 def _failover_endpoint(run: Run, pair, role: str) -> tuple[str | None, int]:
     fo = run.answers.failover
@@ -22,7 +24,7 @@ def peer_address_check(run: Run, pair, role: str) -> None:
     partner accepts a failover connection only from its configured `peer address`."""
     from wizard.checks.probes import source_address_from
 
-    other = ROLES[1 - ROLES.index(role)]
+    other = OTHER[role]
     own, _ = _failover_endpoint(run, pair, role)
     partner, _ = _failover_endpoint(run, pair, other)
     conn, facts = pair.conn(role), run.facts.get(role)
@@ -58,7 +60,7 @@ def failover_port_check(run: Run, pair, role: str) -> None:
     """From `role` to the other peer's failover port (the partner dhcpd connects there)."""
     from wizard.checks.probes import firewall_fix, probe_from
 
-    other = ROLES[1 - ROLES.index(role)]
+    other = OTHER[role]
     conn = pair.conn(role)
     address, port = _failover_endpoint(run, pair, other)
     own_address, _ = _failover_endpoint(run, pair, role)

@@ -15,7 +15,6 @@ from typing import Callable
 from wizard.roles import ROLES
 
 
-
 class Engine:
     def __init__(self, session_dir: str | None = None,
                  passphrase: Callable[[str], str | None] | None = None):

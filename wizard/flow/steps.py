@@ -19,7 +19,6 @@ from wizard.flow.policy import Gate, Warning, judge
 from wizard.roles import ROLES
 
 
-
 @dataclass(frozen=True)
 class Step:
     id: str

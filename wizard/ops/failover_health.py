@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from wizard.ops.omapi import STATE_CODES, StateSample
 from wizard.ops.statewatch import diagnose
-from wizard.roles import ROLES
+from wizard.roles import OTHER, ROLES
 
 # States in which dhcpd stays out of service until an operator moves it on.
 PARKED = {"shutdown", "paused"}
@@ -78,7 +78,7 @@ def judge(samples: dict[str, StateSample], relationship: str, access: dict[str, 
     serving = [r for r, s in samples.items() if s.state is not None and s.state.serving]
     out = []
     for role, sample in samples.items():
-        other = ROLES[1 - ROLES.index(role)]
+        other = OTHER[role]
         other_state = _state(samples.get(other))
         st = sample.state
         note = " ".join(diagnose({role: sample}, mclt, now=now))

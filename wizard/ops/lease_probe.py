@@ -10,6 +10,7 @@ from typing import Callable, Protocol
 
 from wizard.errors import OperationFailed
 
+
 class LeaseProbe(Protocol):
     """Something that can ask for a DHCP lease as a real client and say who answered."""
 
