@@ -124,6 +124,12 @@ def measure(conns: dict, ntp_addresses: dict) -> SkewReading | None:
     return SkewReading(b.offset - a.offset, a.error + b.error, a.method, a, b)
 
 
+def measure_connections(conns: dict) -> SkewReading | None:
+    """measure() over two SSH connections, NTP asked at the address SSH reached; through a
+    jump host that address is not reachable from here, so only SSH reads that clock."""
+    return measure(conns, {r: c.remote_address for r, c in conns.items() if not c.target.jumps})
+
+
 def verdict(reading: SkewReading, limit: float) -> tuple[str, str, str | None]:
     """(status, detail, fix) for a reading against answers.checks.max_skew_seconds."""
     detail = f"{reading.sentence()}; limit {limit:g} s; dhcpd refuses its partner beyond 60 s"
@@ -169,9 +175,7 @@ def clock_check(run: Run, pair) -> None:
     if len(conns) < 2:
         run.add("clock-skew", None, "skip", "needs both peers reachable over SSH")
         return
-    # NTP is asked at the address SSH reached; through a jump host that is not reachable.
-    ntp = {r: c.remote_address for r, c in conns.items() if not c.target.jumps}
-    reading = measure(conns, ntp)
+    reading = measure_connections(conns)
     if reading is None:
         run.add("clock-skew", None, "fail", "cannot read both clocks (no NTP answer and "
                 "`date +%s.%N` failed over SSH)", "check that `date` works on both peers")

@@ -113,9 +113,7 @@ class Engine:
         from wizard.flow.steps import SkewVerdict
 
         pair = self.deployment(answers).connect()
-        conns = {r: pair.conn(r) for r in ROLES}
-        ntp = {r: c.remote_address for r, c in conns.items() if not c.target.jumps}
-        reading = clock.measure(conns, ntp)
+        reading = clock.measure_connections({r: pair.conn(r) for r in ROLES})
         if reading is None:
             return SkewVerdict("fail", 0.0, 0.0, "none",
                                "cannot read both clocks (no NTP answer, `date` failed over SSH)",
