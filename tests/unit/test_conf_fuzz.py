@@ -30,7 +30,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.helpers.conf import DHCPD, DHCPD_REJECTS, corpus_files, needs_dhcpd, read  # noqa: E402
+from tests.helpers.conf import (ANSWERS, DHCPD, DHCPD_REJECTS, corpus_files,  # noqa: E402
+                                needs_dhcpd, read)
 from wizard.cli import main  # noqa: E402
 from wizard.conf.located import secrets_in  # noqa: E402
 from wizard.conf.loader import decode  # noqa: E402
@@ -45,18 +46,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROFILE = settings.get_profile("conf-fuzz-long" if _EXAMPLES else "conf-fuzz-ci")
 
-ANSWERS = """\
-[primary]
-host = "198.51.100.11"
-[secondary]
-host = "198.51.100.12"
-[failover]
-name = "fo"
-{pools}
-[omapi]
-port = 7911
-key_name = "omapi_key"
-"""
 SECRETS = ["c2VjcmV0LW9uZS1mb3ItdGhlLWZ1enplcg==", "dHdvLXNlY3JldHMtbWFrZS1hLW1pc21hdGNo"]
 _LOCATED = re.compile(r"\S+:\d+(:\d+)?: |\S+ \(line \d+ as planned\): ")
 
@@ -234,7 +223,7 @@ def _write_pair(folder: Path, case) -> tuple[Path, Path]:
             nodes = nodes[:-1] + [("stmt", f'include "{inc}"')]
         path.write_bytes(_render(nodes, style).encode("utf-8", "surrogateescape"))
         paths[role] = path
-    (folder / "answers.toml").write_text(ANSWERS.format(pools=case["answers"]))
+    (folder / "answers.toml").write_text(ANSWERS.format(failover=case["answers"], omapi=""))
     return paths["primary"], paths["secondary"]
 
 
@@ -381,5 +370,5 @@ def test_corpus_mutations_keep_the_invariant(data):
         for sibling in path.parent.iterdir():
             if sibling.is_file() and not (folder / sibling.name).exists():
                 shutil.copy(sibling, folder / sibling.name)
-        (folder / "answers.toml").write_text(ANSWERS.format(pools=""))
+        (folder / "answers.toml").write_text(ANSWERS.format(failover="", omapi=""))
         check_invariant(folder, folder / "p.conf", folder / "s.conf")
