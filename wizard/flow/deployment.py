@@ -282,7 +282,7 @@ class Deployment:
                           key_name=self.answers.omapi.key_name, secret=self.secret,
                           relationship=self.answers.failover.name,
                           owner=owner(new_stamp(), "drill", self.session),
-                          restart=info.restart if info is not None else "true")
+                          restart=info.restart if info is not None else None)
 
     def drill(self, swap: bool = False, cancel=None, roles: tuple[str, ...] | None = None):
         from wizard.ops.drill import Drill

@@ -69,7 +69,6 @@ class Drill:
         self.steps: list[DrillStep] = []
         self.timeline: list[Transition] = []
         self._known: dict[str, str] = {}
-        self._nets: dict[str, object] = {}
 
     def _read(self):
         from wizard.ops.omapi import read_states
@@ -170,21 +169,19 @@ class Drill:
             try:
                 net = self.guard_for(down)
                 net.start()
-                self._nets[down] = net
             except Exception as exc:  # noqa: BLE001 - no safety net, no shutdown
                 self._step(f"guard-{down}", False, f"the drill could not arm its safety net "
                            f"on {down} ({exc}); nothing was shut down", t)
                 return False
         try:
-            return self._one_guarded(down)
+            return self._one_guarded(down, net)
         finally:
-            self._nets.pop(down, None)
             if net is not None:
                 outcome = net.finish()
                 if self.session is not None:
                     self.session.event("drill", "guard", host=down, result=outcome)
 
-    def _one_guarded(self, down: str) -> bool:
+    def _one_guarded(self, down: str, net) -> bool:
         survivor = OTHER[down]
         t = time.monotonic()
         try:
@@ -201,7 +198,7 @@ class Drill:
         if res.cancelled:
             self._step("cancelled", False, f"{self.cancel_reason()}; putting {down} back into "
                        "operation", t)
-            self._restore(down)
+            self._restore(down, net)
             return False
         ok = res.ok
         self._step(f"shutdown-{down}", ok, f"{down} shut down gracefully; {survivor} took over "
@@ -218,7 +215,7 @@ class Drill:
                        "operation", t)
         # Always put the peer back, even when a step above failed: a drill must not leave a
         # server in shutdown (it would stay there across restarts).
-        back = self._restore(down, broken_link=not ok)
+        back = self._restore(down, net, broken_link=not ok)
         return ok and proven and back
 
     def _prove(self, survivor: str) -> bool:
@@ -242,17 +239,16 @@ class Drill:
         self._step("service", from_survivor, detail, t, proven=from_survivor, lease=lease)
         return from_survivor
 
-    def _restart(self, down: str) -> bool:
-        """Restart the shut-down server's dhcpd before it recovers. dhcpd comes back in
-        shutdown and, recovering from there, returns to normal at once; recovering without
-        the restart, after the survivor gave out leases, waits out MCLT in recover-wait
-        (seen with mclt 3600 on the lab: an hour; docs/dhcpd-behaviour.md)."""
-        net = self._nets.get(down)
-        if net is None or getattr(net, "restart_command", "true") == "true":
+    def _restart(self, down: str, net) -> bool:
+        """Restart the shut-down server's dhcpd before it recovers: it comes back in
+        shutdown, and on a settled pair recovers from there to normal at once, where without
+        the restart, after the survivor gave out leases, it waits out MCLT in recover-wait
+        (an hour with mclt 3600; docs/dhcpd-behaviour.md, also for when the wait stays)."""
+        if net is None or net.restart_command is None:
             return True           # no way to restart it: recover as it runs
         t = time.monotonic()
         self.progress("restarting", f"{down}: restarting its dhcpd (`{net.restart_command}`) "
-                      "while it is out of service, so that it returns without an MCLT wait")
+                      "while it is out of service, so that its return can skip the MCLT wait")
         ok, how = net.restart()
         survivor = OTHER[down]
         if not ok:
@@ -263,13 +259,13 @@ class Drill:
             return False
         answers = wait_for(self._read, lambda samples: samples[down].state is not None,
                            timeout=30, on_transition=self._on_transition, known=self._known)
-        self._step(f"restart-{down}", answers.ok, f"{how}; it returns in shutdown, so its "
-                   "recovery needs no MCLT wait" if answers.ok else
+        self._step(f"restart-{down}", answers.ok, f"{how}; it returns in shutdown, from where "
+                   "its recovery can skip the MCLT wait" if answers.ok else
                    f"{how}, but its OMAPI does not answer: {survivor} keeps serving alone", t)
         return answers.ok
 
-    def _restore(self, down: str, broken_link: bool = False) -> bool:
-        if not broken_link and not self._restart(down):
+    def _restore(self, down: str, net, broken_link: bool = False) -> bool:
+        if not broken_link and not self._restart(down, net):
             return False
         t = time.monotonic()
         try:

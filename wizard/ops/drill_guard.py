@@ -57,9 +57,9 @@ class DrillGuard:
 
     def __init__(self, conn, role: str, *, omapi_port: int, key_name: str, secret: str,
                  relationship: str, owner: guard.Owner, miss_limit: int = guard.MISS_LIMIT,
-                 restart: str = "true"):
+                 restart: str | None = None):
         self.conn, self.role = conn, role
-        self.restart_command = restart
+        self.restart_command = restart      # None: the drill recovers it without a restart
         self.stamp = owner.stamp
         self.owner = owner
         self.miss_limit = miss_limit
@@ -70,7 +70,7 @@ class DrillGuard:
     def start(self) -> None:
         """Take the lock and arm the guard; raises RuntimeError with the reason if refused."""
         d = guard.run_dir(self.stamp)
-        res = self.conn.run(guard.acquire(self.stamp, self.owner, self.restart_command,
+        res = self.conn.run(guard.acquire(self.stamp, self.owner, self.restart_command or "true",
                                           self.miss_limit),
                             privileged=True, stdin=SCRIPT, timeout=15, label="drill guard")
         out = res.stdout.strip()
@@ -87,8 +87,8 @@ class DrillGuard:
 
     def restart(self, timeout: float = 90.0) -> tuple[bool, str]:
         """Restart the shut-down server's dhcpd with the host's own command, detached (so a
-        cut-off wizard never leaves it stopped): it comes back still in shutdown, and from
-        there a recover returns it to normal without waiting out MCLT. (ok, what happened)."""
+        cut-off wizard never leaves it stopped); it comes back still in shutdown, from where
+        a recover can skip the MCLT wait (docs/dhcpd-behaviour.md). (ok, what happened)."""
         import time
 
         res = self.conn.run(guard.restart_detached(self.stamp), privileged=True, timeout=15,
@@ -99,16 +99,13 @@ class DrillGuard:
         while time.monotonic() < deadline:
             st = self.conn.run(guard.restart_status(self.stamp), privileged=True, timeout=10,
                                label="drill restart", quiet=True)
-            head, _, rest = st.stdout.partition("\n--\n")
-            pids, _, out = rest.partition("\n--\n")
-            words = head.split()
-            if words[:1] == ["done"]:
-                rc = words[1] if len(words) > 1 else "?"
-                if not pids.split():
+            state, rc, pids, out = guard.parse_restart_status(st.stdout)
+            if state == "done":
+                if not pids:
                     return False, (f"`{self.restart_command}` exited {rc} and dhcpd is not "
-                                   f"running: {out.strip()[-300:]}")
-                return True, f"`{self.restart_command}` exited {rc}; dhcpd runs as pid " \
-                    f"{' '.join(pids.split())}"
+                                   f"running: {out[-300:]}")
+                return True, (f"`{self.restart_command}` exited {rc}; dhcpd runs as pid "
+                              f"{' '.join(map(str, sorted(pids)))}")
             time.sleep(0.5)
         return False, f"`{self.restart_command}` did not finish within {timeout:.0f} s"
 

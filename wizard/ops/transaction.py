@@ -311,7 +311,7 @@ class Transaction:
             raise StepFailed(tgt.role, f"could not back up {tgt.lease_path}", _disk(res.stderr))
         tgt.lease_backup = None if "absent" in res.stdout else lbak
         pids = self._run(tgt, sh.dhcpd_pids(), label="dhcpd pids")
-        tgt.pids_before = _pids(pids.stdout)
+        tgt.pids_before = guard.pid_set(pids.stdout)
         self._say(tgt.role, "backed-up", "backups: " + ", ".join(
             [*tgt.backups.values(), *([tgt.lease_backup] if tgt.lease_backup else [])]))
 
@@ -365,11 +365,7 @@ class Transaction:
         # No reconnect here: the heartbeat reconnects, and a lost host ends in _health.
         res = self._run(tgt, guard.restart_status(tgt.stamp), label="restart status",
                         timeout=5, quiet=True)
-        head, _, rest = res.stdout.partition("\n--\n")
-        pids_text, _, out = rest.partition("\n--\n")
-        words = head.split()
-        rc = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else None
-        return (words[0] if words else "running"), rc, _pids(pids_text), out.strip()
+        return guard.parse_restart_status(res.stdout)
 
     # -- the transaction ---------------------------------------------------------------
     def run(self) -> ApplyResult:
@@ -743,10 +739,6 @@ def _disk(stderr: str) -> str:
     if "Read-only file system" in err:
         return err + " (the file system is read-only)"
     return err
-
-
-def _pids(text: str) -> set[int]:
-    return {int(p) for p in text.split() if p.isdigit()}
 
 
 def _holder(out: str) -> str:

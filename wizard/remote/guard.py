@@ -226,6 +226,21 @@ def restart_detached(stamp: str) -> str:
             f"n=$((n+1)); done; [ -e {q(d)}/restart.started ]")
 
 
+def pid_set(text: str) -> set[int]:
+    """The pids in a snippet's output (sh.dhcpd_pids() prints them one a line)."""
+    return {int(p) for p in text.split() if p.isdigit()}
+
+
+def parse_restart_status(stdout: str) -> tuple[str, int | None, set[int], str]:
+    """restart_status()'s output as (`running` or `done`, exit code or None, dhcpd pids,
+    the restart's own output)."""
+    head, _, rest = stdout.partition("\n--\n")
+    pids_text, _, out = rest.partition("\n--\n")
+    words = head.split()
+    rc = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else None
+    return (words[0] if words else "running"), rc, pid_set(pids_text), out.strip()
+
+
 def restart_status(stamp: str) -> str:
     """`running`, or `done RC` with the restart's output; then the dhcpd pids."""
     d = run_dir(stamp)
