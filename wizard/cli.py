@@ -156,6 +156,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which peers to take out of service, one after the other "
                             "(default: primary; primary,secondary drills both)")
 
+    upgrade = sub.add_parser(
+        "upgrade", help="rolling upgrade of a running pair: one peer at a time, no client "
+        "refused", description="Takes each peer out of service in turn (its partner serves "
+        "everyone), runs the upgrade in that window, brings it back without an MCLT wait and "
+        "waits for normal and the pool rebalance before the next. Pre- and post-flight check "
+        "included.")
+    _answers(upgrade)
+    _session(upgrade)
+    upgrade.add_argument("--command", dest="upgrade_command", metavar="CMD",
+                         help="the upgrade, run on each peer (as root, detached) while it is "
+                         "out of service, e.g. \"apt-get install -y isc-dhcp-server\"; without "
+                         "it the wizard pauses at each peer until you press Enter")
+    upgrade.add_argument("--command-timeout", type=_bounded(10, 7200, "a time limit"),
+                         default=1800.0, metavar="S",
+                         help="how long CMD may run on one peer (default 1800)")
+    upgrade.add_argument("--order", metavar="ROLE,ROLE", default=None,
+                         help="which peer first (default: secondary,primary)")
+    upgrade.add_argument("--resume", choices=("primary", "secondary"), default=None,
+                         help="bring back the peer an earlier upgrade left in shutdown, then "
+                         "go on with the peers after it")
+    upgrade.add_argument("--yes", action="store_true", help="start without asking")
+    upgrade.add_argument("--accept", type=_accepted, action="extend", default=[],
+                         metavar="ID[,ID]", help="go on past these checks' warnings (recorded)")
+
     report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
     report.add_argument("session_dir", metavar="SESSION_DIR")
     verify = sub.add_parser("verify", help="check that a recorded session is complete and untampered")

@@ -58,6 +58,9 @@ def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str,
             remote_gateway=remote.network_address + 1, remote_pool_start=remote_pool[0],
             remote_pool_end=remote_pool[1])
     write_private(base / "etc-dhcp" / "dhcpd.conf", conf)
+    upgrade = base / "lab-upgrade-dhcpd"
+    upgrade.write_text(asset_text("lab", "lab-upgrade-dhcpd"))
+    os.chmod(upgrade, 0o755)
     if rhel:
         _rhel_files(base, env)
     else:
@@ -217,6 +220,17 @@ def mount_script(spec: LabSpec, role: str) -> str:
     lines = [f"mkdir -p {files}", f"mount --bind {spec.host_dir(role)} {files}"]
     if role != "router" and spec.flavor(role) == "rhel":
         lines += _rhel_prelude(spec, role, files)
+    elif role != "router":
+        # /usr of its own, so `lab-upgrade-dhcpd` can replace this host's dhcpd as a package
+        # upgrade would, and never the machine's (the RHEL layout overlays /usr already).
+        ovl = spec.run_dir / f"{role}.overlay" / "usr"
+        lines += [f"mkdir -p {ovl / 'upper'} {ovl / 'work'}",
+                  f"mount -t overlay lab-usr -o lowerdir=/usr,upperdir={ovl / 'upper'},"
+                  f"workdir={ovl / 'work'} /usr",
+                  "[ \"$(findmnt -n -o FSTYPE /usr)\" = overlay ]"]
+    if role != "router":
+        lines.append(f"install -m 0755 {files / 'lab-upgrade-dhcpd'} "
+                     "/usr/local/sbin/lab-upgrade-dhcpd")
     dirs = spec.private_dirs(role)
     lines += [f"mount --bind {files / sub} {target}"
               for sub, target in dirs.items() if target != "/run"]
