@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from wizard.answers import load_answers
@@ -23,9 +22,10 @@ from wizard.conf import self_check, tree_out
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError
 from wizard.record.session import Session
-from wizard.remote.ssh_config import check_ssh_targets
 from wizard.roles import ROLES
 
+# Imported where used (SSH targets, the --out probe): `plan --from` needs neither, and the
+# whole process is measured against one `dhcpd -t`.
 
 
 def run(args) -> int:
@@ -38,6 +38,8 @@ def run(args) -> int:
         # Before any SSH: finding out after reading both servers wastes the user's logins.
         check_out_dir(Path(args.out))
     if not args.from_files:
+        from wizard.remote.ssh_config import check_ssh_targets
+
         check_ssh_targets(answers)
     session = Session.create(args.session, command="plan")
     with session:
@@ -101,6 +103,8 @@ def check_out_dir(out: Path) -> None:
     if not existing.is_dir():
         raise InputError(f"--out {out}: {existing} is not a directory",
                          "give a directory for the planned files (it is created when absent)")
+    import tempfile
+
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".dhcp-wizard-probe-", dir=existing))
     except OSError as exc:

@@ -9,16 +9,13 @@ check of `plan`, which must never hand out a config that dhcpd or lint would ref
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 from wizard.conf import tree_out
-from wizard.conf.diff import opcodes
-from wizard.conf.lint import lint_pair
-from wizard.conf.model import load
-from wizard.conf.validate import dhcpd_path, parse_dhcpd_output
 from wizard.errors import InputError
+
+# The checking machinery (lint, subprocess, tempfile, validate) is imported by check(): the
+# benchmark's run without the check, and any import of this module, do without it.
 
 ROLES = ("primary", "secondary")
 # Only for timing the plan alone (benchmarks/bench_conf.py); the output then says so.
@@ -32,6 +29,10 @@ def skipped() -> bool:
 def check(plan) -> str:
     """Raise InputError unless the plan's output passes; return a line saying what passed.
     The two dhcpd runs go on while the lint runs here."""
+    import tempfile
+
+    from wizard.conf.validate import dhcpd_path
+
     binary = dhcpd_path()
     if binary is None:
         _lint(plan)
@@ -46,6 +47,9 @@ def check(plan) -> str:
 
 
 def _lint(plan) -> None:
+    from wizard.conf.lint import lint_pair
+    from wizard.conf.model import load
+
     configs = [load(plan.main(role).path, tree_out.PlannedLoader(plan.files, role))
                for role in ROLES]
     errors = [f for f in lint_pair(*configs) if f.severity == "error"]
@@ -59,6 +63,8 @@ def _lint(plan) -> None:
 def _input_place(plan, location: str) -> str:
     """A location in a planned file, as the line of the input it comes from where the plan
     left that line as it was (else the planned file's line, said so)."""
+    from wizard.conf.diff import opcodes
+
     path, _, line = location.rpartition(":")
     file = next((f for f in plan.files if f.path == path), None)
     if file is None or not line.isdigit():
@@ -97,6 +103,8 @@ def _verdict(binary: str, plan, tmp: Path, rejected: dict[str, list[str]]) -> st
 
 def _start_trees(binary: str, plan, folder: Path, which: str) -> dict:
     """Write each role's tree under folder and start dhcpd -t on each (both at once)."""
+    import subprocess
+
     running = {}
     for role in ROLES:
         places = tree_out.locations(plan.files, role, folder / role)
@@ -112,6 +120,8 @@ def _start_trees(binary: str, plan, folder: Path, which: str) -> dict:
 
 def _finish(plan, running: dict) -> dict[str, list[str]]:
     """The located errors of each role whose dhcpd rejected its tree."""
+    from wizard.conf.validate import parse_dhcpd_output
+
     rejected = {}
     for role, (proc, main, places, tree) in running.items():
         output, _ = proc.communicate(timeout=600)
