@@ -30,7 +30,8 @@ def run(args) -> int:
                       primary=answers.primary.host, secondary=answers.secondary.host)
         results = run_checks(answers, session, passphrase=secret_prompt())
         gate = judge(results)
-        passed = not gate.reasons
+        # A failure the registry lets a deployment go past (exposure) is still a failure.
+        passed = not gate.reasons and not any(r.status == "fail" for r in results)
         session.event("check", "done", ok=passed,
                       counts={s: sum(r.status == s for r in results) for s in MARKS})
     out = sys.stdout
