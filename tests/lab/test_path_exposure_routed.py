@@ -65,8 +65,9 @@ def test_ports_reachable_from_the_client_segment_fail_and_check_says_so(checked,
         f"secondary OMAPI {routed_spec.address('secondary')}"}
     assert all("refused (the host answered with a reset" in c["detail"] for c in omapi)
     assert all("dhcp-wizard protect firewall --answers" in c["fix"] for c in client)
-    assert proc.returncode == 1 and report["ok"] is False
-    # Nothing else fails, and the deployment is not held up by it.
+    # Nothing else fails; the registry lets a deployment go past it (who reaches the ports
+    # is the firewall's), so check's verdict, which is the deployment's, stays OK.
+    assert proc.returncode == 0 and report["ok"] is True
     assert {c["id"] for c in report["checks"] if c["status"] == "fail"} == {"exposure"}
     assert report["needs_acceptance"] == ["ntp"]
     # The relay probed too, from its own address toward the sites.
