@@ -80,6 +80,13 @@ class RelaysAnswers:
 
 
 @dataclass(frozen=True)
+class ProtectAnswers:
+    # Networks the operator vouches for: failover traffic routed only across these needs no
+    # tunnel (the guide's closing section). Empty: every routed path is reported untrusted.
+    trusted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answers:
     primary: HostAnswers
     secondary: HostAnswers
@@ -88,6 +95,7 @@ class Answers:
     checks: ChecksAnswers = field(default_factory=ChecksAnswers)
     drill: DrillAnswers = field(default_factory=DrillAnswers)
     relays: RelaysAnswers = field(default_factory=RelaysAnswers)
+    protect: ProtectAnswers = field(default_factory=ProtectAnswers)
     source: str | None = None
 
     def host(self, role: str) -> HostAnswers:
@@ -107,6 +115,7 @@ _SECTIONS: dict[str, type] = {
     "checks": ChecksAnswers,
     "drill": DrillAnswers,
     "relays": RelaysAnswers,
+    "protect": ProtectAnswers,
 }
 
 # TOML type each key must have; int also accepted where a float is expected.
@@ -117,6 +126,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "max_response_delay": int, "max_unacked_updates": int, "load_balance_max_seconds": int,
     "pools": list, "key_name": str, "secret_file": str, "max_skew_seconds": (int, float),
     "probe": str, "probe_interface": str, "addresses": list, "ssh": list, "confirmed": list,
+    "trusted": list,
 }
 
 _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
@@ -277,6 +287,20 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                     raise err(f"relays.{key}", "must be a list of non-empty strings",
                               'e.g. ["203.0.113.1", "relay1.example"]')
                 v[key] = tuple(v[key])
+    elif section == "protect":
+        if "trusted" in v:
+            nets = []
+            for item in v["trusted"]:
+                if not isinstance(item, str):
+                    raise err("protect.trusted", f"{item!r} is not a string",
+                              'write networks as strings, e.g. ["10.1.0.0/16"]')
+                try:
+                    nets.append(str(ipaddress.IPv4Network(item.strip(), strict=True)))
+                except ValueError as exc:
+                    raise err("protect.trusted", f"{item!r} is not an IPv4 network ({exc})",
+                              'write network/prefix with host bits zero, e.g. "10.1.0.0/16"; '
+                              'a single address as "10.1.2.3/32"') from None
+            v["trusted"] = tuple(nets)
     elif section == "omapi":
         port("port")
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):

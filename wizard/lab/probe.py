@@ -1,6 +1,7 @@
 """The lab's client namespace as the drill's probe: a real dhclient asks for a lease.
 
-register() plugs it into wizard.ops.lease_probe as the "lab:NAME" kind; the front ends call it,
+register() plugs it into wizard.ops.lease_probe as the "lab:NAME" kind, and the client segment
+into wizard.checks.vantage as a vantage point of the exposure check; the front ends call it,
 so the core never imports the lab.
 """
 
@@ -26,6 +27,9 @@ class LabProbe:
 
 
 def register() -> None:
+    from wizard.lab.vantage import register as add_vantage
     from wizard.ops.lease_probe import register as add_kind
 
     add_kind("lab", LabProbe)
+    # The client segment is also where the exposure check probes the ports from.
+    add_vantage()
