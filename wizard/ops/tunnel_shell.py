@@ -15,6 +15,7 @@ q = shlex.quote
 
 PROBE_LINK = "dhw-wgprobe"
 PROOF_TABLE = "dhcp_wizard_proof"
+TIMER_PID = "/run/dhcp_wizard_proof.timer"
 DROPIN = "dhcp-wizard-userspace.conf"
 
 
@@ -161,8 +162,9 @@ def drop_on(dev: str, ports: list[int], remove_after: int) -> str:
                f" chain out {{ type filter hook output priority -10; policy accept;\n"
                f"  oifname \"{d}\" tcp dport {{ {p} }} counter drop\n"
                f"  oifname \"{d}\" tcp sport {{ {p} }} counter drop\n }}\n}}\n")
-    timer = f"sleep {int(remove_after)}; nft delete table inet {PROOF_TABLE} 2>/dev/null"
-    return (f"nft delete table inet {PROOF_TABLE} 2>/dev/null; "
+    timer = (f"echo $$ > {TIMER_PID}; sleep {int(remove_after)}; "
+             f"nft delete table inet {PROOF_TABLE} 2>/dev/null; rm -f {TIMER_PID}")
+    return (f"{undrop()}; "
             f"printf '%s' {q(ruleset)} | nft -f - && "
             f"{{ nohup setsid sh -c {q(timer)} >/dev/null 2>&1 </dev/null & }}")
 
@@ -172,7 +174,9 @@ def drop_counters() -> str:
 
 
 def undrop() -> str:
-    return (f"nft delete table inet {PROOF_TABLE} 2>/dev/null; "
+    # The timer is a session leader (setsid): its group holds its sleep too.
+    return (f"[ -s {TIMER_PID} ] && kill -- -$(cat {TIMER_PID}) 2>/dev/null; rm -f {TIMER_PID}; "
+            f"nft delete table inet {PROOF_TABLE} 2>/dev/null; "
             f"! nft list table inet {PROOF_TABLE} >/dev/null 2>&1")
 
 
