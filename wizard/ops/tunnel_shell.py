@@ -185,5 +185,5 @@ def try_connect(address: str, port: int) -> str:
     import ipaddress
 
     address = str(ipaddress.ip_address(address))
-    return (f"timeout 2 bash -c ': > /dev/tcp/{address}/{int(port)}' 2>/dev/null; "
+    return (f"timeout 1 bash -c ': > /dev/tcp/{address}/{int(port)}' 2>/dev/null; "
             "echo rc=$?")
