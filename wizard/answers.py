@@ -346,6 +346,9 @@ def _check_tunnel(v: dict[str, Any], err) -> None:
                       example) from None
     if ifaces:
         a, b = ifaces
+        if a.network.prefixlen > 31:
+            raise err("tunnel.addresses", f"/{a.network.prefixlen} leaves no room for two "
+                      "peers", "use /30 or wider (or /31)")
         if a.network != b.network:
             raise err("tunnel.addresses", f"{a} and {b} are not in one subnet",
                       "give both the same prefix, inside one subnet: the peers reach each "
@@ -353,15 +356,12 @@ def _check_tunnel(v: dict[str, Any], err) -> None:
         if a.ip == b.ip:
             raise err("tunnel.addresses", f"both peers are given {a.ip}",
                       "give each peer its own tunnel address")
-        if a.network.prefixlen > 30 and a.network.prefixlen != 31:
-            raise err("tunnel.addresses", f"/{a.network.prefixlen} leaves no room for two "
-                      "peers", "use /30 or wider (or /31)")
         if a.network.prefixlen < 31:
             for x in (a, b):
                 if x.ip in (x.network.network_address, x.network.broadcast_address):
                     raise err("tunnel.addresses", f"{x.ip} is the network or broadcast "
                               f"address of {x.network}", "pick host addresses inside it")
-        v["addresses"] = tuple(str(x) for x in ifaces)
+        v["addresses"] = [str(x) for x in ifaces]
     ends = v.get("endpoints", [])
     if ends:
         if not addrs:
@@ -371,6 +371,9 @@ def _check_tunnel(v: dict[str, Any], err) -> None:
                       "WireGuard is reached, then the secondary's",
                       'e.g. ["192.0.2.10", "198.51.100.20"]; leave it out to use the failover '
                       "addresses")
+    if "addresses" in v:
+        v["addresses"] = tuple(v["addresses"])
+    if "endpoints" in v:
         v["endpoints"] = tuple(e.strip() for e in ends)
 
 
