@@ -186,6 +186,8 @@ def test_protect_tunnel_normal_over_the_tunnel_with_the_proof(pair, tunneled, ro
     assert out.count("(wireguard-go: this kernel has no wireguard module)") == 2
     assert "`WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up wg-dhcp`" in out
     assert "`systemctl enable --now wg-quick@wg-dhcp`" in out
+    assert "primary: no systemd, so nothing brings wg-dhcp up at boot" in out
+    assert "secondary: no systemd" not in out
     assert normal_over(routed_spec, pair["secret"], pair["tunnel"], timeout=5)
     p_ip, s_ip = sorted(pair["tunnel"])
     assert f"address {p_ip};" in conf(routed_spec, "primary").decode()

@@ -147,9 +147,18 @@ def _protect(d, args, say) -> int:
     _record(d, sides, plan, tx)
     for role in ROLES:
         print(f"  {role}: public key {sides[role].public_key}")
+        if not sides[role].manager:
+            print(f"  {role}: no systemd, so nothing brings {sides[role].end.interface} up at "
+                  f"boot: add `{wsh_up(sides[role])}` to its boot scripts")
     for role, conns in tx.sockets.items():
         print(f"  {role}: failover connection " + "; ".join(f"{a} <-> {b}" for a, b in conns))
     return _proof(d, tends, say, sides)
+
+
+def wsh_up(side) -> str:
+    from wizard.ops import tunnel_shell as wsh
+
+    return wsh.up_command(side.end, side.impl, side.manager)
 
 
 def _sides(tends, found):
