@@ -180,6 +180,32 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--accept", type=_accepted, action="extend", default=[],
                          metavar="ID[,ID]", help="go on past these checks' warnings (recorded)")
 
+    # -- protect tunnel (issue 15, item 4) ---------------------------------------------
+    # `protect` groups the steps that protect the failover channel; `tunnel` is one of them.
+    # Its work lives in wizard/commands/protect_tunnel.py (the `module` default below).
+    protect = sub.add_parser("protect", help="protect the failover channel of a pair")
+    protect_sub = protect.add_subparsers(dest="protect_command", metavar="ACTION",
+                                         required=True)
+    tunnel = protect_sub.add_parser(
+        "tunnel", help="move failover into a WireGuard tunnel between the peers (one "
+        "transaction with rollback), then prove it runs only through the tunnel")
+    _answers(tunnel)
+    tunnel.add_argument("--yes", action="store_true", help="apply without asking")
+    tunnel.add_argument("--remove", action="store_true",
+                        help="take it back: failover onto the underlay, the tunnel down")
+    tunnel.add_argument("--normal-timeout", type=_seconds, metavar="S",
+                        help="roll back when the pair is not normal S seconds after the "
+                        "restarts (default: from mclt and max-response-delay)")
+    tunnel.add_argument("--settle", type=_settle, metavar="S",
+                        help="seconds both peers must stay normal before the commit "
+                        "(default 10; 0 to skip)")
+    tunnel.add_argument("--handshake-timeout", type=_handshake, metavar="S",
+                        help="roll back when the tunnel has no WireGuard handshake S seconds "
+                        "after it is up on both (default 15)")
+    _session(tunnel)
+    tunnel.set_defaults(module="protect_tunnel")
+    # -- end of protect tunnel ----------------------------------------------------------
+
     report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
     report.add_argument("session_dir", metavar="SESSION_DIR")
     verify = sub.add_parser("verify", help="check that a recorded session is complete and untampered")
@@ -250,12 +276,14 @@ def _bounded(low: float, high: float, what: str):
 _probe_interval = _bounded(0.5, 60, "an interval")
 _probe_duration = _bounded(1, 300, "a duration")
 _settle = _bounded(0, 600, "a number of seconds")
+_handshake = _bounded(2, 300, "a number of seconds")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    module = "tui" if args.command is None else args.command
+    # A subcommand whose work has a module of its own names it (`protect tunnel`).
+    module = getattr(args, "module", None) or ("tui" if args.command is None else args.command)
     # This program is where the lab plugs into the core (which never imports it): the
     # drill's "lab:NAME" probe. Cheap: nothing of the lab loads until a drill uses it.
     from wizard.lab.probe import register

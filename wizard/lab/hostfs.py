@@ -110,6 +110,8 @@ def _fresh_base(spec: LabSpec, role: str) -> Path:
     (base / "dev-stage").mkdir()
     os.chmod(base / "tmp", 0o1777)
     os.chmod(base / "root", 0o700)
+    if "etc-wireguard" in dirs:
+        os.chmod(base / "etc-wireguard", 0o700)     # as wireguard-tools ships it
     (base / "run" / "sshd").mkdir(mode=0o755)
     return base
 
@@ -243,6 +245,10 @@ def mount_script(spec: LabSpec, role: str) -> str:
         *[f"touch {stage}/{n} && mount --bind /dev/{n} {stage}/{n}"
           for n in ("null", "zero", "full", "random", "urandom", "tty")],
         f"mkdir {stage}/pts {stage}/shm && mount --rbind /dev/pts {stage}/pts",
+        # The tun device, for a userspace WireGuard (wireguard-go) in the host: the lab's
+        # kernel has no wireguard module.
+        f"if [ -c /dev/net/tun ]; then mkdir {stage}/net && touch {stage}/net/tun && "
+        f"mount --bind /dev/net/tun {stage}/net/tun; fi",
         f"ln -s pts/ptmx {stage}/ptmx && ln -s /proc/self/fd {stage}/fd",
         f"ln -s /proc/self/fd/0 {stage}/stdin && ln -s /proc/self/fd/1 {stage}/stdout",
         f"ln -s /proc/self/fd/2 {stage}/stderr",

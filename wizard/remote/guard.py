@@ -14,7 +14,9 @@ before anything is written, the wizard starts a small detached shell process, th
 - carries out the wizard's decision (`decided`, a symlink whose target is the decision, so
   that writing it is one atomic step and the guard and the wizard cannot both decide):
   `commit`, `abort` or `rollback`. A rollback is always done by the guard, so a wizard that
-  dies halfway through its rollback leaves nothing half-done.
+  dies halfway through its rollback leaves nothing half-done. An operation that changes more
+  than files (`protect tunnel` brings a tunnel up) leaves its own undo script, `undo`, which
+  the rollback runs before it restarts dhcpd.
 
 Everything lives in /var/run (tmpfs, root only, gone at boot together with the guard), except
 the backups, which sit beside the files they back up.
@@ -82,6 +84,9 @@ rollback() {
         fi
     done < restore
     remove_uploads
+    # What else the change put in place (a tunnel, say) goes before dhcpd restarts on the
+    # old config; `undo` is written by the operation that needs it, idempotent.
+    if [ -s undo ]; then sh ./undo >> rollback.out 2>&1; log "undo exit $?"; fi
     tries=0
     while [ "$tries" -lt 3 ]; do
         tries=$((tries + 1))
