@@ -99,7 +99,7 @@ class RollingUpgrade:
         return self._end(out)
 
     def _peer_done(self, role: str, res, out: UpgradeOutcome) -> bool:
-        from wizard.ops.upgrade import wait_settled
+        from wizard.ops.statewatch import wait_settled
 
         if not res.passed:
             out.left_out = res.left_out

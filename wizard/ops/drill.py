@@ -15,11 +15,12 @@ from typing import Callable
 from wizard.errors import OperationFailed
 from wizard.ops.lease_probe import LeaseProbe
 from wizard.ops.omapi import OmapiClient, OmapiError
-from wizard.ops.statewatch import Transition, both, roles_in, wait_for
+from wizard.ops.statewatch import Transition, both, roles_in, wait_for, wait_settled
 from wizard.roles import OTHER
 
 TAKEOVER_WAIT = 5.0
 RETURN_GRACE = 15.0
+SETTLE_WAIT = 60.0
 
 
 @dataclass
@@ -157,7 +158,7 @@ class Drill:
                 if not ok:
                     self.left_out = down
                     return self._result()
-            self._restore(down, net)
+            self._restore(down, net, restart=True)
         finally:
             if net is not None:
                 outcome = net.finish()
@@ -209,6 +210,18 @@ class Drill:
         return True, f"stayed normal for {hold:.0f} s"
 
     def _one(self, down: str) -> bool:
+        t = time.monotonic()
+        # The rebalance after a deploy or after the last peer's return sends binding updates;
+        # a peer shut down with some still unacknowledged comes back with them queued, and
+        # then dhcpd makes it wait out MCLT (docs/dhcpd-behaviour.md). Let them land first.
+        settled, waited, unacked = wait_settled(self._read, timeout=SETTLE_WAIT,
+                                                cancel=self.cancel)
+        self._step(f"settled-{down}", True, (
+            f"no binding update in flight on either peer ({waited:.1f} s)") if settled else (
+            f"binding updates still unacknowledged after {waited:.0f} s ({unacked}): going on; "
+            f"{down} may have to wait out MCLT when it returns"), t, unacked=unacked)
+        if self.cancel.is_set():
+            return False
         t = time.monotonic()
         net = None
         if self.guard_for is not None:
@@ -319,8 +332,15 @@ class Drill:
                    f"{how}, but its OMAPI does not answer: {survivor} keeps serving alone", t)
         return answers.ok
 
-    def _restore(self, down: str, net, broken_link: bool = False) -> bool:
-        if not broken_link and not self._restart(down, net):
+    def _restore(self, down: str, net, broken_link: bool = False,
+                 restart: bool | None = None) -> bool:
+        # Restart only where the window changed what runs (an upgrade). A restart reloads the
+        # lease file, and leases this peer offered while it served alone come back from it as
+        # updates to send, which rules out skipping MCLT; a drill's peer, never restarted,
+        # has nothing queued and returns at once (docs/dhcpd-behaviour.md).
+        if restart is None:
+            restart = self.window is not None
+        if not broken_link and restart and not self._restart(down, net):
             return False
         t = time.monotonic()
         try:

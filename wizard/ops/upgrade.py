@@ -12,7 +12,6 @@ stays in shutdown and the survivor keeps serving.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -155,27 +154,3 @@ class OperatorGate:
     def done(self, go_on: bool = True) -> None:
         self._go_on = go_on
         self._event.set()
-
-
-def wait_settled(read, *, timeout: float = 60.0, quiet_reads: int = 3,
-                 every: float = 1.0, cancel=None) -> tuple[bool, float, dict]:
-    """After both peers are normal, the pool rebalance between them: dhcpd moves free
-    addresses to the partner with binding updates right after normal. Settled when no update
-    is in flight on either peer (OMAPI's cur-unacked-updates is 0) for `quiet_reads` reads in
-    a row. (settled, seconds waited, the last unacked counts)."""
-    started = time.monotonic()
-    quiet = 0
-    last: dict = {}
-    while time.monotonic() - started < timeout:
-        if cancel is not None and cancel.is_set():
-            break
-        samples = read()
-        last = {r: (s.state.unacked if s.state is not None else None) for r, s in samples.items()}
-        if all(v == 0 for v in last.values()):
-            quiet += 1
-            if quiet >= quiet_reads:
-                return True, time.monotonic() - started, last
-        else:
-            quiet = 0
-        time.sleep(every)
-    return False, time.monotonic() - started, last
