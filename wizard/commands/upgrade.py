@@ -84,9 +84,10 @@ def _upgrade(d, say, args, order) -> int:
     say.step("Post-flight: check, with version parity")
     after = d.check()
     print_results(after)
+    from wizard.flow.policy import judge
+
     parity = [r for r in after if r.id == "version-parity"]
-    bad = [r for r in after if r.status == "fail"]
-    if bad or not parity or parity[0].status != "pass":
+    if judge(after).reasons or not parity or parity[0].status != "pass":
         print("\nFAILED: the peers are back in operation, but the post-flight check above "
               "is not clean")
         return 1

@@ -106,6 +106,13 @@ class RollingUpgrade:
             out.summary = f"{role}: {res.summary}"
             out.advice = self._advice(role, res)
             return False
+        running, what = self.window.confirm_running(role)
+        self._say(role, "running", what)
+        if not running:
+            out.summary = what
+            out.advice = [f"Both peers are in operation; restart {role}'s dhcpd to run the "
+                          "new release, then run `dhcp-wizard check`."]
+            return False
         settled, waited, unacked = wait_settled(self.d.state_reader(),
                                                 timeout=self.settle_timeout,
                                                 cancel=self.d.cancel)

@@ -74,6 +74,7 @@ class Drill:
         # (done, what happened). None for a drill, which only proves the takeover.
         self.window = window
         self.left_out: str | None = None    # the peer a failed window left in shutdown
+        self._restart_after: str | None = None
         self.steps: list[DrillStep] = []
         self.timeline: list[Transition] = []
         self._known: dict[str, str] = {}
@@ -146,7 +147,7 @@ class Drill:
         self.mrd = running.max_response_delay or self.mrd
         self._step("precondition", True, f"{down} is shut down and {survivor} serves alone "
                    "(partner-down)", t0)
-        net = None
+        net, back = None, False
         if self.guard_for is not None:
             net = self.guard_for(down)
             net.start()
@@ -158,12 +159,14 @@ class Drill:
                 if not ok:
                     self.left_out = down
                     return self._result()
-            self._restore(down, net, restart=True)
+            back = self._restore(down, net)
         finally:
             if net is not None:
                 outcome = net.finish()
                 if self.session is not None:
                     self.session.event("drill", "guard", host=down, result=outcome)
+        if back and verify is not None:
+            self._restart_in_service(down, net)
         return self._result()
 
     def _fresh_contact(self) -> tuple[bool, str]:
@@ -232,13 +235,48 @@ class Drill:
                 self._step(f"guard-{down}", False, f"the drill could not arm its safety net "
                            f"on {down} ({exc}); nothing was shut down", t)
                 return False
+        self._restart_after = None
         try:
-            return self._one_guarded(down, net)
+            ok = self._one_guarded(down, net)
         finally:
             if net is not None:
                 outcome = net.finish()
                 if self.session is not None:
                     self.session.event("drill", "guard", host=down, result=outcome)
+        if ok and self._restart_after == down:
+            return self._restart_in_service(down, net)
+        return ok
+
+    def _restart_in_service(self, down: str, net) -> bool:
+        """Start the release the window installed: restart the peer's dhcpd while the pair
+        is normal. Its partner notices a lost connection (communications-interrupted) and
+        answers every client for the seconds it takes; the restarted peer comes straight
+        back to normal. Restarted in shutdown instead, it would reload the leases it offered
+        while serving alone as updates still to send, and dhcpd would make it wait out MCLT
+        in recover-wait (docs/dhcpd-behaviour.md). The guard is stood down first: its
+        recovery (set recover) is for a peer out of service, not for a normal one."""
+        settled, waited, unacked = wait_settled(self._read, timeout=SETTLE_WAIT)
+        t = time.monotonic()
+        if net is None or net.restart_command is None:
+            self._step(f"restart-{down}", False, f"no restart command is known for {down}: "
+                       "restart its dhcpd yourself to run the new release", t)
+            return False
+        self.progress("restarting", f"{down}: restarting its dhcpd in service "
+                      f"(`{net.restart_command}`) so the new release runs; "
+                      f"{OTHER[down]} answers every client meanwhile")
+        ok, how = net.restart()
+        if not ok:
+            self._step(f"restart-{down}", False, f"{how}. {OTHER[down]} keeps answering "
+                       f"clients (communications-interrupted) from its own addresses; fix "
+                       f"{down}'s dhcpd, or put the old release back, and restart it", t)
+            return False
+        res = wait_for(self._read, both("normal"), timeout=self.mrd + 60,
+                       on_transition=self._on_transition, known=self._known)
+        self._step(f"restart-{down}", res.ok, f"{how}; both peers normal "
+                   f"{res.waited:.1f} s later" if res.ok else f"{how}; not normal again: " +
+                   ", ".join(f"{r} {st}" for r, st in res.states().items()), t,
+                   seconds_to_normal=round(res.waited, 3))
+        return res.ok
 
     def _one_guarded(self, down: str, net) -> bool:
         survivor = OTHER[down]
@@ -282,8 +320,11 @@ class Drill:
                 self.left_out = down
                 return False
         # Always put the peer back, even when a step above failed: a drill must not leave a
-        # server in shutdown (it would stay there across restarts).
+        # server in shutdown (it would stay there across restarts). Never restarted here:
+        # after a window, the new release starts once the pair is normal again.
         back = self._restore(down, net, broken_link=not ok)
+        if ok and proven and back and self.window is not None:
+            self._restart_after = down
         return ok and proven and back
 
     def _prove(self, survivor: str) -> bool:
@@ -307,41 +348,7 @@ class Drill:
         self._step("service", from_survivor, detail, t, proven=from_survivor, lease=lease)
         return from_survivor
 
-    def _restart(self, down: str, net) -> bool:
-        """Restart the shut-down server's dhcpd before it recovers: it comes back in
-        shutdown, and on a settled pair recovers from there to normal at once, where without
-        the restart, after the survivor gave out leases, it waits out MCLT in recover-wait
-        (an hour with mclt 3600; docs/dhcpd-behaviour.md, also for when the wait stays)."""
-        if net is None or net.restart_command is None:
-            return True           # no way to restart it: recover as it runs
-        t = time.monotonic()
-        self.progress("restarting", f"{down}: restarting its dhcpd (`{net.restart_command}`) "
-                      "while it is out of service, so that its return can skip the MCLT wait")
-        ok, how = net.restart()
-        survivor = OTHER[down]
-        if not ok:
-            self._step(f"restart-{down}", False, f"{how}. {survivor} serves every client "
-                       f"alone (partner-down) meanwhile; start dhcpd on {down} "
-                       f"(`{net.restart_command}`), then set it to recover (local-state 6 "
-                       "over OMAPI): the pair returns to normal", t)
-            return False
-        answers = wait_for(self._read, lambda samples: samples[down].state is not None,
-                           timeout=30, on_transition=self._on_transition, known=self._known)
-        self._step(f"restart-{down}", answers.ok, f"{how}; it returns in shutdown, from where "
-                   "its recovery can skip the MCLT wait" if answers.ok else
-                   f"{how}, but its OMAPI does not answer: {survivor} keeps serving alone", t)
-        return answers.ok
-
-    def _restore(self, down: str, net, broken_link: bool = False,
-                 restart: bool | None = None) -> bool:
-        # Restart only where the window changed what runs (an upgrade). A restart reloads the
-        # lease file, and leases this peer offered while it served alone come back from it as
-        # updates to send, which rules out skipping MCLT; a drill's peer, never restarted,
-        # has nothing queued and returns at once (docs/dhcpd-behaviour.md).
-        if restart is None:
-            restart = self.window is not None
-        if not broken_link and restart and not self._restart(down, net):
-            return False
+    def _restore(self, down: str, net, broken_link: bool = False) -> bool:
         t = time.monotonic()
         try:
             self._set(down, "recover")

@@ -41,6 +41,7 @@ class PeerRecord:
     command_rc: int | None = None
     output: str = ""
     validated: bool = False
+    running: str | None = None      # what the restarted dhcpd reports, read from its process
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -99,6 +100,16 @@ class UpgradeWindow:
             return False, (f"{what}{changed}, and the dhcpd that would start next rejects "
                            f"{self.config[role]} (`dhcpd -t` exited {res.exit_code}):\n{tail}")
         return True, f"{what}{changed}; `dhcpd -t` accepts {self.config[role]}"
+
+    def confirm_running(self, role: str) -> tuple[bool, str]:
+        """After the restart: the process that runs now is the release that was installed."""
+        rec = self.records.setdefault(role, PeerRecord(role))
+        rec.running = read_version(self.conn_for(role), self.dhcpd[role], running=True)
+        self._record(rec)
+        if rec.after and rec.running != rec.after:
+            return False, (f"{role}'s running dhcpd reports {rec.running or '?'}, not the "
+                           f"installed {rec.after}: it was not restarted onto the new release")
+        return True, f"{role} runs dhcpd {rec.running or '?'}"
 
     def _command(self, role: str, net, rec: PeerRecord) -> tuple[bool, str]:
         last = [0.0]
