@@ -80,6 +80,13 @@ class RelaysAnswers:
 
 
 @dataclass(frozen=True)
+class ProtectAnswers:
+    # Who may reach OMAPI once `protect firewall` has run (CIDRs); empty means the address the
+    # wizard's SSH session comes from, as each server sees it.
+    admin: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answers:
     primary: HostAnswers
     secondary: HostAnswers
@@ -88,6 +95,7 @@ class Answers:
     checks: ChecksAnswers = field(default_factory=ChecksAnswers)
     drill: DrillAnswers = field(default_factory=DrillAnswers)
     relays: RelaysAnswers = field(default_factory=RelaysAnswers)
+    protect: ProtectAnswers = field(default_factory=ProtectAnswers)
     source: str | None = None
 
     def host(self, role: str) -> HostAnswers:
@@ -107,6 +115,7 @@ _SECTIONS: dict[str, type] = {
     "checks": ChecksAnswers,
     "drill": DrillAnswers,
     "relays": RelaysAnswers,
+    "protect": ProtectAnswers,
 }
 
 # TOML type each key must have; int also accepted where a float is expected.
@@ -117,6 +126,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "max_response_delay": int, "max_unacked_updates": int, "load_balance_max_seconds": int,
     "pools": list, "key_name": str, "secret_file": str, "max_skew_seconds": (int, float),
     "probe": str, "probe_interface": str, "addresses": list, "ssh": list, "confirmed": list,
+    "admin": list,
 }
 
 _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
@@ -277,6 +287,16 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                     raise err(f"relays.{key}", "must be a list of non-empty strings",
                               'e.g. ["203.0.113.1", "relay1.example"]')
                 v[key] = tuple(v[key])
+    elif section == "protect":
+        if "admin" in v:
+            nets = []
+            for item in v["admin"]:
+                try:
+                    nets.append(str(ipaddress.IPv4Network(item, strict=False)))
+                except (ValueError, TypeError) as exc:
+                    raise err("protect.admin", f"{item!r} is not an IPv4 address or CIDR ({exc})",
+                              'e.g. admin = ["192.0.2.10/32", "198.51.100.0/28"]') from None
+            v["admin"] = tuple(nets)
     elif section == "omapi":
         port("port")
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):

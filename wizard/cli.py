@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lay the primary out as Debian (default) or RHEL 9 / Rocky")
     up.add_argument("--flavor-secondary", choices=("debian", "rhel"), default=None,
                     help="lay the secondary out as Debian (default) or RHEL 9 / Rocky")
+    for role in ("primary", "secondary"):
+        up.add_argument(f"--firewall-{role}", choices=("none", "nftables"), default=None,
+                        help=f"a host firewall on the {role}: none (default) or nftables "
+                        "(a typical input ruleset: policy drop, SSH, DHCP, failover, OMAPI open)")
     up.add_argument("--no-root-login", action="store_true", default=None,
                     help="sshd refuses root; the answers log in as the lab's sudo user")
     down = lab_sub.add_parser("down", help="remove every namespace, mount, link and process of the lab")
@@ -156,11 +160,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which peers to take out of service, one after the other "
                             "(default: primary; primary,secondary drills both)")
 
+    _protect_parser(sub)
+
     report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
     report.add_argument("session_dir", metavar="SESSION_DIR")
     verify = sub.add_parser("verify", help="check that a recorded session is complete and untampered")
     verify.add_argument("session_dir", metavar="SESSION_DIR")
     return p
+
+
+def _protect_parser(sub) -> None:
+    """`protect ACTION`: each way of protecting the failover channel is a subcommand here."""
+    protect = sub.add_parser("protect", help="protect the failover channel and OMAPI")
+    actions = protect.add_subparsers(dest="protect_command", metavar="ACTION", required=True)
+    fw = actions.add_parser("firewall", help="host firewall rules: failover only from the peer, "
+                            "OMAPI only from admin addresses; watchdog-guarded")
+    _answers(fw)
+    _session(fw)
+    fw.add_argument("--yes", action="store_true", help="apply without asking")
+    fw.add_argument("--confirm-timeout", type=_bounded(5, 600, "a timeout"), default=60.0,
+                    metavar="S", help="the watchdogs restore the old rules unless confirmed "
+                    "within S seconds (default 60)")
+    # Test-only: a plan that also drops SSH from this wizard, to prove the watchdog.
+    fw.add_argument("--test-cut-ssh", action="store_true", help=argparse.SUPPRESS)
 
 
 def _lab_common(p: argparse.ArgumentParser) -> None:

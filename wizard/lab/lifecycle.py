@@ -115,6 +115,9 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
              + (", sshd and dhcrelay on the router" if spec.routed else ""))
     with ThreadPoolExecutor(len(spec.hosts)) as pool:
         list(pool.map(lambda r: _start_daemons(spec, r, skews.get(r, 0.0)), spec.hosts))
+    for role in ROLES:
+        if spec.firewall(role) == "nftables":
+            _load_nft(spec, role)
     _write_access_files(spec, skew)
     progress(f"answers file: {spec.answers_path}")
 
@@ -218,6 +221,33 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
     state = {**spec.as_state(), "skew_secondary": skew,
              "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     ns.write_private(spec.state_file, json.dumps(state, indent=2) + "\n")
+
+
+def host_ruleset(spec: LabSpec) -> str:
+    """A typical Debian host ruleset (/etc/nftables.conf style): default drop on input, the
+    services the host offers open to all. Rules live in the netns: `lab down` takes them."""
+    return """table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		ip protocol icmp accept
+		tcp dport 22 accept
+		udp dport { 67, 68 } accept
+		tcp dport { 519, 520, 647, 847 } accept
+		tcp dport 7911 accept
+	}
+}
+"""
+
+
+def _load_nft(spec: LabSpec, role: str) -> None:
+    text = host_ruleset(spec)
+    proc = subprocess.run(ns.host_command(spec, role, ["nft", "-f", "-"]), input=text.encode(),
+                          capture_output=True, timeout=10)
+    if proc.returncode != 0:
+        raise LabError(f"{role}: nft refused the lab's host ruleset: "
+                       f"{proc.stderr.decode(errors='replace').strip()}")
 
 
 def down(spec: LabSpec, progress=print) -> list[str]:
