@@ -51,6 +51,8 @@ CHECKS: tuple[CheckSpec, ...] = (
               warn=None),
     CheckSpec("port-omapi", "elements", "this host reaches OMAPI on both peers", warn=None),
     CheckSpec("relay", "elements", "each DHCP relay forwards to both peers"),
+    CheckSpec("host-firewall", "elements",
+              "each peer's host firewall lets failover and DHCP through"),
 )
 BY_ID = {c.id: c for c in CHECKS}
 ORDER = {c.id: i for i, c in enumerate(CHECKS)}

@@ -98,6 +98,9 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
     progress("creating host file systems and keys")
     for role in ROLES:
         build_host(spec, role, skews[role], pubkey, password_hash)
+        # Each host's own /etc/nftables.conf: what `protect firewall` persists into must
+        # never be this machine's file.
+        ns.write_private(spec.host_dir(role) / "nftables.conf", nftables_conf(spec, role), 0o755)
     if spec.routed:
         build_router(spec, pubkey, password_hash)
     spec.client_dir.mkdir(parents=True, exist_ok=True)
@@ -223,6 +226,17 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
     ns.write_private(spec.state_file, json.dumps(state, indent=2) + "\n")
 
 
+def nftables_conf(spec: LabSpec, role: str) -> str:
+    """Debian's stock file (loaded by nothing until nftables.service is enabled), or the lab's
+    host ruleset where the lab runs one."""
+    if spec.firewall(role) == "nftables":
+        return "#!/usr/sbin/nft -f\n\nflush ruleset\n\n" + host_ruleset(spec)
+    return ("#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n"
+            "\t\ttype filter hook input priority filter;\n\t}\n\tchain forward {\n"
+            "\t\ttype filter hook forward priority filter;\n\t}\n\tchain output {\n"
+            "\t\ttype filter hook output priority filter;\n\t}\n}\n")
+
+
 def host_ruleset(spec: LabSpec) -> str:
     """A typical Debian host ruleset (/etc/nftables.conf style): default drop on input, the
     services the host offers open to all. Rules live in the netns: `lab down` takes them."""
@@ -242,8 +256,8 @@ def host_ruleset(spec: LabSpec) -> str:
 
 
 def _load_nft(spec: LabSpec, role: str) -> None:
-    text = host_ruleset(spec)
-    proc = subprocess.run(ns.host_command(spec, role, ["nft", "-f", "-"]), input=text.encode(),
+    # As the host's nftables.service would at boot: its own /etc/nftables.conf.
+    proc = subprocess.run(ns.host_command(spec, role, ["nft", "-f", "/etc/nftables.conf"]),
                           capture_output=True, timeout=10)
     if proc.returncode != 0:
         raise LabError(f"{role}: nft refused the lab's host ruleset: "

@@ -200,16 +200,20 @@ class Protect:
             self._restore(todo, "verification failed", force=True)
             return Outcome(False, "verification failed, old rules restored: "
                            + _probe_summary(bad), probes)
+        persisted: dict[str, str] = {}
         for role in todo:
             det = self.found[role]
             conn = self.pair.conn(role)
-            # Persisting (host.persist) is not run yet: on the lab's Debian hosts /etc is the
-            # machine's own, so it would edit this machine's /etc/nftables.conf.
+            res = conn.run(host.persist(), privileged=True, label="firewall-persist")
+            persisted[role] = res.stdout.strip().splitlines()[-1] if res.ok and res.stdout \
+                else f"failed: {res.stderr.strip()[:200]}"
             after = conn.run("nft list ruleset", privileged=True).stdout
             self.session.artifact(f"firewall-{role}-after.nft", after, step="protect", host=role,
-                                  sha256_ruleset=sha(after), persisted=False,
-                                  persist_kind=det.kind)
-        return Outcome(True, "applied and verified: " + _probe_summary(probes), probes, True)
+                                  sha256_ruleset=sha(after), persisted=persisted[role],
+                                  firewall=det.kind)
+        kept = ", ".join(f"{r}: {p}" for r, p in persisted.items())
+        return Outcome(True, f"applied and verified ({kept}): " + _probe_summary(probes),
+                       probes, True)
 
     def _arm(self, role: str) -> None:
         conn = self.pair.conn(role)

@@ -13,7 +13,9 @@ import shlex
 from wizard.ops.firewall_rules import FAMILY, TABLE
 
 RUN_DIR = "/run/dhcp-wizard-firewall"
-PERSIST_FILE = "/etc/dhcp-wizard/firewall.nft"
+NFTABLES_CONF = "/etc/nftables.conf"
+BEGIN = "# BEGIN dhcp-wizard"
+END = "# END dhcp-wizard"
 
 DETECT = r"""
 echo "==== nft-present"; if command -v nft >/dev/null 2>&1; then echo yes; else echo no; fi
@@ -81,12 +83,15 @@ def list_ours() -> str:
     return f"nft list table {FAMILY} {TABLE} 2>/dev/null || true"
 
 
-def persist(kind: str, has_nftables_conf: bool) -> str:
-    """Make our table survive a reboot the way the host loads its rules."""
-    save = (f"mkdir -p /etc/dhcp-wizard && nft list table {FAMILY} {TABLE} > {PERSIST_FILE}.tmp "
-            f"&& mv {PERSIST_FILE}.tmp {PERSIST_FILE}")
-    if has_nftables_conf:
-        line = f'include "{PERSIST_FILE}"'
-        save += (f" && (grep -qxF {shlex.quote(line)} /etc/nftables.conf || "
-                 f"printf '%s\\n' {shlex.quote(line)} >> /etc/nftables.conf)")
-    return save
+def persist() -> str:
+    """Make our table survive a reboot the way a Debian-style host loads its rules: a
+    marked block in /etc/nftables.conf (replaced on a re-run, so it is idempotent), checked
+    whole with `nft -c` before it is written in place (`cat >`, keeping owner and mode)."""
+    f = NFTABLES_CONF
+    tmp = f"{RUN_DIR}/nftables.conf.new"
+    awk = f"/^{BEGIN}/{{skip=1}} !skip{{print}} /^{END}/{{skip=0}}"
+    return (f"[ -f {f} ] || {{ echo no-nftables-conf; exit 0; }}; set -e; "
+            f"awk {shlex.quote(awk)} {f} > {tmp}; "
+            f"{{ echo {shlex.quote(BEGIN + ' (dhcp-wizard protect firewall; managed block)')}; "
+            f"nft list table {FAMILY} {TABLE}; echo {shlex.quote(END)}; }} >> {tmp}; "
+            f"nft -c -f {tmp}; cat {tmp} > {f}; rm -f {tmp}; echo persisted")
