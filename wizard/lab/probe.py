@@ -1,7 +1,8 @@
 """The lab's client namespace as the drill's probe: a real dhclient asks for a lease.
 
-register() plugs it into wizard.ops.lease_probe as the "lab:NAME" kind; the front ends call it,
-so the core never imports the lab.
+register() plugs it into wizard.ops.lease_probe as the "lab:NAME" kind (and the client segment
+into wizard.ops.firewall_apply as a vantage point); the front ends call it, so the core never
+imports the lab.
 """
 
 from __future__ import annotations
@@ -26,3 +27,46 @@ def register() -> None:
     from wizard.ops.lease_probe import register as add_kind
 
     add_kind("lab", LabProbe)
+    from wizard.ops.firewall_apply import register_vantage
+
+    register_vantage("lab", LabVantage)
+
+
+class LabVantage:
+    """The lab's client segment as a vantage point of `protect firewall`'s verification: a
+    probe address borrowed for the moment (below the pool, used by nothing), so the probe
+    needs no lease and leaves the client as it found it."""
+
+    def __init__(self, lab_name: str):
+        from wizard.lab.lifecycle import existing_spec
+
+        self.spec = existing_spec(lab_name)
+
+    def describe(self) -> str:
+        return f"the lab's client segment ({self.spec.netns('client')})"
+
+    @property
+    def address(self) -> str:
+        return str(self.spec.served_network.network_address + 5)
+
+    def tcp(self, address: str, port: int, timeout: float = 1.5) -> str:
+        import subprocess
+
+        from wizard.lab.namespaces import host_command
+
+        net = self.spec.served_network
+        py = ("import socket,sys\ns=socket.socket();s.settimeout(float(sys.argv[3]))\ntry:\n"
+              " s.connect((sys.argv[1],int(sys.argv[2])));print('open')\n"
+              "except socket.timeout:print('timeout')\n"
+              "except ConnectionRefusedError:print('refused')\n"
+              "except OSError:print('error')\n")
+        me = f"{self.address}/{net.prefixlen}"
+        script = (f"ip addr add {me} dev eth0 || exit 1; added_route=; "
+                  f"if ! ip route show default | grep -q .; then "
+                  f"ip route add default via {self.spec.client_gateway} && added_route=1; fi; "
+                  f"python3 -c \"$PY\" {address} {port} {timeout}; "
+                  f"[ -n \"$added_route\" ] && ip route del default; ip addr del {me} dev eth0")
+        proc = subprocess.run(host_command(self.spec, "client", ["sh", "-c", script]),
+                              capture_output=True, text=True, timeout=timeout + 10,
+                              env={"PY": py, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "error"

@@ -21,6 +21,19 @@ from wizard.ops.firewall_rules import (Detected, Plan, admin_set, admits, apply_
 from wizard.roles import OTHER, ROLES
 
 PROBE_TIMEOUT = 1.5
+# Vantage points besides this host and the peers, by the kind of answers' drill.probe
+# ("lab:NAME"): the front ends register them, as they do the drill's probes.
+_VANTAGE: dict[str, type] = {}
+
+
+def register_vantage(kind: str, factory) -> None:
+    _VANTAGE[kind] = factory
+
+
+def vantage_of(answers):
+    probe = answers.drill.probe or ""
+    kind, _, name = probe.partition(":")
+    return _VANTAGE[kind](name) if kind in _VANTAGE else None
 
 
 def ports_of(answers, role: str) -> dict[str, str]:
@@ -121,6 +134,16 @@ def verify(answers, pair, plans: dict[str, Plan], session=None, extra_probes=())
         peer_is_admin = admits(me, peer_address(answers, pair, other))
         record(other, role, answers.omapi.port, "OMAPI", peer_is_admin,
                r.stdout.strip() or "error")
+    vantage = vantage_of(answers)
+    if vantage is not None:
+        for role in ROLES:
+            addr = peer_address(answers, pair, role)
+            where = vantage.describe()
+            record(where, role, plans[role].failover_port, "failover", False,
+                   vantage.tcp(addr, plans[role].failover_port))
+            record(where, role, answers.omapi.port, "OMAPI",
+                   admits(plans[role].admin, vantage.address),
+                   vantage.tcp(addr, answers.omapi.port))
     for probe in extra_probes:
         out.extend(probe(answers, plans))
     if session is not None:
