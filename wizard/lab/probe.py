@@ -49,24 +49,34 @@ class LabVantage:
     def address(self) -> str:
         return str(self.spec.served_network.network_address + 5)
 
-    def tcp(self, address: str, port: int, timeout: float = 1.5) -> str:
+    def tcp_many(self, targets: list[tuple[str, int]], timeout: float = 1.5) -> list[str]:
+        """One outcome per (address, port), probed side by side from one borrowed address."""
         import subprocess
 
         from wizard.lab.namespaces import host_command
 
         net = self.spec.served_network
-        py = ("import socket,sys\ns=socket.socket();s.settimeout(float(sys.argv[3]))\ntry:\n"
-              " s.connect((sys.argv[1],int(sys.argv[2])));print('open')\n"
-              "except socket.timeout:print('timeout')\n"
-              "except ConnectionRefusedError:print('refused')\n"
-              "except OSError:print('error')\n")
+        py = ("import socket,sys,threading\nt=float(sys.argv[1]);a=sys.argv[2:]\n"
+              "r=['error']*(len(a)//2)\n"
+              "def one(i):\n s=socket.socket();s.settimeout(t)\n try:\n"
+              "  s.connect((a[2*i],int(a[2*i+1])));r[i]='open'\n"
+              " except socket.timeout:r[i]='timeout'\n"
+              " except ConnectionRefusedError:r[i]='refused'\n"
+              " except OSError:r[i]='error'\n"
+              "th=[threading.Thread(target=one,args=(i,)) for i in range(len(r))]\n"
+              "[x.start() for x in th];[x.join() for x in th];print(' '.join(r))\n")
+        args = " ".join(f"{a} {p}" for a, p in targets)
         me = f"{self.address}/{net.prefixlen}"
         script = (f"ip addr add {me} dev eth0 || exit 1; added_route=; "
                   f"if ! ip route show default | grep -q .; then "
                   f"ip route add default via {self.spec.client_gateway} && added_route=1; fi; "
-                  f"python3 -c \"$PY\" {address} {port} {timeout}; "
+                  f"python3 -c \"$PY\" {timeout} {args}; "
                   f"[ -n \"$added_route\" ] && ip route del default; ip addr del {me} dev eth0")
         proc = subprocess.run(host_command(self.spec, "client", ["sh", "-c", script]),
                               capture_output=True, text=True, timeout=timeout + 10,
                               env={"PY": py, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-        return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "error"
+        words = proc.stdout.split()
+        return words if len(words) == len(targets) else ["error"] * len(targets)
+
+    def tcp(self, address: str, port: int, timeout: float = 1.5) -> str:
+        return self.tcp_many([(address, port)], timeout)[0]
