@@ -1,5 +1,5 @@
 """`protect firewall` against real nft in the lab: a primary with a host nftables ruleset
-(policy drop), a secondary with none, logins as the sudo user. Detect, apply and verify,
+(policy drop), a secondary running the real firewalld, logins as the sudo user. Detect, apply and verify,
 re-run, and a plan that cuts the wizard's SSH rolled back by the host's watchdog."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def fw_spec():
     from wizard.lab.spec import LabSpec
 
     return LabSpec(name=TEST_LAB_NAME, subnet=TEST_LAB_SUBNET, firewall_primary="nftables",
-                   root_login=False)
+                   firewall_secondary="firewalld", root_login=False)
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +53,10 @@ def test_check_detects_each_host_firewall_from_the_host(fw_lab, fw_spec, tmp_pat
     found = {r["host"]: r for r in json.loads(res.stdout)["checks"] if r["id"] == "host-firewall"}
     assert "nftables ruleset in use" in found["primary"]["detail"]
     assert "519/tcp (failover): accept" in found["primary"]["detail"]
-    assert "no host firewall" in found["secondary"]["detail"]
-    # A ruleset that drops the failover port is a warning with the fix.
-    in_host(fw_spec, "secondary", "nft", "-f", "-", stdin=(
-        "table inet filter {\n chain input {\n  type filter hook input priority filter; "
-        "policy drop;\n  tcp dport 22 accept\n  udp dport 67 accept\n }\n}\n"))
+    assert "firewalld running (default zone public)" in found["secondary"]["detail"]
+    assert "520/tcp (failover): accepted" in found["secondary"]["detail"]
+    # A zone that drops the failover port is a warning with the fix.
+    in_host(fw_spec, "secondary", "firewall-cmd", "--remove-port=519-520/tcp")
     try:
         res = run_cli("check", "--answers", str(fw_spec.answers_path), "--json",
                       "--session", str(tmp_path / "s2"))
@@ -65,7 +64,7 @@ def test_check_detects_each_host_firewall_from_the_host(fw_lab, fw_spec, tmp_pat
                if r["id"] == "host-firewall" and r["host"] == "secondary"][0]
         assert sec["status"] == "warn" and "520/tcp (failover)" in sec["fix"]
     finally:
-        in_host(fw_spec, "secondary", "nft", "delete", "table", "inet", "filter")
+        in_host(fw_spec, "secondary", "firewall-cmd", "--add-port=519-520/tcp")
 
 
 def test_protect_applies_verifies_persists_and_rerun_changes_nothing(fw_lab, fw_spec, tmp_path):
@@ -78,6 +77,7 @@ def test_protect_applies_verifies_persists_and_rerun_changes_nothing(fw_lab, fw_
     assert "applied and verified" in res.stdout
     table = our_table(fw_spec, "primary")
     assert f"tcp dport 519 ip saddr != {fw_spec.address('secondary')} drop" in table
+    assert "runtime only (firewalld host" in res.stdout
     # Probes of our own, besides the wizard's: the client segment no longer reaches OMAPI or
     # the failover port; the host's own rules (SSH, DHCP) still work.
     assert tcp_from_client(fw_spec, fw_spec.address("primary"), 7911) == "timeout"

@@ -121,6 +121,8 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
     for role in ROLES:
         if spec.firewall(role) == "nftables":
             _load_nft(spec, role)
+        elif spec.firewall(role) == "firewalld":
+            _start_firewalld(spec, role)
     _write_access_files(spec, skew)
     progress(f"answers file: {spec.answers_path}")
 
@@ -262,6 +264,33 @@ def _load_nft(spec: LabSpec, role: str) -> None:
     if proc.returncode != 0:
         raise LabError(f"{role}: nft refused the lab's host ruleset: "
                        f"{proc.stderr.decode(errors='replace').strip()}")
+
+
+def _start_firewalld(spec: LabSpec, role: str) -> None:
+    """The real firewalld (nftables backend) on its own system bus: the host's /run is
+    private, so a dbus-daemon --system there is that host's bus alone, and firewall-cmd
+    inside the host talks to it. Runtime settings only: --permanent would write this
+    machine's /etc/firewalld. About 0.7 s, so it starts only where asked."""
+    def host(argv, timeout=10):
+        return subprocess.run(ns.host_command(spec, role, argv), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    log = "/var/log/firewalld"
+    for argv in (["mkdir", "-p", "/run/dbus"], ["dbus-daemon", "--system", "--fork"],
+                 ["sh", "-c", f"setsid firewalld --nofork --nopid --log-file {log} "
+                  "</dev/null >/dev/null 2>&1 &"]):
+        proc = host(argv)
+        if proc.returncode != 0:
+            raise LabError(f"{role}: `{' '.join(argv)}` failed: {proc.stderr.strip()}")
+    _wait_for(lambda: host(["firewall-cmd", "--state"]).stdout.strip() == "running", 15,
+              f"{role}: firewalld did not come up; see {spec.host_dir(role) / 'var-log'}")
+    # What an admin of a failover pair has opened: DHCP, the failover ports and OMAPI.
+    for opened in (["--add-service=dhcp"], ["--add-port=519-520/tcp", "--add-port=647/tcp",
+                                            "--add-port=847/tcp", "--add-port=7911/tcp"]):
+        proc = host(["firewall-cmd", *opened])
+        if proc.returncode != 0:
+            raise LabError(f"{role}: firewall-cmd refused {' '.join(opened)}: "
+                           f"{proc.stderr.strip()}")
 
 
 def down(spec: LabSpec, progress=print) -> list[str]:

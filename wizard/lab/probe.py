@@ -62,7 +62,7 @@ class LabVantage:
               "  s.connect((a[2*i],int(a[2*i+1])));r[i]='open'\n"
               " except socket.timeout:r[i]='timeout'\n"
               " except ConnectionRefusedError:r[i]='refused'\n"
-              " except OSError:r[i]='error'\n"
+              " except OSError as e:r[i]='rejected' if e.errno==113 else 'error'\n"
               "th=[threading.Thread(target=one,args=(i,)) for i in range(len(r))]\n"
               "[x.start() for x in th];[x.join() for x in th];print(' '.join(r))\n")
         args = " ".join(f"{a} {p}" for a, p in targets)

@@ -39,9 +39,8 @@ class LabError(OperationFailed):
     """The lab could not be built, torn down or used."""
 
 
-# iptables and firewalld need binaries this machine lacks (no iptables) or a D-Bus daemon
-# per host; only what really filters here is offered.
-FIREWALLS = ("none", "nftables")
+# iptables is not offered: this machine has no iptables binaries (nft only).
+FIREWALLS = ("none", "nftables", "firewalld")
 
 
 def state_root() -> Path:
@@ -58,8 +57,9 @@ class LabSpec:
     # sshd refuses root on both servers (and the router): the admin logs in as LAB_USER and
     # runs everything privileged through sudo, as many production pairs are run.
     root_login: bool = True
-    # A host firewall per server (issue 13): "none" (default: the lab stays as open as the
-    # flat one always was, and nothing slow starts) or "nftables" (a typical host ruleset).
+    # A host firewall per server (issue 13): "none" (default: the lab stays as open as it
+    # always was and builds as fast), "nftables" (a typical host ruleset) or "firewalld"
+    # (the real daemon on the host's own system bus).
     firewall_primary: str = "none"
     firewall_secondary: str = "none"
 
