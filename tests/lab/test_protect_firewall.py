@@ -109,7 +109,7 @@ def test_rules_that_cut_the_wizards_ssh_are_undone_by_the_watchdog(fw_lab, fw_sp
                   "--confirm-timeout", "5", "--test-cut-ssh", "--session", str(tmp_path / "s"))
     took = time.monotonic() - start
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "watchdogs put the old rules back" in res.stdout and "primary: restored" in res.stdout
+    assert "watchdogs put the old rules back" in res.stdout and "primary: restored (as before)" in res.stdout
     assert our_table(fw_spec, "primary") == before
     assert took < 25
     # SSH is back: a check logs in again.

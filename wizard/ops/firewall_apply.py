@@ -248,6 +248,9 @@ class Protect:
                 res = conn.run(host.persist(), privileged=True, label="firewall-persist")
                 persisted[role] = res.stdout.strip().splitlines()[-1] if res.ok and res.stdout \
                     else f"failed: {res.stderr.strip()[:200]}"
+                if persisted[role] == "persisted" and "nftables-enabled" not in det.persist:
+                    persisted[role] += (" in /etc/nftables.conf (nftables.service is not "
+                                        "enabled: `systemctl enable nftables` loads it at boot)")
             after = conn.run("nft list ruleset", privileged=True).stdout
             self.session.artifact(f"firewall-{role}-after.nft", after, step="protect", host=role,
                                   sha256_ruleset=sha(after), persisted=persisted[role],
@@ -312,7 +315,8 @@ class Protect:
     def _await_watchdogs(self, roles: list[str]) -> Outcome:
         self.progress(f"no confirmation: waiting up to {self.timeout:g} s for the watchdogs")
         deadline = time.monotonic() + self.timeout + 10
-        states = {}
+        states: dict[str, str] = {}
+        back: dict[str, bool] = {}
         while time.monotonic() < deadline:
             for role in roles:
                 if states.get(role) in ("restored", "restore-failed"):
@@ -327,13 +331,15 @@ class Protect:
                 finally:
                     c.close()
                 if states[role] == "restored":
-                    ok = (ours.strip() == self.found[role].ours.strip())
+                    back[role] = ours.strip() == self.found[role].ours.strip()
                     self.session.event("protect", "watchdog-restored", host=role,
-                                       back_as_before=ok, sha256_table=sha(ours))
+                                       back_as_before=back[role], sha256_table=sha(ours))
             if all(states.get(r) in ("restored", "restore-failed") for r in roles):
                 break
             time.sleep(1)
-        msg = ", ".join(f"{r}: {states.get(r, 'unreachable')}" for r in roles)
+        msg = ", ".join(f"{r}: {states.get(r, 'unreachable')}"
+                        + ("" if r not in back else " (as before)" if back[r]
+                           else " (BUT NOT as before: look at it)") for r in roles)
         return Outcome(False, "the new rules were not confirmed (they would have cut this "
                        f"wizard's SSH session); the watchdogs put the old rules back ({msg})")
 

@@ -30,6 +30,7 @@ echo "==== firewalld-list"; command -v firewall-cmd >/dev/null 2>&1 && firewall-
 echo "==== persist"
 [ -f /etc/nftables.conf ] && echo nftables.conf
 [ -d /etc/iptables ] && echo iptables-persistent
+command -v systemctl >/dev/null 2>&1 && [ "$(systemctl is-enabled nftables 2>/dev/null)" = enabled ] && echo nftables-enabled
 true
 """
 
