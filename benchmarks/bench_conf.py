@@ -8,6 +8,8 @@ Two shapes: "subnets" (one /24 after another, each with a pool and three hosts) 
 hosts with comments, comments everywhere). Each command runs as a whole process
 (interpreter start-up and imports included) on the same generated file, --repeat times
 after one warm-up; the figures are the median wall time and the largest peak RSS.
+The plan's own peak RSS with the check is measured in one more, untimed run inside the
+process (a child's peak as the kernel reports it is the largest of its tree: dhcpd's).
 
 "plan" is the plan itself: `plan` checks its own output before it claims it (lint of
 both planned configs, and `dhcpd -t` of each planned tree where dhcpd is installed), and
@@ -140,6 +142,32 @@ def median_of(cmd: list[str], repeat: int, env=None, fresh: tuple[Path, ...] = (
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
+# The installed command's process, its peak RSS (MB) written to stderr at the end.
+_OWN_PEAK = ("import resource, sys\n"
+             "from wizard.cli import main\n"
+             "sys.argv[0] = 'dhcp-wizard'\n"
+             "code = main()\n"
+             "sys.stdout.flush()\n"
+             "print(f'peak-rss-mb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}',"
+             " file=sys.stderr)\n"
+             "raise SystemExit(code)\n")
+
+
+def own_peak(installed: list[str], args: list[str], env: dict, fresh: tuple[Path, ...]) -> float:
+    """The plan process's own peak RSS in MB, its dhcpd children left out."""
+    for folder in fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    python = Path(installed[0]).with_name("python")
+    cmd = ([str(python), "-c", _OWN_PEAK] if python.exists() and installed[0].endswith(
+        "dhcp-wizard") else [sys.executable, "-c", _OWN_PEAK]) + args
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    found = [line for line in proc.stderr.splitlines() if line.startswith("peak-rss-mb ")]
+    if proc.returncode != 0 or not found:
+        sys.exit(f"plan failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return float(found[-1].split()[1])
+
+
 def installed_copy(tmp: Path) -> list[str]:
     """The dhcp-wizard command of a scratch install of this checkout (plan needs no
     third-party package, hence --no-deps); falls back to the checkout when pip cannot."""
@@ -168,9 +196,11 @@ def main() -> None:
     env.pop("DHCP_WIZARD_BENCH_SKIP_SELF_CHECK", None)
     bare = dict(env, DHCP_WIZARD_BENCH_SKIP_SELF_CHECK="1")
     print(f"median of {args.repeat} whole-process runs; 'plan' skips the self-check "
-          "(lint + dhcpd -t of its output), 'checked' includes it")
+          "(lint + dhcpd -t of its output), 'checked' includes it; ratios are to dhcpd -t "
+          "of the same file; MB: peak RSS of the plan process itself")
     print(f"{'shape':>8} {'lines':>8} {'dhcpd -t':>9} {'plan':>8} {'ratio':>6} "
-          f"{'plan MB':>8} {'dhcpd MB':>8} {'checked':>8} {'ratio':>6}")
+          f"{'checked':>8} {'ratio':>6} {'plan MB':>8} {'chk MB':>7} {'dhcpd MB':>8}")
+    summary = []
     with tempfile.TemporaryDirectory(prefix="bench-conf-") as tmp:
         tmp = Path(tmp)
         (tmp / "answers.toml").write_text(ANSWERS)
@@ -187,15 +217,21 @@ def main() -> None:
                              "--out", str(tmp / "out")]
                 fresh = (tmp / "session", tmp / "out")
                 plan_s, plan_mb = median_of(installed + plan_args, args.repeat, bare, fresh)
-                checked = "-"
-                checked_ratio = "-"
+                checked = checked_ratio = checked_mb = "-"
                 if not args.no_checked:
                     checked_s, _ = median_of(installed + plan_args, args.repeat, env, fresh)
                     checked = f"{checked_s:.2f}s"
                     checked_ratio = f"{checked_s / dhcpd_s:.2f}x"
-                print(f"{shape:>8} {text.count(chr(10)):>8} {dhcpd_s:>8.2f}s {plan_s:>7.2f}s "
-                      f"{plan_s / dhcpd_s:>5.2f}x {plan_mb:>8.0f} {dhcpd_mb:>8.0f} "
-                      f"{checked:>8} {checked_ratio:>6}", flush=True)
+                    checked_mb = f"{own_peak(installed, plan_args, env, fresh):.0f}"
+                row = (f"{shape:>8} {text.count(chr(10)):>8} {dhcpd_s:>8.2f}s {plan_s:>7.2f}s "
+                       f"{plan_s / dhcpd_s:>5.2f}x {checked:>8} {checked_ratio:>6} "
+                       f"{plan_mb:>8.0f} {checked_mb:>7} {dhcpd_mb:>8.0f}")
+                print(row, flush=True)
+                summary.append(f"{shape} {lines // 1000}k lines: plan {plan_s / dhcpd_s:.2f}x "
+                               f"dhcpd -t, checked {checked_ratio}; peak RSS {plan_mb:.0f} MB, "
+                               f"checked {checked_mb} MB")
+    print("\n".join(["", "summary (goal: plan <= 1.0x dhcpd -t; 600k lines under 300 MB):",
+                     *summary]))
 
 
 if __name__ == "__main__":

@@ -84,6 +84,20 @@ class ProtectAnswers:
     # Who may reach OMAPI once `protect firewall` has run (CIDRs); empty means the address the
     # wizard's SSH session comes from, as each server sees it.
     admin: tuple[str, ...] = ()
+    # Networks the operator vouches for: failover traffic routed only across these needs no
+    # tunnel (the guide's closing section). Empty: every routed path is reported untrusted.
+    trusted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TunnelAnswers:
+    # `protect tunnel`: a WireGuard tunnel for the failover channel. addresses: the primary's
+    # and the secondary's tunnel address, "A/P" (one subnet); empty means no tunnel. endpoints:
+    # where each peer's WireGuard is reached; default its failover (underlay) address.
+    addresses: tuple[str, ...] = ()
+    port: int = 51820
+    interface: str = "wg-dhcp"
+    endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,7 @@ class Answers:
     drill: DrillAnswers = field(default_factory=DrillAnswers)
     relays: RelaysAnswers = field(default_factory=RelaysAnswers)
     protect: ProtectAnswers = field(default_factory=ProtectAnswers)
+    tunnel: TunnelAnswers = field(default_factory=TunnelAnswers)
     source: str | None = None
 
     def host(self, role: str) -> HostAnswers:
@@ -116,6 +131,7 @@ _SECTIONS: dict[str, type] = {
     "drill": DrillAnswers,
     "relays": RelaysAnswers,
     "protect": ProtectAnswers,
+    "tunnel": TunnelAnswers,
 }
 
 # TOML type each key must have; int also accepted where a float is expected.
@@ -127,6 +143,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "pools": list, "key_name": str, "secret_file": str, "max_skew_seconds": (int, float),
     "probe": str, "probe_interface": str, "addresses": list, "ssh": list, "confirmed": list,
     "admin": list,
+    "trusted": list,
+    "interface": str, "endpoints": list,
 }
 
 _TYPE_WORDS = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
@@ -297,6 +315,21 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                     raise err("protect.admin", f"{item!r} is not an IPv4 address or CIDR ({exc})",
                               'e.g. admin = ["192.0.2.10/32", "198.51.100.0/28"]') from None
             v["admin"] = tuple(nets)
+        if "trusted" in v:
+            nets = []
+            for item in v["trusted"]:
+                if not isinstance(item, str):
+                    raise err("protect.trusted", f"{item!r} is not a string",
+                              'write networks as strings, e.g. ["10.1.0.0/16"]')
+                try:
+                    nets.append(str(ipaddress.IPv4Network(item.strip(), strict=True)))
+                except ValueError as exc:
+                    raise err("protect.trusted", f"{item!r} is not an IPv4 network ({exc})",
+                              'write network/prefix with host bits zero, e.g. "10.1.0.0/16"; '
+                              'a single address as "10.1.2.3/32"') from None
+            v["trusted"] = tuple(nets)
+    elif section == "tunnel":
+        _check_tunnel(v, err)
     elif section == "omapi":
         port("port")
         if "key_name" in v and not _NAME_RE.match(v["key_name"]):
@@ -318,6 +351,67 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                 raise err("checks.max_skew_seconds", f"{v['max_skew_seconds']} s is not a safe limit",
                           "dhcpd refuses a partner whose clock is 60 s or more off; use well below")
             v["max_skew_seconds"] = float(v["max_skew_seconds"])
+
+
+# wg-quick's own rule for interface names (and Linux's 15-character limit).
+_WG_IF_RE = re.compile(r"^[A-Za-z0-9_=+.-]{1,15}$")
+
+
+def _check_tunnel(v: dict[str, Any], err) -> None:
+    example = 'e.g. addresses = ["10.99.0.1/30", "10.99.0.2/30"] (primary first)'
+    if "port" in v and not 1 <= v["port"] <= 65535:
+        raise err("tunnel.port", f"{v['port']} is not a UDP port", "use 1..65535 (WireGuard's "
+                  "usual port is 51820)")
+    if "interface" in v and not _WG_IF_RE.match(v["interface"]):
+        raise err("tunnel.interface", f"{v['interface']!r} is not a usable interface name",
+                  "use 1 to 15 letters, digits or _=+.- (wg-quick's rule), e.g. \"wg-dhcp\"")
+    addrs = v.get("addresses", [])
+    if not all(isinstance(a, str) for a in addrs):
+        raise err("tunnel.addresses", "must be a list of strings", example)
+    if addrs and len(addrs) != 2:
+        raise err("tunnel.addresses", f"has {len(addrs)} entries, needs two: the primary's "
+                  "tunnel address, then the secondary's", example)
+    ifaces = []
+    for a in addrs:
+        if "/" not in a:
+            raise err("tunnel.addresses", f"{a!r} has no prefix length",
+                      f"write address/prefix, {example}")
+        try:
+            ifaces.append(ipaddress.IPv4Interface(a))
+        except ValueError as exc:
+            raise err("tunnel.addresses", f"{a!r} is not an IPv4 address/prefix ({exc})",
+                      example) from None
+    if ifaces:
+        a, b = ifaces
+        if a.network.prefixlen > 31:
+            raise err("tunnel.addresses", f"/{a.network.prefixlen} leaves no room for two "
+                      "peers", "use /30 or wider (or /31)")
+        if a.network != b.network:
+            raise err("tunnel.addresses", f"{a} and {b} are not in one subnet",
+                      "give both the same prefix, inside one subnet: the peers reach each "
+                      "other directly over the tunnel")
+        if a.ip == b.ip:
+            raise err("tunnel.addresses", f"both peers are given {a.ip}",
+                      "give each peer its own tunnel address")
+        if a.network.prefixlen < 31:
+            for x in (a, b):
+                if x.ip in (x.network.network_address, x.network.broadcast_address):
+                    raise err("tunnel.addresses", f"{x.ip} is the network or broadcast "
+                              f"address of {x.network}", "pick host addresses inside it")
+        v["addresses"] = [str(x) for x in ifaces]
+    ends = v.get("endpoints", [])
+    if ends:
+        if not addrs:
+            raise err("tunnel.endpoints", "is set without tunnel.addresses", example)
+        if len(ends) != 2 or not all(isinstance(e, str) and e.strip() for e in ends):
+            raise err("tunnel.endpoints", "needs two non-empty strings: where the primary's "
+                      "WireGuard is reached, then the secondary's",
+                      'e.g. ["192.0.2.10", "198.51.100.20"]; leave it out to use the failover '
+                      "addresses")
+    if "addresses" in v:
+        v["addresses"] = tuple(v["addresses"])
+    if "endpoints" in v:
+        v["endpoints"] = tuple(e.strip() for e in ends)
 
 
 def _local_paths(section: str, v: dict[str, Any], base_dir: Path | None, err) -> None:
@@ -373,6 +467,8 @@ def dump_answers(answers: Answers) -> str:
     out: list[str] = []
     for section in _SECTIONS:
         obj = getattr(answers, section)
+        if section == "tunnel" and not obj.addresses:
+            continue    # no tunnel: nothing to say, and older readers see no new section
         lines = []
         for f in fields(obj):
             value = getattr(obj, f.name)

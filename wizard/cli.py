@@ -161,7 +161,56 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which peers to take out of service, one after the other "
                             "(default: primary; primary,secondary drills both)")
 
-    _protect_parser(sub)
+    upgrade = sub.add_parser(
+        "upgrade", help="rolling upgrade of a running pair: one peer at a time, no client "
+        "refused", description="Takes each peer out of service in turn (its partner serves "
+        "everyone), runs the upgrade in that window, brings it back without an MCLT wait and "
+        "waits for normal and the pool rebalance before the next. Pre- and post-flight check "
+        "included.")
+    _answers(upgrade)
+    _session(upgrade)
+    upgrade.add_argument("--command", dest="upgrade_command", metavar="CMD",
+                         help="the upgrade, run on each peer (as root, detached) while it is "
+                         "out of service, e.g. \"apt-get install -y isc-dhcp-server\"; without "
+                         "it the wizard pauses at each peer until you press Enter")
+    upgrade.add_argument("--command-timeout", type=_bounded(10, 7200, "a time limit"),
+                         default=1800.0, metavar="S",
+                         help="how long CMD may run on one peer (default 1800)")
+    upgrade.add_argument("--order", metavar="ROLE,ROLE", default=None,
+                         help="which peer first (default: secondary,primary)")
+    upgrade.add_argument("--resume", choices=("primary", "secondary"), default=None,
+                         help="bring back the peer an earlier upgrade left in shutdown, then "
+                         "go on with the peers after it")
+    upgrade.add_argument("--yes", action="store_true", help="start without asking")
+    upgrade.add_argument("--accept", type=_accepted, action="extend", default=[],
+                         metavar="ID[,ID]", help="go on past these checks' warnings (recorded)")
+
+    # -- protect tunnel (issue 15, item 4) ---------------------------------------------
+    # `protect` groups the steps that protect the failover channel; `tunnel` is one of them.
+    # Its work lives in wizard/commands/protect_tunnel.py (the `module` default below).
+    protect = sub.add_parser("protect", help="protect the failover channel of a pair")
+    protect_sub = protect.add_subparsers(dest="protect_command", metavar="ACTION",
+                                         required=True)
+    tunnel = protect_sub.add_parser(
+        "tunnel", help="move failover into a WireGuard tunnel between the peers (one "
+        "transaction with rollback), then prove it runs only through the tunnel")
+    _answers(tunnel)
+    tunnel.add_argument("--yes", action="store_true", help="apply without asking")
+    tunnel.add_argument("--remove", action="store_true",
+                        help="take it back: failover onto the underlay, the tunnel down")
+    tunnel.add_argument("--normal-timeout", type=_seconds, metavar="S",
+                        help="roll back when the pair is not normal S seconds after the "
+                        "restarts (default: from mclt and max-response-delay)")
+    tunnel.add_argument("--settle", type=_settle, metavar="S",
+                        help="seconds both peers must stay normal before the commit "
+                        "(default 10; 0 to skip)")
+    tunnel.add_argument("--handshake-timeout", type=_handshake, metavar="S",
+                        help="roll back when the tunnel has no WireGuard handshake S seconds "
+                        "after it is up on both (default 15)")
+    _session(tunnel)
+    tunnel.set_defaults(module="protect_tunnel")
+    # -- end of protect tunnel ----------------------------------------------------------
+    _protect_firewall_parser(protect_sub)
 
     report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
     report.add_argument("session_dir", metavar="SESSION_DIR")
@@ -170,12 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _protect_parser(sub) -> None:
-    """`protect ACTION`: each way of protecting the failover channel is a subcommand here."""
-    protect = sub.add_parser("protect", help="protect the failover channel and OMAPI")
-    actions = protect.add_subparsers(dest="protect_command", metavar="ACTION", required=True)
-    fw = actions.add_parser("firewall", help="host firewall rules: failover only from the peer, "
-                            "OMAPI only from admin addresses; watchdog-guarded")
+def _protect_firewall_parser(protect_sub) -> None:
+    """`protect firewall` (issue 15, item 3); its work is wizard/commands/protect.py."""
+    fw = protect_sub.add_parser("firewall", help="host firewall rules: failover only from the "
+                                "peer, OMAPI only from admin addresses; watchdog-guarded")
     _answers(fw)
     _session(fw)
     fw.add_argument("--yes", action="store_true", help="apply without asking")
@@ -184,6 +231,7 @@ def _protect_parser(sub) -> None:
                     "within S seconds (default 60)")
     # Test-only: a plan that also drops SSH from this wizard, to prove the watchdog.
     fw.add_argument("--test-cut-ssh", action="store_true", help=argparse.SUPPRESS)
+    fw.set_defaults(module="protect")
 
 
 def _lab_common(p: argparse.ArgumentParser) -> None:
@@ -249,12 +297,14 @@ def _bounded(low: float, high: float, what: str):
 _probe_interval = _bounded(0.5, 60, "an interval")
 _probe_duration = _bounded(1, 300, "a duration")
 _settle = _bounded(0, 600, "a number of seconds")
+_handshake = _bounded(2, 300, "a number of seconds")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    module = "tui" if args.command is None else args.command
+    # A subcommand whose work has a module of its own names it (`protect tunnel`).
+    module = getattr(args, "module", None) or ("tui" if args.command is None else args.command)
     # This program is where the lab plugs into the core (which never imports it): the
     # drill's "lab:NAME" probe. Cheap: nothing of the lab loads until a drill uses it.
     from wizard.lab.probe import register

@@ -16,14 +16,25 @@ def in_pool(spec, address: str) -> bool:
     return start <= ipaddress.IPv4Address(address) <= end
 
 
-@pytest.mark.lab
-def test_local_probe_gets_and_releases_a_lease_on_the_lab_segment(lab, lab_spec):
-    got = LocalProbe(lab_spec.bridge).obtain(timeout=10)
-    assert in_pool(lab_spec, got["address"])
-    assert got["server"] in (lab_spec.address("primary"), lab_spec.address("secondary"))
-    logs = "".join((lab_spec.host_dir(r) / "var-log" / "syslog").read_text()
+def _logs(spec) -> str:
+    return "".join((spec.host_dir(r) / "var-log" / "syslog").read_text()
                    for r in ("primary", "secondary"))
-    assert f"DHCPRELEASE of {got['address']} from {got['mac']}" in logs
+
+
+@pytest.mark.lab
+def test_local_probe_gets_a_lease_on_the_lab_segment_and_releases_it_only_when_asked(lab,
+                                                                                    lab_spec):
+    released = LocalProbe(lab_spec.bridge)
+    released.release = True
+    got = released.obtain(timeout=10)
+    assert in_pool(lab_spec, got["address"]) and got["released"] is True
+    assert got["server"] in (lab_spec.address("primary"), lab_spec.address("secondary"))
+    assert f"DHCPRELEASE of {got['address']} from {got['mac']}" in _logs(lab_spec)
+    # The drill's proof keeps its lease: a release would make the returning peer wait out MCLT.
+    kept = LocalProbe(lab_spec.bridge).obtain(timeout=10)
+    assert kept["released"] is False and in_pool(lab_spec, kept["address"])
+    assert f"DHCPACK on {kept['address']} to {kept['mac']}" in _logs(lab_spec)
+    assert f"DHCPRELEASE of {kept['address']}" not in _logs(lab_spec)
 
 
 @pytest.mark.lab

@@ -50,7 +50,8 @@ def test_refused_sudo_fails_that_host_with_its_fix_and_keeps_the_other(lab, lab_
         rule.chmod(0o440)
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and not report["ok"]
-    failed = [c for c in report["checks"] if c["status"] == "fail"]
+    # exposure: the lab has no firewall, its client segment reaches the ports (issue 15).
+    failed = [c for c in report["checks"] if c["status"] == "fail" and c["id"] != "exposure"]
     assert failed and all(c["host"] == "secondary" for c in failed)
     assert any("sudo" in c["detail"] and "NOPASSWD" in c.get("fix", "") for c in failed), \
         failed  # seen once under two busy workers: the failures say what came instead

@@ -4,6 +4,7 @@ includes, plan and lint agreeing on shared-network pools)."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,18 @@ def test_the_benchmark_switch_says_the_output_was_not_verified(tmp_path, capsys,
     monkeypatch.setenv(self_check.SKIP_ENV, "1")
     assert _plan(tmp_path, POOL, POOL) == 0
     assert "NOT verified" in capsys.readouterr().out
+
+
+@needs_dhcpd
+def test_a_check_left_without_its_verdict_kills_its_dhcpd_runs_and_removes_their_tree(tmp_path):
+    # plan starts the check's dhcpd -t before it records the plan and makes the diffs; an
+    # error or Ctrl+C there must not leave two dhcpd running or a tree with the secret.
+    _, plan = planned_pair(tmp_path, POOL)
+    with pytest.raises(KeyboardInterrupt):
+        with self_check.Check(plan) as running:
+            procs = [proc for proc, *_ in running._running.values()]
+            folder = Path(running._tmp.name)
+            assert len(procs) == 2 and folder.is_dir()
+            raise KeyboardInterrupt
+    assert all(proc.returncode is not None for proc in procs)
+    assert not folder.exists()

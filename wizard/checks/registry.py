@@ -5,7 +5,9 @@ The check engine refuses an id that is not here (a bug, reported as such); the w
 and `deploy` both judge results through wizard.flow.policy with these rules, so the CLI and
 the TUI can never disagree about what blocks.
 
-Gate rules: a `fail` always blocks. A `warn` either needs the operator's explicit, recorded
+Gate rules: a `fail` blocks, except for a check declared fail=NOTE, whose failure is shown
+and fails `check` but does not stop a deployment (the exposure check: who reaches the ports
+is the firewall's, which a deployment does not change; `protect firewall` is its fix). A `warn` either needs the operator's explicit, recorded
 acceptance (ACCEPT: the TUI's tick box, `deploy --accept ID`) or is shown and never blocks
 (NOTE); a check declared with warn=None never warns (the engine refuses it). A `skip` (the
 check could not run) is a NOTE, except where not knowing is itself a reason to stop (BLOCK).
@@ -25,6 +27,7 @@ class CheckSpec:
     title: str
     warn: str | None = ACCEPT
     skip: str = NOTE
+    fail: str = BLOCK
 
 
 CHECKS: tuple[CheckSpec, ...] = (
@@ -53,6 +56,16 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("relay", "elements", "each DHCP relay forwards to both peers"),
     CheckSpec("host-firewall", "elements",
               "each peer's host firewall lets failover and DHCP through"),
+    # The path between the failover addresses (wizard/checks/path.py). Shown, never
+    # blocking: the remedies (a tunnel, an MTU, a faster link) are outside a deployment.
+    CheckSpec("path", "elements", "the failover path: one segment or routed, across "
+              "trusted networks", warn=NOTE),
+    CheckSpec("path-rtt", "elements", "round-trip time and loss between the peers, against "
+              "max-response-delay", warn=NOTE),
+    CheckSpec("path-mtu", "elements", "the path MTU between the peers", warn=NOTE),
+    # Who else reaches the failover and OMAPI ports (wizard/checks/exposure.py).
+    CheckSpec("exposure", "elements", "only the peers reach the failover ports, only admin "
+              "hosts OMAPI", warn=NOTE, fail=NOTE),
 )
 BY_ID = {c.id: c for c in CHECKS}
 ORDER = {c.id: i for i, c in enumerate(CHECKS)}

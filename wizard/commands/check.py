@@ -19,6 +19,7 @@ MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
 
 def run(args) -> int:
     from wizard.checks.engine import run_checks
+    from wizard.checks.registry import BLOCK, spec
     from wizard.commands.prompts import secret_prompt
     from wizard.flow.policy import acceptance_hint, judge
 
@@ -47,7 +48,13 @@ def run(args) -> int:
                 out.write(f"      {'fix' if r.status in ('fail', 'warn') else 'note'}: "
                           f"{r.fix}\n")
         failed = sum(r.status == "fail" for r in results)
-        out.write(f"\n{'OK' if passed else 'FAILED'}: {len(results)} checks, {failed} failed; "
+        # Failures the registry lets a deployment go past (exposure: the firewall's, which a
+        # deployment does not change) are said as such, not hidden behind the OK.
+        unblocking = sorted({r.id for r in results if r.status == "fail"
+                             and spec(r.id).fail != BLOCK})
+        said = (f"{failed} failed ({', '.join(unblocking)}: not blocking a deployment, see "
+                "the fixes)" if passed and unblocking else f"{failed} failed")
+        out.write(f"\n{'OK' if passed else 'FAILED'}: {len(results)} checks, {said}; "
                   f"session recorded in {session.path}\n")
         if passed and gate.warnings:
             out.write(f"{len(gate.warnings)} warning(s) need a decision before a deployment: "

@@ -81,28 +81,10 @@ def run(args) -> int:
 
 
 def _deploy(d, args, say: Printer) -> int:
-    from wizard.flow.policy import acceptance_hint, judge, record_acceptance
-
     say.step("Steps 1-4: servers, clocks, networks, firewalls (check)")
     results = d.check()
-    for r in results:
-        host = f" [{r.host}]" if r.host else ""
-        print(f"  {MARKS[r.status]}  {r.id}{host}: {r.detail}")
-        if r.fix and r.status in ("fail", "warn"):
-            print(f"        fix: {r.fix}")
-    gate = judge(results)
-    accepted = set(args.accept or ())
-    if gate.reasons:
-        print("\nFAILED: fix the checks above first; nothing was changed.")
+    if not checks_pass(d.session, results, set(args.accept or ())):
         return 1
-    if not gate.open(accepted):
-        print("\nFAILED: these warnings need your decision before anything changes:")
-        for w in gate.unaccepted(accepted):
-            print(f"  - {w.key}{f' [{w.host}]' if w.host else ''}: {w.text}")
-        print(f"Fix them, or go on past them with {acceptance_hint(gate, accepted)} "
-              "(recorded in the session). Nothing was changed.")
-        return 1
-    _record_accepted(d.session, results, accepted, record_acceptance)
 
     say.step("Steps 5-7: failover peers, pool references, OMAPI key (plan)")
     d.inspect()
@@ -146,6 +128,35 @@ def _deploy(d, args, say: Printer) -> int:
     drill = d.drill()
     print(f"\n{'DONE' if drill.passed else 'FAILED'}: {drill.summary}")
     return 0 if drill.passed else 1
+
+
+def print_results(results) -> None:
+    for r in results:
+        host = f" [{r.host}]" if r.host else ""
+        print(f"  {MARKS[r.status]}  {r.id}{host}: {r.detail}")
+        if r.fix and r.status in ("fail", "warn"):
+            print(f"        fix: {r.fix}")
+
+
+def checks_pass(session, results, accepted: set[str]) -> bool:
+    """Print the results and judge them as every front end does; False (with what to do)
+    when something blocks, or a warning waits for the operator's decision."""
+    from wizard.flow.policy import acceptance_hint, judge, record_acceptance
+
+    print_results(results)
+    gate = judge(results)
+    if gate.reasons:
+        print("\nFAILED: fix the checks above first; nothing was changed.")
+        return False
+    if not gate.open(accepted):
+        print("\nFAILED: these warnings need your decision before anything changes:")
+        for w in gate.unaccepted(accepted):
+            print(f"  - {w.key}{f' [{w.host}]' if w.host else ''}: {w.text}")
+        print(f"Fix them, or go on past them with {acceptance_hint(gate, accepted)} "
+              "(recorded in the session). Nothing was changed.")
+        return False
+    _record_accepted(session, results, accepted, record_acceptance)
+    return True
 
 
 def _record_accepted(session, results, accepted, record) -> None:

@@ -339,11 +339,12 @@ def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 
             _hunk(out, group, a, b, whole_a, whole_b)
         return "".join(out)
     # Every line of both texts ends with a newline, so none needs the marker: _grouped and
-    # _hunk in one loop, without the tuples and calls per hunk (a plan makes thousands).
+    # _hunk in one loop, without the tuples and calls per hunk (a plan makes thousands). A
+    # run of lines is prefixed in one join: " " + " ".join(lines) when every line ends "\n".
     _trim_ends(codes, context)
     nn = context + context
-    extend = out.extend
-    space, minus, plus = " ".__add__, "-".__add__, "+".__add__
+    append = out.append
+    space, minus, plus = " ".join, "-".join, "+".join
     head = -1  # index in out of the open hunk's @@ line (filled in when it closes); -1: none
     gi = gj = last_i = last_j = ops = 0
     lone_equal = False
@@ -351,22 +352,26 @@ def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 
         if tag == "equal" and i2 - i1 > nn:
             ci, cj = min(i2, i1 + context), min(j2, j1 + context)
             if head < 0:
-                out.append("")
+                append("")
                 head, gi, gj = len(out) - 1, i1, j1
-            extend(map(space, a[i1:ci]))
+            if ci > i1:
+                append(" " + space(a[i1:ci]))
             out[head] = f"@@ -{_range(gi, ci)} +{_range(gj, cj)} @@\n"
             head = -1
             i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
         if head < 0:
-            out.append("")
+            append("")
             head, gi, gj, ops = len(out) - 1, i1, j1, 0
             lone_equal = tag == "equal"
         ops += 1
         if tag == "equal":
-            extend(map(space, a[i1:i2]))
+            if i2 > i1:
+                append(" " + space(a[i1:i2]))
         else:
-            extend(map(minus, a[i1:i2]))
-            extend(map(plus, b[j1:j2]))
+            if i2 > i1:
+                append("-" + minus(a[i1:i2]))
+            if j2 > j1:
+                append("+" + plus(b[j1:j2]))
         last_i, last_j = i2, j2
     if head >= 0:
         if ops == 1 and lone_equal:

@@ -42,6 +42,7 @@ class _Lint:
     def __init__(self, primary: Config, secondary: Config):
         self.p, self.s = primary, secondary
         self.findings: list[Finding] = []
+        self._failover_keys: set[str] | None = None
 
     def add(self, id: str, severity: str, location: str, message: str) -> None:
         self.findings.append(Finding(id, severity, location, message))
@@ -189,6 +190,13 @@ class _Lint:
                          "refuses that: add `failover peer \"" + name + "\";` to the pools")
 
     def failover_keys(self) -> set[str]:
+        """Asked for by each side's pools and by the pool comparison: found once (findings
+        never change the models)."""
+        if self._failover_keys is None:
+            self._failover_keys = self._find_failover_keys()
+        return self._failover_keys
+
+    def _find_failover_keys(self) -> set[str]:
         keys = set()
         for config in (self.p, self.s):
             for pool in config.pools:

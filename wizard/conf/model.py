@@ -9,7 +9,7 @@ from __future__ import annotations
 import reprlib
 
 # _socket, not socket: the same inet_aton without importing enum and selectors.
-from _socket import inet_aton
+from _socket import inet_aton, inet_ntoa
 
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located, secrets_in
@@ -240,9 +240,8 @@ def _cidr(network: int | None, mask: int | None) -> str | None:
     cheaper: host bits set is an error dhcpd reports, the model still names the network."""
     if network is None or mask is None:
         return None
-    prefix = bin(mask).count("1")
-    net = network & (0xFFFFFFFF ^ (0xFFFFFFFF >> prefix))
-    return f"{_dotted(net)}/{prefix}"
+    prefix = mask.bit_count()
+    return f"{inet_ntoa((network & (0xFFFFFFFF ^ (0xFFFFFFFF >> prefix))).to_bytes(4))}/{prefix}"
 
 
 # dhcpd refuses `secs` with the message "expecting 'secs'", so configs carry it: the same
@@ -306,64 +305,76 @@ class _Walker:
         push = stack.append
         while stack:
             doc, nodes, shared, subnet, anchor, top, seen, owner = stack[-1]
-            node = next(nodes, None)
-            if node is None:
-                stack.pop()
-                continue
-            kw = _fast_keyword(node)
-            if not kw or kw == "host":
-                continue
-            if type(node) is Block or kw in _STMT_KEYWORDS or top:
+            # The siblings of a frame in one loop (its iterator keeps the place when a child
+            # frame is pushed): a frame is unpacked once per block, not once per node.
+            for node in nodes:
+                # _fast_keyword, inlined: the walk asks it of every node it passes.
+                first = node.head.split(None, 1)
+                if not first:
+                    continue
+                first = first[0]
+                kw = node.keyword if '"' in first or "#" in first else first.lower()
+                if kw == "host" or not kw:
+                    continue
+                is_block = type(node) is Block
+                if not (is_block or top or kw in _STMT_KEYWORDS):
+                    continue
                 here = Where(doc, node, owner, node if anchor is None else anchor)
+                if is_block:
+                    if kw == "subnet":
+                        sub = _subnet(here, shared)
+                        c.subnets.append(sub)
+                        if shared is not None:
+                            shared.subnets.append(sub)
+                        push((doc, iter(_items(node)), shared, sub, here.anchor, False, seen,
+                              node))
+                        break
+                    elif kw == "shared-network":
+                        net = SharedNetwork(here, node.arg(1) or "")
+                        c.shared_networks.append(net)
+                        push((doc, iter(_items(node)), net, None, here.anchor, False, seen, node))
+                        break
+                    elif kw == "pool":
+                        self._pool(here, shared, subnet)
+                    elif kw == "group":
+                        c.groups.append(here)
+                        push((doc, iter(_items(node)), shared, subnet, here.anchor, False, seen,
+                              node))
+                        break
+                    elif kw == "failover" and node.says("failover", "peer"):
+                        peer = Peer(here, node.arg(2) or "")
+                        for stmt in node.children:
+                            if stmt.words:
+                                peer.settings.setdefault(peer_setting_key(stmt), stmt)
+                        c.peers.setdefault(peer.name, peer)
+                    elif kw == "key":
+                        self._key(here)
+                elif kw == "range":
+                    if subnet is not None:
+                        subnet.bare_ranges.append(_range(here))
+                    elif shared is not None:
+                        # dhcpd: "range declaration not allowed here"; planning it would hand
+                        # dhcpd a config it rejects.
+                        raise _at(here, "`range` directly inside a shared-network: dhcpd "
+                                  "refuses it (range declaration not allowed here)",
+                                  "put the range in a `pool { ... }` after the subnets of the "
+                                  "shared-network, or in the `subnet` it belongs to")
+                elif kw == "include":
+                    inc = self._include(doc, here, seen)
+                    push((inc, iter(inc.children), shared, subnet, here.anchor, top,
+                          seen + (inc.path,), inc))
+                    break
+                elif kw == "failover" and shared is not None and subnet is None:
+                    shared.peer_ref = node
+                elif top:
+                    if kw == "omapi-port":
+                        c.omapi_port = here
+                    elif kw == "omapi-key":
+                        c.omapi_key = here
+                    w = node.words
+                    c.settings.setdefault(" ".join(w[:-1]) if len(w) > 1 else kw, here)
             else:
-                continue
-            if type(node) is Block:
-                if kw == "subnet":
-                    sub = _subnet(here, shared)
-                    c.subnets.append(sub)
-                    if shared is not None:
-                        shared.subnets.append(sub)
-                    push((doc, iter(_items(node)), shared, sub, here.anchor, False, seen, node))
-                elif kw == "shared-network":
-                    net = SharedNetwork(here, node.arg(1) or "")
-                    c.shared_networks.append(net)
-                    push((doc, iter(_items(node)), net, None, here.anchor, False, seen, node))
-                elif kw == "pool":
-                    self._pool(here, shared, subnet)
-                elif kw == "group":
-                    c.groups.append(here)
-                    push((doc, iter(_items(node)), shared, subnet, here.anchor, False, seen, node))
-                elif kw == "failover" and node.says("failover", "peer"):
-                    peer = Peer(here, node.arg(2) or "")
-                    for stmt in node.children:
-                        if stmt.words:
-                            peer.settings.setdefault(peer_setting_key(stmt), stmt)
-                    c.peers.setdefault(peer.name, peer)
-                elif kw == "key":
-                    self._key(here)
-            elif kw == "range":
-                if subnet is not None:
-                    subnet.bare_ranges.append(_range(here))
-                elif shared is not None:
-                    # dhcpd: "range declaration not allowed here"; planning it would hand
-                    # dhcpd a config it rejects.
-                    raise _at(here, "`range` directly inside a shared-network: dhcpd refuses "
-                              "it (range declaration not allowed here)",
-                              "put the range in a `pool { ... }` after the subnets of the "
-                              "shared-network, or in the `subnet` it belongs to")
-            elif kw == "include":
-                inc = self._include(doc, here, seen)
-                push((inc, iter(inc.children), shared, subnet, here.anchor, top,
-                      seen + (inc.path,), inc))
-            elif kw == "failover" and shared is not None and subnet is None:
-                shared.peer_ref = node
-            elif top:
-                if kw == "omapi-port":
-                    c.omapi_port = here
-                elif kw == "omapi-key":
-                    c.omapi_key = here
-                w = node.words
-                c.settings.setdefault(" ".join(w[:-1]) if len(w) > 1 else kw, here)
+                stack.pop()
 
     def _pool(self, here: Where, shared, subnet) -> None:
         if subnet is None and shared is None:

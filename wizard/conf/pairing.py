@@ -74,8 +74,11 @@ def _ranges(holder: Holder) -> list[Range]:
 
 def holders(config: Config) -> dict[str, Holder]:
     found: dict[str, Holder] = {}
-    for holder in (*config.subnets, *config.shared_networks):
-        found.setdefault(holder_key(holder), holder)
+    add = found.setdefault
+    for sub in config.subnets:  # holder_key, without a call per holder
+        add(f"subnet {sub.cidr}", sub)
+    for net in config.shared_networks:
+        add(f"shared-network {net.name}", net)
     return found
 
 
@@ -84,19 +87,28 @@ def compare(primary: Config, secondary: Config,
     """Differences between the two sides' pools, for holders relevant on either side."""
     p, s = holders(primary), holders(secondary)
     diffs = []
-    for key in [*p, *(k for k in s if k not in p)]:
-        ph, sh = p.get(key), s.get(key)
-        if not ((ph and relevant(ph)) or (sh and relevant(sh))):
+    in_s = s.get
+    for key, ph in p.items():
+        sh = in_s(key)
+        # The same pools in the same order need neither the sort of _shape nor the question
+        # of relevance (both pure): compared first, as most holders of a pair are alike.
+        if sh is not None and _same_order(ph, sh):
             continue
-        if ph and sh and _same_order(ph, sh):
-            continue  # the same pools in the same order: the same shape, without sorting
-        if (_shape(ph) if ph else []) == (_shape(sh) if sh else []):
-            continue
-        p_texts = {r.text() for r in _ranges(ph)} if ph else set()
-        s_texts = {r.text() for r in _ranges(sh)} if sh else set()
-        diffs.append(Difference(key, ph, sh, tuple(sorted(p_texts - s_texts)),
-                                tuple(sorted(s_texts - p_texts))))
+        if relevant(ph) or (sh is not None and relevant(sh)):
+            _differ(diffs, key, ph, sh)
+    for key, sh in s.items():
+        if key not in p and relevant(sh):
+            _differ(diffs, key, None, sh)
     return diffs
+
+
+def _differ(diffs: list[Difference], key: str, ph: Holder | None, sh: Holder | None) -> None:
+    if (_shape(ph) if ph else []) == (_shape(sh) if sh else []):
+        return
+    p_texts = {r.text() for r in _ranges(ph)} if ph else set()
+    s_texts = {r.text() for r in _ranges(sh)} if sh else set()
+    diffs.append(Difference(key, ph, sh, tuple(sorted(p_texts - s_texts)),
+                            tuple(sorted(s_texts - p_texts))))
 
 
 def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],

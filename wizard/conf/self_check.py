@@ -9,16 +9,13 @@ check of `plan`, which must never hand out a config that dhcpd or lint would ref
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 from wizard.conf import tree_out
-from wizard.conf.diff import opcodes
-from wizard.conf.lint import lint_pair
-from wizard.conf.model import load
-from wizard.conf.validate import dhcpd_path, parse_dhcpd_output
 from wizard.errors import InputError
+
+# The checking machinery (lint, subprocess, tempfile, validate) is imported by check(): the
+# benchmark's run without the check, and any import of this module, do without it.
 
 ROLES = ("primary", "secondary")
 # Only for timing the plan alone (benchmarks/bench_conf.py); the output then says so.
@@ -29,23 +26,77 @@ def skipped() -> bool:
     return os.environ.get(SKIP_ENV) == "1"
 
 
+def started(plan):
+    """The check of plan under way (see Check), or, with SKIP_ENV set, its stand-in."""
+    return _Skipped() if skipped() else Check(plan)
+
+
+class _Skipped:
+    def __enter__(self) -> "_Skipped":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def verdict(self) -> str:
+        return f"# self-check skipped ({SKIP_ENV}=1): output NOT verified"
+
+
 def check(plan) -> str:
-    """Raise InputError unless the plan's output passes; return a line saying what passed.
-    The two dhcpd runs go on while the lint runs here."""
-    binary = dhcpd_path()
-    if binary is None:
-        _lint(plan)
-        return "# not checked with dhcpd -t: dhcpd is not installed here"
-    with tempfile.TemporaryDirectory(prefix="dhcp-wizard-check-") as tmp:
-        running = _start_trees(binary, plan, Path(tmp), "after")
-        try:
-            _lint(plan)
-        finally:
-            rejected = _finish(plan, running)
-        return _verdict(binary, plan, Path(tmp), rejected)
+    """Raise InputError unless the plan's output passes; return a line saying what passed."""
+    with Check(plan) as running:
+        return running.verdict()
+
+
+class Check:
+    """The check under way: entered, it writes both planned trees and starts `dhcpd -t` on
+    each, so that the caller's own work (the diffs to print, the session's record) and the
+    lint run while the two dhcpd do; verdict() lints, waits for them and judges. Left
+    without a verdict (an error, Ctrl+C), the dhcpd runs are killed and their tree removed."""
+
+    def __init__(self, plan):
+        from wizard.conf.validate import dhcpd_path
+
+        self.plan = plan
+        self.binary = dhcpd_path()
+        self._tmp = None
+        self._running: dict = {}
+
+    def __enter__(self) -> "Check":
+        if self.binary is not None:
+            import tempfile
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="dhcp-wizard-check-")
+            try:
+                _start_trees(self.binary, self.plan, Path(self._tmp.name), "after",
+                             self._running)
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
+        return self
+
+    def verdict(self) -> str:
+        _lint(self.plan)
+        if self.binary is None:
+            return "# not checked with dhcpd -t: dhcpd is not installed here"
+        running, self._running = self._running, {}
+        rejected = _finish(self.plan, running)
+        return _verdict(self.binary, self.plan, Path(self._tmp.name), rejected)
+
+    def __exit__(self, *exc) -> None:
+        running, self._running = self._running, {}
+        for proc, *_ in running.values():
+            proc.kill()
+            proc.communicate()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
 
 def _lint(plan) -> None:
+    from wizard.conf.lint import lint_pair
+    from wizard.conf.model import load
+
     configs = [load(plan.main(role).path, tree_out.PlannedLoader(plan.files, role))
                for role in ROLES]
     errors = [f for f in lint_pair(*configs) if f.severity == "error"]
@@ -59,6 +110,8 @@ def _lint(plan) -> None:
 def _input_place(plan, location: str) -> str:
     """A location in a planned file, as the line of the input it comes from where the plan
     left that line as it was (else the planned file's line, said so)."""
+    from wizard.conf.diff import opcodes
+
     path, _, line = location.rpartition(":")
     file = next((f for f in plan.files if f.path == path), None)
     if file is None or not line.isdigit():
@@ -95,9 +148,13 @@ def _verdict(binary: str, plan, tmp: Path, rejected: dict[str, list[str]]) -> st
                      "leave the subnet named below out of failover.pools")
 
 
-def _start_trees(binary: str, plan, folder: Path, which: str) -> dict:
-    """Write each role's tree under folder and start dhcpd -t on each (both at once)."""
-    running = {}
+def _start_trees(binary: str, plan, folder: Path, which: str, running: dict | None = None
+                 ) -> dict:
+    """Write each role's tree under folder and start dhcpd -t on each (both at once), into
+    running as they start (so that a failure half-way leaves nothing unaccounted for)."""
+    import subprocess
+
+    running = {} if running is None else running
     for role in ROLES:
         places = tree_out.locations(plan.files, role, folder / role)
         tree = tree_out.texts(plan.files, role, places, which)
@@ -112,6 +169,8 @@ def _start_trees(binary: str, plan, folder: Path, which: str) -> dict:
 
 def _finish(plan, running: dict) -> dict[str, list[str]]:
     """The located errors of each role whose dhcpd rejected its tree."""
+    from wizard.conf.validate import parse_dhcpd_output
+
     rejected = {}
     for role, (proc, main, places, tree) in running.items():
         output, _ = proc.communicate(timeout=600)

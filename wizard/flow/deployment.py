@@ -282,9 +282,10 @@ class Deployment:
                           key_name=self.answers.omapi.key_name, secret=self.secret,
                           relationship=self.answers.failover.name,
                           owner=owner(new_stamp(), "drill", self.session),
-                          restart=info.restart if info is not None else None)
+                          restart=info.restart if info is not None else None,
+                          reconnect=lambda: self.reconnect(role))
 
-    def drill(self, swap: bool = False, cancel=None, roles: tuple[str, ...] | None = None):
+    def _drill(self, window=None):
         from wizard.ops.drill import Drill
         from wizard.ops.lease_probe import probe_from_answers
 
@@ -295,14 +296,27 @@ class Deployment:
         if self.pair is not None and not self.hosts:
             self.inspect()        # the restart command of the peer it takes out of service
         probe = probe_from_answers(self.answers, self.session) or self._found_probe()
-        drill = Drill(self.endpoints(), fo.name, self.answers.omapi.key_name, self.secret,
-                      probe=probe, mclt=fo.mclt,
-                      max_response_delay=fo.max_response_delay, session=self.session,
-                      progress=lambda step, msg: self.progress("drill", step, msg),
-                      cancel=cancel or self.cancel,
-                      link_ages=self.link_ages if self.pair is not None else None,
-                      guard_for=self._drill_guard if self.pair is not None else None)
+        return Drill(self.endpoints(), fo.name, self.answers.omapi.key_name, self.secret,
+                     probe=probe, mclt=fo.mclt,
+                     max_response_delay=fo.max_response_delay, session=self.session,
+                     progress=lambda step, msg: self.progress("drill", step, msg),
+                     cancel=self.cancel,
+                     link_ages=self.link_ages if self.pair is not None else None,
+                     guard_for=self._drill_guard if self.pair is not None else None,
+                     window=window)
+
+    def drill(self, swap: bool = False, cancel=None, roles: tuple[str, ...] | None = None,
+              window=None):
+        """Take each peer of `roles` out of service and bring it back (steps 9-10); with a
+        window (wizard.ops.upgrade.UpgradeWindow), do that work while it is out."""
+        if cancel is not None:
+            self.cancel = cancel
+        drill = self._drill(window)
         return drill.run(roles or (("primary", "secondary") if swap else ("primary",)))
+
+    def bring_back(self, role: str, verify=None):
+        """A peer left in shutdown by a failed window, returned to normal (upgrade --resume)."""
+        return self._drill().bring_back(role, verify)
 
     def _found_probe(self):
         """No probe configured: this host, where it has a leg on a subnet the pair serves."""

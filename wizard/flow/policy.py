@@ -50,7 +50,8 @@ def judge(results: Iterable, step: str | None = None) -> Gate:
         rule = spec(r.id)
         if step is not None and rule.step != step:
             continue
-        if r.status == "fail" or (r.status == "skip" and rule.skip == BLOCK):
+        if (r.status == "fail" and rule.fail == BLOCK) or (
+                r.status == "skip" and rule.skip == BLOCK):
             reasons.append(r.detail)
         elif r.status == "warn" and rule.warn == ACCEPT:
             warnings.append(Warning(r.id, r.detail, r.host, r.fix))

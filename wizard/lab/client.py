@@ -30,8 +30,9 @@ def lease(spec: LabSpec, *, timeout: float = 20.0, new_client: bool = False,
     """Obtain a lease with dhclient in the client namespace.
 
     new_client gives the client a fresh MAC address, so the servers see a client they never
-    met (what a failover drill wants to prove). With release, the lease is handed back and
-    dhclient stopped afterwards; otherwise dhclient keeps running and renewing.
+    met (what a failover drill wants to prove). dhclient is stopped afterwards; with
+    release the lease is handed back first (DHCPRELEASE), without it the lease is left to
+    expire, as a client that goes away without a word leaves it.
     """
     netns = spec.netns("client")
     if not ns.netns_exists(netns):
@@ -71,8 +72,7 @@ def lease(spec: LabSpec, *, timeout: float = 20.0, new_client: bool = False,
     result = LeaseResult(address=got["address"], server=got["server"],
                          lease_time=int(got["lease_time"] or 0), mac=mac,
                          elapsed=round(elapsed, 3))
-    if release:
-        _stop(spec, pidfile, leases, conf, script, release=True)
+    _stop(spec, pidfile, leases, conf, script, release=release)
     return result
 
 

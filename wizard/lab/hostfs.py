@@ -58,6 +58,9 @@ def build_host(spec: LabSpec, role: str, skew: float, authorized_key: str,
             remote_gateway=remote.network_address + 1, remote_pool_start=remote_pool[0],
             remote_pool_end=remote_pool[1])
     write_private(base / "etc-dhcp" / "dhcpd.conf", conf)
+    upgrade = base / "lab-upgrade-dhcpd"
+    upgrade.write_text(asset_text("lab", "lab-upgrade-dhcpd"))
+    os.chmod(upgrade, 0o755)
     if rhel:
         _rhel_files(base, env)
     else:
@@ -107,6 +110,8 @@ def _fresh_base(spec: LabSpec, role: str) -> Path:
     (base / "dev-stage").mkdir()
     os.chmod(base / "tmp", 0o1777)
     os.chmod(base / "root", 0o700)
+    if "etc-wireguard" in dirs:
+        os.chmod(base / "etc-wireguard", 0o700)     # as wireguard-tools ships it
     (base / "run" / "sshd").mkdir(mode=0o755)
     return base
 
@@ -217,6 +222,17 @@ def mount_script(spec: LabSpec, role: str) -> str:
     lines = [f"mkdir -p {files}", f"mount --bind {spec.host_dir(role)} {files}"]
     if role != "router" and spec.flavor(role) == "rhel":
         lines += _rhel_prelude(spec, role, files)
+    elif role != "router":
+        # /usr of its own, so `lab-upgrade-dhcpd` can replace this host's dhcpd as a package
+        # upgrade would, and never the machine's (the RHEL layout overlays /usr already).
+        ovl = spec.run_dir / f"{role}.overlay" / "usr"
+        lines += [f"mkdir -p {ovl / 'upper'} {ovl / 'work'}",
+                  f"mount -t overlay lab-usr -o lowerdir=/usr,upperdir={ovl / 'upper'},"
+                  f"workdir={ovl / 'work'} /usr",
+                  "[ \"$(findmnt -n -o FSTYPE /usr)\" = overlay ]"]
+    if role != "router":
+        lines.append(f"install -m 0755 {files / 'lab-upgrade-dhcpd'} "
+                     "/usr/local/sbin/lab-upgrade-dhcpd")
     dirs = spec.private_dirs(role)
     lines += [f"mount --bind {files / sub} {target}"
               for sub, target in dirs.items() if target != "/run"]
@@ -233,6 +249,10 @@ def mount_script(spec: LabSpec, role: str) -> str:
         *[f"touch {stage}/{n} && mount --bind /dev/{n} {stage}/{n}"
           for n in ("null", "zero", "full", "random", "urandom", "tty")],
         f"mkdir {stage}/pts {stage}/shm && mount --rbind /dev/pts {stage}/pts",
+        # The tun device, for a userspace WireGuard (wireguard-go) in the host: the lab's
+        # kernel has no wireguard module.
+        f"if [ -c /dev/net/tun ]; then mkdir {stage}/net && touch {stage}/net/tun && "
+        f"mount --bind /dev/net/tun {stage}/net/tun; fi",
         f"ln -s pts/ptmx {stage}/ptmx && ln -s /proc/self/fd {stage}/fd",
         f"ln -s /proc/self/fd/0 {stage}/stdin && ln -s /proc/self/fd/1 {stage}/stdout",
         f"ln -s /proc/self/fd/2 {stage}/stderr",

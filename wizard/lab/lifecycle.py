@@ -206,6 +206,8 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
     if spec.routed:
         # The router's dhcrelay is checked over SSH, as the primary is reached.
         extra["relays"] = {"ssh": [spec.address("router")]}
+        # A working example for `protect tunnel`: the spare segment of the lab's subnet.
+        extra["tunnel"] = {"addresses": list(spec.tunnel_addresses)}
     answers = answers_from_dict({
         "primary": host("primary"),
         "secondary": host("secondary"),

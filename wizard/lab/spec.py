@@ -129,6 +129,16 @@ class LabSpec:
         admin, site_a, site_b, _spare = lower.subnets(prefixlen_diff=2)
         return {"admin": admin, "site-a": site_a, "site-b": site_b, "clients": upper}
 
+    @property
+    def tunnel_addresses(self) -> tuple[str, str] | None:
+        """The routed lab's spare quarter, as the two peers' `protect tunnel` addresses: a
+        subnet of the lab's own that no segment uses (None on a flat lab)."""
+        if not self.routed:
+            return None
+        spare = list(list(self.network.subnets(prefixlen_diff=1))[0].subnets(prefixlen_diff=2))[3]
+        return (f"{spare.network_address + 1}/{spare.prefixlen}",
+                f"{spare.network_address + 2}/{spare.prefixlen}")
+
     def site(self, role: str) -> ipaddress.IPv4Network:
         """The segment a server sits on."""
         if not self.routed:
@@ -267,6 +277,9 @@ PRIVATE_DIRS = {
     "etc-chrony": "/etc/chrony",
     "etc-sudoers.d": "/etc/sudoers.d",
     "var-lib-dhcp": "/var/lib/dhcp",
+    # `protect tunnel` writes its wg-quick config and key here: each host's own, never the
+    # machine's (a Debian lab host otherwise shares this machine's /etc).
+    "etc-wireguard": "/etc/wireguard",
     "var-log": "/var/log",
     "run": "/run",
     "tmp": "/tmp",
@@ -282,6 +295,7 @@ RHEL_PRIVATE_DIRS = {
     "etc-chrony": "/etc/chrony",
     "etc-sudoers.d": "/etc/sudoers.d",
     "var-lib-dhcpd": "/var/lib/dhcpd",
+    "etc-wireguard": "/etc/wireguard",
     "var-log": "/var/log",
     "run": "/run",
     "tmp": "/tmp",

@@ -15,10 +15,12 @@ from typing import Callable
 from wizard.errors import OperationFailed
 from wizard.ops.lease_probe import LeaseProbe
 from wizard.ops.omapi import OmapiClient, OmapiError
-from wizard.ops.statewatch import Transition, both, roles_in, wait_for
+from wizard.ops.statewatch import Transition, both, roles_in, wait_for, wait_settled
 from wizard.roles import OTHER
 
 TAKEOVER_WAIT = 5.0
+RETURN_GRACE = 15.0
+SETTLE_WAIT = 60.0
 
 
 @dataclass
@@ -44,6 +46,7 @@ class DrillResult:
     steps: list[DrillStep]
     timeline: list[Transition]
     summary: str
+    left_out: str | None = None     # a peer left in shutdown (its window failed)
 
 
 class Drill:
@@ -52,7 +55,8 @@ class Drill:
                  session=None, progress: Callable[[str, str], None] | None = None,
                  cancel: threading.Event | None = None, omapi_timeout: float = 5.0,
                  link_ages: Callable[[], dict[str, float | None]] | None = None,
-                 guard_for: Callable[[str], object] | None = None):
+                 guard_for: Callable[[str], object] | None = None,
+                 window: Callable[[str, object], tuple[bool, str]] | None = None):
         self.ep = endpoints
         self.rel = relationship
         self.key_name, self.secret = key_name, secret
@@ -66,6 +70,10 @@ class Drill:
         self.link_ages = link_ages
         # role -> a wizard.ops.drill_guard.DrillGuard for the server about to be shut down
         self.guard_for = guard_for
+        # The work done while a peer is out of service (an upgrade): (role, its guard) ->
+        # (done, what happened). None for a drill, which only proves the takeover.
+        self.window = window
+        self.left_out: str | None = None    # the peer a failed window left in shutdown
         self.steps: list[DrillStep] = []
         self.timeline: list[Transition] = []
         self._known: dict[str, str] = {}
@@ -119,6 +127,45 @@ class Drill:
                 break
         return self._result()
 
+    def bring_back(self, down: str, verify: Callable[[str, object], tuple[bool, str]] | None
+                   = None) -> DrillResult:
+        """Return a peer an earlier window left out of service (shutdown, its partner in
+        partner-down) the way the primitive would have: verify it (the upgrade's version and
+        `dhcpd -t`), restart its dhcpd, recover, normal."""
+        t0 = time.monotonic()
+        survivor = OTHER[down]
+        start = wait_for(self._read, roles_in(**{down: "shutdown", survivor: "partner-down"}),
+                         timeout=5, on_transition=self._on_transition, known=self._known)
+        if not start.ok:
+            self._step("precondition", False, f"resuming expects {down} in shutdown and "
+                       f"{survivor} in partner-down; they are " + ", ".join(
+                           f"{r} {s}" for r, s in start.states().items()), t0)
+            return self._result()
+        running = start.last[survivor].state
+        self.mclt = running.mclt or self.mclt
+        self.mrd = running.max_response_delay or self.mrd
+        self._step("precondition", True, f"{down} is shut down and {survivor} serves alone "
+                   "(partner-down)", t0)
+        net = None
+        if self.guard_for is not None:
+            net = self.guard_for(down)
+            net.start()
+        try:
+            if verify is not None:
+                t = time.monotonic()
+                ok, detail = verify(down, net)
+                self._step(f"verify-{down}", ok, detail, t)
+                if not ok:
+                    self.left_out = down
+                    return self._result()
+            self._restore(down, net, restart=True)
+        finally:
+            if net is not None:
+                outcome = net.finish()
+                if self.session is not None:
+                    self.session.event("drill", "guard", host=down, result=outcome)
+        return self._result()
+
     def _fresh_contact(self) -> tuple[bool, str]:
         """Fresh evidence that the peers talk now, not a `normal` that dhcpd has not yet
         found stale: failover data seen arriving on both hosts within one CONTACT interval
@@ -163,6 +210,18 @@ class Drill:
         return True, f"stayed normal for {hold:.0f} s"
 
     def _one(self, down: str) -> bool:
+        t = time.monotonic()
+        # The rebalance after a deploy or after the last peer's return sends binding updates;
+        # a peer shut down with some still unacknowledged comes back with them queued, and
+        # then dhcpd makes it wait out MCLT (docs/dhcpd-behaviour.md). Let them land first.
+        settled, waited, unacked = wait_settled(self._read, timeout=SETTLE_WAIT,
+                                                cancel=self.cancel)
+        self._step(f"settled-{down}", True, (
+            f"no binding update in flight on either peer ({waited:.1f} s)") if settled else (
+            f"binding updates still unacknowledged after {waited:.0f} s ({unacked}): going on; "
+            f"{down} may have to wait out MCLT when it returns"), t, unacked=unacked)
+        if self.cancel.is_set():
+            return False
         t = time.monotonic()
         net = None
         if self.guard_for is not None:
@@ -213,6 +272,15 @@ class Drill:
         if self.cancel.is_set():
             self._step("cancelled", False, f"{self.cancel_reason()}; putting {down} back into "
                        "operation", t)
+        if ok and proven and self.window is not None and not self.cancel.is_set():
+            t = time.monotonic()
+            done, detail = self.window(down, net)
+            self._step(f"window-{down}", done, detail, t)
+            if not done:
+                # The work in the window failed: whatever runs on that host now is unproven,
+                # so it stays out of service and the survivor, untouched, serves everyone.
+                self.left_out = down
+                return False
         # Always put the peer back, even when a step above failed: a drill must not leave a
         # server in shutdown (it would stay there across restarts).
         back = self._restore(down, net, broken_link=not ok)
@@ -264,8 +332,15 @@ class Drill:
                    f"{how}, but its OMAPI does not answer: {survivor} keeps serving alone", t)
         return answers.ok
 
-    def _restore(self, down: str, net, broken_link: bool = False) -> bool:
-        if not broken_link and not self._restart(down, net):
+    def _restore(self, down: str, net, broken_link: bool = False,
+                 restart: bool | None = None) -> bool:
+        # Restart only where the window changed what runs (an upgrade). A restart reloads the
+        # lease file, and leases this peer offered while it served alone come back from it as
+        # updates to send, which rules out skipping MCLT; a drill's peer, never restarted,
+        # has nothing queued and returns at once (docs/dhcpd-behaviour.md).
+        if restart is None:
+            restart = self.window is not None
+        if not broken_link and restart and not self._restart(down, net):
             return False
         t = time.monotonic()
         try:
@@ -274,20 +349,47 @@ class Drill:
             self._step(f"recover-{down}", False, exc.message, t)
             return False
         # The returning peer relearns the leases the survivor gave out and may wait out MCLT.
-        # Not cancellable: putting the peer back is what a cancel asks for.
+        # It is set to recover now and gets there by itself, so a cancel only stops the
+        # watching (a Ctrl+C must not hold the operator for an hour of recover-wait).
         # With the messages between them lost, normal cannot come until that is fixed:
         # wait one dead-peer interval, not MCLT, and say where things stand.
         limit = self.mrd + 15 if broken_link else self.mclt + 2 * self.mrd + 30
         self.progress("waiting", f"{down} is back in operation; waiting up to {limit} s for "
                       f"normal on both (it may wait out MCLT, {self.mclt} s, in recover-wait)")
-        res = wait_for(self._counting_down(), both("normal"), timeout=limit,
+        reader = self._counting_down()
+        # The first seconds are not cancellable: a peer that skips the MCLT wait is normal
+        # within them, and a cancel that came earlier asked for exactly that.
+        res = wait_for(reader, both("normal"), timeout=min(limit, RETURN_GRACE),
                        on_transition=self._on_transition, known=self._known)
-        self._step(f"recover-{down}", res.ok, "both peers are normal again" if res.ok else
-                   "not back to normal: " + ", ".join(f"{r} {s}" for r, s in res.states().items())
-                   + (f"; {down} is set to recover and rejoins by itself once the messages "
-                      "between them get through" if broken_link else ""),
-                   t, seconds_to_normal=round(res.waited, 3))
+        if not res.ok and limit > RETURN_GRACE:
+            more = wait_for(reader, both("normal"), timeout=limit - RETURN_GRACE,
+                            cancel=self.cancel, on_transition=self._on_transition,
+                            known=self._known)
+            more.waited += res.waited
+            res = more
+        if res.cancelled:
+            detail = (f"{self.cancel_reason()} while {down} was returning: it is set to "
+                      "recover and reaches normal by itself" + self._eta(res) +
+                      "; nothing else is left to do")
+        elif res.ok:
+            detail = "both peers are normal again"
+        else:
+            detail = ("not back to normal: " + ", ".join(f"{r} {s}" for r, s in
+                                                         res.states().items())
+                      + (f"; {down} is set to recover and rejoins by itself once the "
+                         "messages between them get through" if broken_link else ""))
+        self._step(f"recover-{down}", res.ok, detail, t, seconds_to_normal=round(res.waited, 3))
         return res.ok
+
+    def _eta(self, res) -> str:
+        """When a peer in recover-wait serves again (STOS + MCLT), as a clock time."""
+        for sample in res.last.values():
+            st = sample.state
+            if st is not None and st.local_state == "recover-wait" and st.local_stos:
+                at = time.strftime("%H:%M:%S", time.localtime(st.local_stos + (st.mclt or
+                                                                              self.mclt)))
+                return f" (it waits out MCLT in recover-wait until {at})"
+        return ""
 
     def cancel_reason(self) -> str:
         return getattr(self.cancel, "reason", "") or "cancelled by the operator"
@@ -329,5 +431,5 @@ class Drill:
         if self.session is not None:
             self.session.event("drill", "result", passed=passed, service_proven=proven,
                                summary=summary)
-        return DrillResult(passed, proven, self.steps, self.timeline, summary)
+        return DrillResult(passed, proven, self.steps, self.timeline, summary, self.left_out)
 

@@ -30,6 +30,13 @@ while :; do
     if [ "$miss" -ge "$LIMIT" ]; then
         ln -s recover-heartbeat-lost decided 2>/dev/null
         log "no heartbeat for $LIMIT s: setting this server back to recover"
+        # An upgrade's command may still run (a package manager half-way): let it end, up to
+        # its own time limit, before the server is put back.
+        if [ -e window.started ] && [ ! -e window.rc ]; then
+            log "waiting for the maintenance command to end first"
+            w=0; lim=$(cat window.limit 2>/dev/null || echo 1800)
+            while [ ! -e window.rc ] && [ $w -lt "$lim" ]; do sleep 1; w=$((w + 1)); done
+        fi
         # The wizard may have been cut off while it restarted dhcpd: the restart completes
         # (it runs detached), and OMAPI answers again once dhcpd is up, so try for a minute.
         n=0
@@ -57,8 +64,9 @@ class DrillGuard:
 
     def __init__(self, conn, role: str, *, omapi_port: int, key_name: str, secret: str,
                  relationship: str, owner: guard.Owner, miss_limit: int = guard.MISS_LIMIT,
-                 restart: str | None = None):
+                 restart: str | None = None, reconnect=None):
         self.conn, self.role = conn, role
+        self.reconnect = reconnect          # () -> a new connection to this host, or None
         self.restart_command = restart      # None: the drill recovers it without a restart
         self.stamp = owner.stamp
         self.owner = owner
@@ -108,6 +116,51 @@ class DrillGuard:
                               f"{' '.join(map(str, sorted(pids)))}")
             time.sleep(0.5)
         return False, f"`{self.restart_command}` did not finish within {timeout:.0f} s"
+
+    def run_window(self, command: str, timeout: float, cancel=None,
+                   on_wait=None) -> tuple[int | None, str]:
+        """Run the operator's maintenance command on the shut-down host, detached (a dropped
+        link or a killed wizard does not kill a package manager half-way; the guard waits
+        for it before it puts the server back). Returns (exit code or None if still running
+        after `timeout`, the end of its output). A cancel does not stop it: it is waited for."""
+        import time
+
+        d = guard.run_dir(self.stamp)
+        res = self.conn.run(f"umask 077; cat > {q(d)}/window && "
+                            f"echo {int(timeout)} > {q(d)}/window.limit",
+                            privileged=True, stdin=command + "\n", timeout=15,
+                            label="maintenance command")
+        if not res.ok:
+            return 127, f"could not hand the command to the host: {res.stderr.strip()}"
+        res = self.conn.run(guard.run_detached(self.stamp, "window"), privileged=True,
+                            timeout=15, label="maintenance command")
+        if not res.ok:
+            return 127, f"could not start the command: {res.stderr.strip()}"
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            try:
+                st = self.conn.run(guard.detached_status(self.stamp, "window"),
+                                   privileged=True, timeout=10, label="maintenance command",
+                                   quiet=True)
+            except Exception:  # noqa: BLE001 - the link dropped: the command runs on; look again
+                self._reconnect()
+                time.sleep(2.0)
+                continue
+            state, rc, _pids, out = guard.parse_restart_status(st.stdout)
+            if st.ok and state == "done":
+                return rc, out
+            if on_wait is not None:
+                on_wait(time.monotonic() - started)
+            time.sleep(1.0)
+        return None, f"still running after {timeout:.0f} s"
+
+    def _reconnect(self) -> None:
+        if self.reconnect is None:
+            return
+        try:
+            self.conn = self.reconnect()
+        except Exception:  # noqa: BLE001 - still cut off; the caller tries again
+            pass
 
     def _beat(self) -> None:
         while not self._stop.wait(guard.HEARTBEAT):

@@ -28,10 +28,17 @@ def register(kind: str, factory: Callable[[str], "LeaseProbe"]) -> None:
 
 
 class ScriptProbe:
-    """wizard/dhcp_probe_script.py as a real client: DISCOVER, REQUEST, ACK, RELEASE."""
+    """wizard/dhcp_probe_script.py as a real client: DISCOVER, REQUEST, ACK, and a RELEASE
+    only when asked: the drill's proof keeps its lease (see the script's docstring)."""
+
+    release = False
 
     def __init__(self, interface: str, where: str):
         self.interface, self.where = interface, where
+
+    @property
+    def end(self) -> str:
+        return "release" if self.release else "keep"
 
     def describe(self) -> str:
         return f"a DHCP client on {self.where} ({self.interface})"
@@ -73,7 +80,7 @@ class LocalProbe(ScriptProbe):
         import subprocess
         import sys
 
-        proc = subprocess.run([sys.executable, "-", self.interface, str(timeout)], input=script,
+        proc = subprocess.run([sys.executable, "-", self.interface, str(timeout), self.end], input=script,
                               capture_output=True, text=True, timeout=timeout + 10)
         return proc.returncode, proc.stdout, proc.stderr
 
@@ -94,7 +101,7 @@ class SshProbe(ScriptProbe):
         conn = connect("probe", resolve_host(self.host_answers), sudo=self.host_answers.sudo,
                        session=self.session)
         try:
-            res = conn.run(f"python3 - {shlex.quote(self.interface)} {timeout:g}", stdin=script,
+            res = conn.run(f"python3 - {shlex.quote(self.interface)} {timeout:g} {self.end}", stdin=script,
                            privileged=True, timeout=timeout + 10, label="dhcp probe")
         finally:
             conn.close()

@@ -81,6 +81,8 @@ class FailoverState:
     partner_stos: int | None
     role: str                   # "primary" or "secondary" (dhcpd's hierarchy)
     max_response_delay: int | None
+    # Binding updates sent to the partner and not yet acknowledged (dhcpd's ack queue).
+    unacked: int | None = None
 
     @property
     def serving(self) -> bool:
@@ -112,6 +114,7 @@ def parse_failover_state(relationship: str, raw: dict[bytes, bytes]) -> Failover
         role={0: "primary", 1: "secondary"}.get(hierarchy, "unknown") if hierarchy is not None
         else "unknown",
         max_response_delay=_int(raw, b"max-response-delay"),
+        unacked=_int(raw, b"cur-unacked-updates"),
     )
 
 

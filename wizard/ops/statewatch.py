@@ -161,3 +161,27 @@ def log_hints(log_text: str) -> list[str]:
         hints.append("dhcpd could not bind its failover `address`: it must be an address of "
                      "that host.")
     return hints
+
+
+def wait_settled(read, *, timeout: float = 60.0, quiet_reads: int = 3,
+                 every: float = 1.0, cancel=None) -> tuple[bool, float, dict]:
+    """After both peers are normal, the pool rebalance between them: dhcpd moves free
+    addresses to the partner with binding updates right after normal. Settled when no update
+    is in flight on either peer (OMAPI's cur-unacked-updates is 0) for `quiet_reads` reads in
+    a row. (settled, seconds waited, the last unacked counts)."""
+    started = time.monotonic()
+    quiet = 0
+    last: dict = {}
+    while time.monotonic() - started < timeout:
+        if cancel is not None and cancel.is_set():
+            break
+        samples = read()
+        last = {r: (s.state.unacked if s.state is not None else None) for r, s in samples.items()}
+        if all(v in (0, None) for v in last.values()):   # None: dhcpd does not say
+            quiet += 1
+            if quiet >= quiet_reads:
+                return True, time.monotonic() - started, last
+        else:
+            quiet = 0
+        time.sleep(every)
+    return False, time.monotonic() - started, last

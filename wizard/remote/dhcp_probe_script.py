@@ -2,10 +2,11 @@
 
 It is run as a program, on the wizard host or piped to `python3 -` on a probe host over
 SSH, so a real network gets proof of service without installing anything there. A fresh
-random MAC each run makes it a client the servers never saw; the lease is released at the
-end. Needs root (port 68, SO_BINDTODEVICE). Prints one JSON object.
+random MAC each run makes it a client the servers never saw. With `release` the lease is
+handed back at the end; with `keep` (what the drill uses) it is left to expire, since a release
+the survivor receives while its partner is shut down makes the returning partner wait out MCLT. Needs root (port 68, SO_BINDTODEVICE). Prints one JSON object.
 
-    python3 dhcp_probe_script.py IFACE [TIMEOUT]
+    python3 dhcp_probe_script.py IFACE [TIMEOUT] [release|keep]
 """
 
 import json
@@ -73,6 +74,7 @@ def wait_for(sock, xid, kinds, deadline):
 def main():
     iface = sys.argv[1]
     timeout = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
+    release = (sys.argv[3] if len(sys.argv) > 3 else "release") != "keep"
     mac = bytes([0x02]) + os.urandom(5)
     xid = random.getrandbits(32)
     result = {"interface": iface, "mac": ":".join(f"{b:02x}" for b in mac)}
@@ -107,9 +109,11 @@ def main():
         return 1
     result.update(address=ack["yiaddr"], server=ack.get("server"),
                   lease_time=ack.get("lease_time"), elapsed=round(time.monotonic() - start, 3))
-    # Hand the address back at once: a probe must not hold addresses from the pool.
-    sock.sendto(packet(RELEASE, xid, mac, server=ack.get("server"), ciaddr=ack["yiaddr"]),
-                ("255.255.255.255", 67))
+    if release:
+        # Hand the address back at once: a probe should not hold addresses from the pool.
+        sock.sendto(packet(RELEASE, xid, mac, server=ack.get("server"), ciaddr=ack["yiaddr"]),
+                    ("255.255.255.255", 67))
+    result["released"] = release
     print(json.dumps(result))
     return 0
 

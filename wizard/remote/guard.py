@@ -14,7 +14,9 @@ before anything is written, the wizard starts a small detached shell process, th
 - carries out the wizard's decision (`decided`, a symlink whose target is the decision, so
   that writing it is one atomic step and the guard and the wizard cannot both decide):
   `commit`, `abort` or `rollback`. A rollback is always done by the guard, so a wizard that
-  dies halfway through its rollback leaves nothing half-done.
+  dies halfway through its rollback leaves nothing half-done. An operation that changes more
+  than files (`protect tunnel` brings a tunnel up) leaves its own undo script, `undo`, which
+  the rollback runs before it restarts dhcpd.
 
 Everything lives in /var/run (tmpfs, root only, gone at boot together with the guard), except
 the backups, which sit beside the files they back up.
@@ -82,6 +84,9 @@ rollback() {
         fi
     done < restore
     remove_uploads
+    # What else the change put in place (a tunnel, say) goes before dhcpd restarts on the
+    # old config; `undo` is written by the operation that needs it, idempotent.
+    if [ -s undo ]; then sh ./undo >> rollback.out 2>&1; log "undo exit $?"; fi
     tries=0
     while [ "$tries" -lt 3 ]; do
         tries=$((tries + 1))
@@ -215,15 +220,23 @@ def result(stamp: str) -> str:
             f"tail -n 20 {q(d)}/rollback.out 2>/dev/null | sed 's/^/| /'")
 
 
-def restart_detached(stamp: str) -> str:
-    """Start the restart in its own session: it completes even if our SSH session dies."""
+def run_detached(stamp: str, name: str) -> str:
+    """Run the guard directory's script NAME in its own session: it completes even if our SSH
+    session dies (a restart, or the operator's upgrade command in a maintenance window).
+    NAME.rc appears, atomically, when it has ended; NAME.out holds what it printed."""
     d = run_dir(stamp)
-    body = (f"echo $$ > {q(d)}/restart.started; sh {q(d)}/restart > {q(d)}/restart.out 2>&1; "
-            f"echo $? > {q(d)}/restart.rc.tmp; mv -f {q(d)}/restart.rc.tmp {q(d)}/restart.rc")
-    return (f"rm -f {q(d)}/restart.started {q(d)}/restart.rc; "
+    f = f"{q(d)}/{name}"
+    body = (f"echo $$ > {f}.started; sh {f} > {f}.out 2>&1; "
+            f"echo $? > {f}.rc.tmp; mv -f {f}.rc.tmp {f}.rc")
+    return (f"rm -f {f}.started {f}.rc; "
             f"nohup setsid sh -c {q(body)} >/dev/null 2>&1 </dev/null & "
-            f"n=0; while [ ! -e {q(d)}/restart.started ] && [ $n -lt 50 ]; do sleep 0.1; "
-            f"n=$((n+1)); done; [ -e {q(d)}/restart.started ]")
+            f"n=0; while [ ! -e {f}.started ] && [ $n -lt 50 ]; do sleep 0.1; "
+            f"n=$((n+1)); done; [ -e {f}.started ]")
+
+
+def restart_detached(stamp: str) -> str:
+    """Start the host's restart command (written to `restart` by acquire()) detached."""
+    return run_detached(stamp, "restart")
 
 
 def pid_set(text: str) -> set[int]:
@@ -232,7 +245,7 @@ def pid_set(text: str) -> set[int]:
 
 
 def parse_restart_status(stdout: str) -> tuple[str, int | None, set[int], str]:
-    """restart_status()'s output as (`running` or `done`, exit code or None, dhcpd pids,
+    """detached_status()'s output as (`running` or `done`, exit code or None, dhcpd pids,
     the restart's own output)."""
     head, _, rest = stdout.partition("\n--\n")
     pids_text, _, out = rest.partition("\n--\n")
@@ -241,9 +254,14 @@ def parse_restart_status(stdout: str) -> tuple[str, int | None, set[int], str]:
     return (words[0] if words else "running"), rc, pid_set(pids_text), out.strip()
 
 
-def restart_status(stamp: str) -> str:
-    """`running`, or `done RC` with the restart's output; then the dhcpd pids."""
+def detached_status(stamp: str, name: str) -> str:
+    """`running`, or `done RC` with the script's output; then the dhcpd pids."""
     d = run_dir(stamp)
-    return (f"if [ -e {q(d)}/restart.rc ]; then echo done $(cat {q(d)}/restart.rc); "
+    f = f"{q(d)}/{name}"
+    return (f"if [ -e {f}.rc ]; then echo done $(cat {f}.rc); "
             f"else echo running; fi; echo '--'; sh {q(d)}/pids; echo '--'; "
-            f"tail -c 800 {q(d)}/restart.out 2>/dev/null")
+            f"tail -c 800 {f}.out 2>/dev/null")
+
+
+def restart_status(stamp: str) -> str:
+    return detached_status(stamp, "restart")

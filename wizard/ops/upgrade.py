@@ -1,0 +1,156 @@
+"""The work in one peer's upgrade window, done while that peer is out of service and its
+partner serves every client alone (wizard.ops.drill takes it out and brings it back).
+
+Headless, the window runs the operator's command on the host, detached under the drill's
+guard (a dropped link or a killed wizard never stops a package manager half-way). In the
+TUI it waits for the operator's "done". Either way it ends by asking the host's dhcpd, the
+binary that will start next, for its version and for its verdict on the config it will run
+(`dhcpd -t`): a peer whose new dhcpd rejects its config is not restarted, so the old one
+stays in shutdown and the survivor keeps serving.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from wizard.facts.parse import dhcpd_binary
+from wizard.remote import shell as sh
+
+COMMAND_TIMEOUT = 1800.0    # a package upgrade over a slow mirror; --command-timeout
+
+
+def read_version(conn, dhcpd: str, running: bool = False) -> str | None:
+    """What the dhcpd binary on disk says it is ("4.4.3-P1"); None when it will not say.
+    With `running`, the release of the dhcpd that runs now, where one does: its program as
+    it was started (/proc/PID/exe), which an upgrade on disk does not change."""
+    disk = f"{sh.q(dhcpd)} --version 2>&1"
+    cmd = (f"p=$({sh.dhcpd_pids()} | head -n 1); "
+           f"if [ -n \"$p\" ]; then /proc/$p/exe --version 2>&1; else {disk}; fi"
+           if running else disk)
+    res = conn.run(cmd, privileged=True, timeout=15, label="dhcpd --version")
+    return dhcpd_binary(res.stdout).version
+
+
+@dataclass
+class PeerRecord:
+    role: str
+    before: str | None = None
+    after: str | None = None
+    command_rc: int | None = None
+    output: str = ""
+    validated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class UpgradeWindow:
+    """Called by the drill as window(role, guard) -> (done, what happened)."""
+
+    def __init__(self, conn_for: Callable[[str], object], dhcpd: dict[str, str],
+                 config: dict[str, str], *, command: str | None = None,
+                 operator_done: Callable[[str], bool] | None = None,
+                 timeout: float = COMMAND_TIMEOUT, session=None,
+                 progress: Callable[[str, str], None] | None = None):
+        if (command is None) == (operator_done is None):
+            raise ValueError("a window runs a command or waits for the operator, not both")
+        self.conn_for, self.dhcpd, self.config = conn_for, dhcpd, config
+        self.command, self.operator_done = command, operator_done
+        self.timeout = timeout
+        self.session = session
+        self.progress = progress or (lambda step, msg: None)
+        self.records: dict[str, PeerRecord] = {}
+
+    def before(self, role: str) -> str | None:
+        rec = self.records.setdefault(role, PeerRecord(role))
+        rec.before = read_version(self.conn_for(role), self.dhcpd[role], running=True)
+        return rec.before
+
+    def __call__(self, role: str, net) -> tuple[bool, str]:
+        rec = self.records.setdefault(role, PeerRecord(role))
+        if rec.before is None:
+            rec.before = read_version(self.conn_for(role), self.dhcpd[role], running=True)
+        if self.command is not None:
+            done, what = self._command(role, net, rec)
+        else:
+            done, what = self._operator(role, rec)
+        if not done:
+            return False, what
+        return self.verify(role, net, what)
+
+    def verify(self, role: str, net=None, what: str = "") -> tuple[bool, str]:
+        """The binary that will start next: its version, and `dhcpd -t` of the config."""
+        rec = self.records.setdefault(role, PeerRecord(role))
+        conn = self.conn_for(role)
+        rec.after = read_version(conn, self.dhcpd[role])
+        res = conn.run(sh.validate(self.dhcpd[role], self.config[role]), privileged=True,
+                       timeout=120, label="dhcpd -t")
+        changed = (f"dhcpd {rec.before or '?'} -> {rec.after or '?'}"
+                   if rec.before and rec.after != rec.before
+                   else f"dhcpd reports {rec.after or '?'}")
+        what = f"{what}; " if what else ""
+        rec.validated = res.ok
+        self._record(rec)
+        if not res.ok:
+            tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-6:])
+            return False, (f"{what}{changed}, and the dhcpd that would start next rejects "
+                           f"{self.config[role]} (`dhcpd -t` exited {res.exit_code}):\n{tail}")
+        return True, f"{what}{changed}; `dhcpd -t` accepts {self.config[role]}"
+
+    def _command(self, role: str, net, rec: PeerRecord) -> tuple[bool, str]:
+        last = [0.0]
+
+        def waiting(seconds: float) -> None:
+            if seconds - last[0] >= 10:
+                last[0] = seconds
+                self.progress("window", f"{role}: `{self.command}` still running "
+                              f"({seconds:.0f} s)")
+
+        self.progress("window", f"{role}: running `{self.command}` (detached on the host, "
+                      f"up to {self.timeout:.0f} s)")
+        rc, out = net.run_window(self.command, self.timeout, on_wait=waiting)
+        rec.command_rc, rec.output = rc, out[-2000:]
+        self._record(rec)
+        if rc is None:
+            return False, (f"`{self.command}` is still running on {role} after "
+                           f"{self.timeout:.0f} s (it goes on there; --command-timeout "
+                           "gives it longer)")
+        if rc != 0:
+            tail = "\n".join(out.strip().splitlines()[-6:])
+            return False, f"`{self.command}` exited {rc} on {role}:\n{tail}"
+        last_line = out.strip().splitlines()[-1] if out.strip() else "no output"
+        return True, f"`{self.command}` exited 0 ({last_line[:160]})"
+
+    def _operator(self, role: str, rec: PeerRecord) -> tuple[bool, str]:
+        self.progress("window", f"{role} is out of service: upgrade it now, then continue")
+        if not self.operator_done(role):
+            return False, f"the operator stopped the upgrade while {role} was out of service"
+        return True, "the operator upgraded it"
+
+    def _record(self, rec: PeerRecord) -> None:
+        if self.session is not None:
+            self.session.event("upgrade", "window", host=rec.role, **{
+                k: v for k, v in rec.as_dict().items() if k != "role"})
+
+
+class OperatorGate:
+    """The TUI's pause: the window waits until the operator says done (or stops)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.waiting_for: str | None = None
+        self._go_on = False
+
+    def __call__(self, role: str) -> bool:
+        self.waiting_for = role
+        self._event.wait()
+        self._event.clear()
+        self.waiting_for = None
+        return self._go_on
+
+    def done(self, go_on: bool = True) -> None:
+        self._go_on = go_on
+        self._event.set()
