@@ -81,6 +81,9 @@ class RelaysAnswers:
 
 @dataclass(frozen=True)
 class ProtectAnswers:
+    # Who may reach OMAPI once `protect firewall` has run (CIDRs); empty means the address the
+    # wizard's SSH session comes from, as each server sees it.
+    admin: tuple[str, ...] = ()
     # Networks the operator vouches for: failover traffic routed only across these needs no
     # tunnel (the guide's closing section). Empty: every routed path is reported untrusted.
     trusted: tuple[str, ...] = ()
@@ -139,6 +142,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "max_response_delay": int, "max_unacked_updates": int, "load_balance_max_seconds": int,
     "pools": list, "key_name": str, "secret_file": str, "max_skew_seconds": (int, float),
     "probe": str, "probe_interface": str, "addresses": list, "ssh": list, "confirmed": list,
+    "admin": list,
     "trusted": list,
     "interface": str, "endpoints": list,
 }
@@ -302,6 +306,15 @@ def _check_section(section: str, v: dict[str, Any], err) -> None:
                               'e.g. ["203.0.113.1", "relay1.example"]')
                 v[key] = tuple(v[key])
     elif section == "protect":
+        if "admin" in v:
+            nets = []
+            for item in v["admin"]:
+                try:
+                    nets.append(str(ipaddress.IPv4Network(item, strict=False)))
+                except (ValueError, TypeError) as exc:
+                    raise err("protect.admin", f"{item!r} is not an IPv4 address or CIDR ({exc})",
+                              'e.g. admin = ["192.0.2.10/32", "198.51.100.0/28"]') from None
+            v["admin"] = tuple(nets)
         if "trusted" in v:
             nets = []
             for item in v["trusted"]:

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lay the primary out as Debian (default) or RHEL 9 / Rocky")
     up.add_argument("--flavor-secondary", choices=("debian", "rhel"), default=None,
                     help="lay the secondary out as Debian (default) or RHEL 9 / Rocky")
+    for role in ("primary", "secondary"):
+        up.add_argument(f"--firewall-{role}", choices=("none", "nftables", "firewalld"),
+                        default=None, help=f"a host firewall on the {role}: none (default), "
+                        "nftables (an input ruleset: policy drop, SSH, DHCP, failover, OMAPI "
+                        "open) or firewalld (the real daemon; DHCP, failover, OMAPI open)")
     up.add_argument("--no-root-login", action="store_true", default=None,
                     help="sshd refuses root; the answers log in as the lab's sudo user")
     down = lab_sub.add_parser("down", help="remove every namespace, mount, link and process of the lab")
@@ -205,12 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
     _session(tunnel)
     tunnel.set_defaults(module="protect_tunnel")
     # -- end of protect tunnel ----------------------------------------------------------
+    _protect_firewall_parser(protect_sub)
 
     report = sub.add_parser("report", help="(re)build the evidence report of a recorded session")
     report.add_argument("session_dir", metavar="SESSION_DIR")
     verify = sub.add_parser("verify", help="check that a recorded session is complete and untampered")
     verify.add_argument("session_dir", metavar="SESSION_DIR")
     return p
+
+
+def _protect_firewall_parser(protect_sub) -> None:
+    """`protect firewall` (issue 15, item 3); its work is wizard/commands/protect.py."""
+    fw = protect_sub.add_parser("firewall", help="host firewall rules: failover only from the "
+                                "peer, OMAPI only from admin addresses; watchdog-guarded")
+    _answers(fw)
+    _session(fw)
+    fw.add_argument("--yes", action="store_true", help="apply without asking")
+    fw.add_argument("--confirm-timeout", type=_bounded(5, 600, "a timeout"), default=60.0,
+                    metavar="S", help="the watchdogs restore the old rules unless confirmed "
+                    "within S seconds (default 60)")
+    # Test-only: a plan that also drops SSH from this wizard, to prove the watchdog.
+    fw.add_argument("--test-cut-ssh", action="store_true", help=argparse.SUPPRESS)
+    fw.set_defaults(module="protect")
 
 
 def _lab_common(p: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from wizard.checks.base import CheckResult, Run
 from wizard.checks.clock import clock_check
+from wizard.checks.firewall_check import host_firewall_check
 from wizard.checks.exposure import exposure_check
 from wizard.checks.host import host_checks, parity_check, ssh_checks
 from wizard.checks.leftover_check import leftovers_check
@@ -56,6 +57,7 @@ def run_checks(answers, session=None, progress: Callable[[CheckResult], None] | 
             jobs += [pool.submit(failover_port_check, run, pair, role) for role in ROLES]
             jobs += [pool.submit(omapi_port_check, run, pair, role) for role in ROLES]
             jobs.append(pool.submit(relay_check, run, pair))
+            jobs += [pool.submit(host_firewall_check, run, pair, role) for role in ROLES]
             for job in jobs:
                 job.result()
         if run.cancel.is_set():

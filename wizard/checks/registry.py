@@ -54,6 +54,8 @@ CHECKS: tuple[CheckSpec, ...] = (
               warn=None),
     CheckSpec("port-omapi", "elements", "this host reaches OMAPI on both peers", warn=None),
     CheckSpec("relay", "elements", "each DHCP relay forwards to both peers"),
+    CheckSpec("host-firewall", "elements",
+              "each peer's host firewall lets failover and DHCP through"),
     # The path between the failover addresses (wizard/checks/path.py). Shown, never
     # blocking: the remedies (a tunnel, an MTU, a faster link) are outside a deployment.
     CheckSpec("path", "elements", "the failover path: one segment or routed, across "

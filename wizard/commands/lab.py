@@ -50,7 +50,9 @@ def _up_spec(name: str, args) -> LabSpec:
     has it (so a plain `lab up` keeps it), or the defaults for a new one."""
     given = {"subnet": args.subnet, "topology": args.topology,
              "flavor_primary": args.flavor_primary, "flavor_secondary": args.flavor_secondary,
-             "root_login": False if args.no_root_login else None}
+             "root_login": False if args.no_root_login else None,
+             "firewall_primary": args.firewall_primary,
+             "firewall_secondary": args.firewall_secondary}
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
         return lifecycle.existing_spec(name)

@@ -237,6 +237,10 @@ def mount_script(spec: LabSpec, role: str) -> str:
     lines += [f"mount --bind {files / sub} {target}"
               for sub, target in dirs.items() if target != "/run"]
     lines.append(f"mount --bind {files / 'shadow'} /etc/shadow")
+    if role != "router":
+        # Only over a file that exists: never create one in this machine's /etc.
+        lines.append(f"if [ -e /etc/nftables.conf ]; then mount --bind "
+                     f"{files / 'nftables.conf'} /etc/nftables.conf; fi")
     # A sysfs of this network namespace, so the host sees its own interfaces in /sys.
     lines.append("mount -t sysfs -o ro lab-sys /sys")
     stage = files / "dev-stage"

@@ -98,6 +98,9 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
     progress("creating host file systems and keys")
     for role in ROLES:
         build_host(spec, role, skews[role], pubkey, password_hash)
+        # Each host's own /etc/nftables.conf: what `protect firewall` persists into must
+        # never be this machine's file.
+        ns.write_private(spec.host_dir(role) / "nftables.conf", nftables_conf(spec, role), 0o755)
     if spec.routed:
         build_router(spec, pubkey, password_hash)
     spec.client_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +118,11 @@ def _build(spec: LabSpec, skew: float, progress) -> None:
              + (", sshd and dhcrelay on the router" if spec.routed else ""))
     with ThreadPoolExecutor(len(spec.hosts)) as pool:
         list(pool.map(lambda r: _start_daemons(spec, r, skews.get(r, 0.0)), spec.hosts))
+    for role in ROLES:
+        if spec.firewall(role) == "nftables":
+            _load_nft(spec, role)
+        elif spec.firewall(role) == "firewalld":
+            _start_firewalld(spec, role)
     _write_access_files(spec, skew)
     progress(f"answers file: {spec.answers_path}")
 
@@ -220,6 +228,71 @@ def _write_access_files(spec: LabSpec, skew: float) -> None:
     state = {**spec.as_state(), "skew_secondary": skew,
              "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     ns.write_private(spec.state_file, json.dumps(state, indent=2) + "\n")
+
+
+def nftables_conf(spec: LabSpec, role: str) -> str:
+    """Debian's stock file (loaded by nothing until nftables.service is enabled), or the lab's
+    host ruleset where the lab runs one."""
+    if spec.firewall(role) == "nftables":
+        return "#!/usr/sbin/nft -f\n\nflush ruleset\n\n" + host_ruleset(spec)
+    return ("#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n"
+            "\t\ttype filter hook input priority filter;\n\t}\n\tchain forward {\n"
+            "\t\ttype filter hook forward priority filter;\n\t}\n\tchain output {\n"
+            "\t\ttype filter hook output priority filter;\n\t}\n}\n")
+
+
+def host_ruleset(spec: LabSpec) -> str:
+    """A typical Debian host ruleset (/etc/nftables.conf style): default drop on input, the
+    services the host offers open to all. Rules live in the netns: `lab down` takes them."""
+    return """table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		ip protocol icmp accept
+		tcp dport 22 accept
+		udp dport { 67, 68 } accept
+		tcp dport { 519, 520, 647, 847 } accept
+		tcp dport 7911 accept
+	}
+}
+"""
+
+
+def _load_nft(spec: LabSpec, role: str) -> None:
+    # As the host's nftables.service would at boot: its own /etc/nftables.conf.
+    proc = subprocess.run(ns.host_command(spec, role, ["nft", "-f", "/etc/nftables.conf"]),
+                          capture_output=True, timeout=10)
+    if proc.returncode != 0:
+        raise LabError(f"{role}: nft refused the lab's host ruleset: "
+                       f"{proc.stderr.decode(errors='replace').strip()}")
+
+
+def _start_firewalld(spec: LabSpec, role: str) -> None:
+    """The real firewalld (nftables backend) on its own system bus: the host's /run is
+    private, so a dbus-daemon --system there is that host's bus alone, and firewall-cmd
+    inside the host talks to it. Runtime settings only: --permanent would write this
+    machine's /etc/firewalld. About 0.7 s, so it starts only where asked."""
+    def host(argv, timeout=10):
+        return subprocess.run(ns.host_command(spec, role, argv), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    log = "/var/log/firewalld"
+    for argv in (["mkdir", "-p", "/run/dbus"], ["dbus-daemon", "--system", "--fork"],
+                 ["sh", "-c", f"setsid firewalld --nofork --nopid --log-file {log} "
+                  "</dev/null >/dev/null 2>&1 &"]):
+        proc = host(argv)
+        if proc.returncode != 0:
+            raise LabError(f"{role}: `{' '.join(argv)}` failed: {proc.stderr.strip()}")
+    _wait_for(lambda: host(["firewall-cmd", "--state"]).stdout.strip() == "running", 15,
+              f"{role}: firewalld did not come up; see {spec.host_dir(role) / 'var-log'}")
+    # What an admin of a failover pair has opened: DHCP, the failover ports and OMAPI.
+    for opened in (["--add-service=dhcp"], ["--add-port=519-520/tcp", "--add-port=647/tcp",
+                                            "--add-port=847/tcp", "--add-port=7911/tcp"]):
+        proc = host(["firewall-cmd", *opened])
+        if proc.returncode != 0:
+            raise LabError(f"{role}: firewall-cmd refused {' '.join(opened)}: "
+                           f"{proc.stderr.strip()}")
 
 
 def down(spec: LabSpec, progress=print) -> list[str]:

@@ -39,6 +39,10 @@ class LabError(OperationFailed):
     """The lab could not be built, torn down or used."""
 
 
+# iptables is not offered: this machine has no iptables binaries (nft only).
+FIREWALLS = ("none", "nftables", "firewalld")
+
+
 def state_root() -> Path:
     return Path(os.environ.get("DHCP_WIZARD_LAB_DIR", "/var/lib/dhcp-wizard/lab"))
 
@@ -53,6 +57,11 @@ class LabSpec:
     # sshd refuses root on both servers (and the router): the admin logs in as LAB_USER and
     # runs everything privileged through sudo, as many production pairs are run.
     root_login: bool = True
+    # A host firewall per server (issue 13): "none" (default: the lab stays as open as it
+    # always was and builds as fast), "nftables" (a typical host ruleset) or "firewalld"
+    # (the real daemon on the host's own system bus).
+    firewall_primary: str = "none"
+    firewall_secondary: str = "none"
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
@@ -62,6 +71,10 @@ class LabSpec:
             if self.flavor(role) not in FLAVORS:
                 raise InputError(f"lab flavor {self.flavor(role)!r} for the {role} is not known",
                                  f"use one of: {', '.join(FLAVORS)}")
+        for role in ROLES:
+            if self.firewall(role) not in FIREWALLS:
+                raise InputError(f"lab firewall {self.firewall(role)!r} for the {role} is not "
+                                 "known", f"use one of: {', '.join(FIREWALLS)}")
         if not _NAME_RE.match(self.name):
             raise InputError(f"lab name {self.name!r} is not usable",
                              "use 1 to 6 lower-case letters or digits, starting with a letter "
@@ -75,6 +88,10 @@ class LabSpec:
             raise InputError(f"lab subnet {net} is not allowed",
                              f"use {' or '.join(ALLOWED_SUBNETS)}, or a /25 half of one; "
                              "192.0.2.0/24 is this machine's own uplink")
+
+    def firewall(self, role: str) -> str:
+        return {"primary": self.firewall_primary,
+                "secondary": self.firewall_secondary}.get(role, "none")
 
     def flavor(self, role: str) -> str:
         return {"primary": self.flavor_primary, "secondary": self.flavor_secondary}.get(
@@ -235,7 +252,9 @@ class LabSpec:
     def as_state(self) -> dict:
         return {"name": self.name, "subnet": self.subnet, "topology": self.topology,
                 "flavor_primary": self.flavor_primary,
-                "flavor_secondary": self.flavor_secondary, "root_login": self.root_login}
+                "flavor_secondary": self.flavor_secondary, "root_login": self.root_login,
+                "firewall_primary": self.firewall_primary,
+                "firewall_secondary": self.firewall_secondary}
 
     @classmethod
     def from_state(cls, state: dict) -> "LabSpec":
@@ -244,7 +263,9 @@ class LabSpec:
                    topology=state.get("topology", "flat"),
                    flavor_primary=state.get("flavor_primary", "debian"),
                    flavor_secondary=state.get("flavor_secondary", "debian"),
-                   root_login=state.get("root_login", True))
+                   root_login=state.get("root_login", True),
+                   firewall_primary=state.get("firewall_primary", "none"),
+                   firewall_secondary=state.get("firewall_secondary", "none"))
 
 
 # Directories each lab host gets privately (bind-mounted whole, so `sed -i` and atomic
