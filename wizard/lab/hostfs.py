@@ -197,6 +197,10 @@ def _rhel_prelude(spec: LabSpec, role: str, files: Path) -> list[str]:
     # mount, and this makes sure the overlays are what is there.
     lines += [f"[ \"$(findmnt -n -o FSTYPE {t})\" = overlay ]" for t in ("/etc", "/usr", "/var/lib")]
     lines += [f"rm -rf {path}" for path in _RHEL_HIDDEN]
+    if spec.firewall(role) != "firewalld":
+        # This machine has firewalld installed (the lab can run it); a RHEL host asked for
+        # without it must not find its tools either.
+        lines.append("rm -f /usr/bin/firewall-cmd /usr/sbin/firewalld")
     layout = files / "rhel-layout"
     lines += [f"cp -a {layout / 'etc'}/. /etc/", f"cp -a {layout / 'usr'}/. /usr/",
               "ln -sf rocky-release /etc/redhat-release",
