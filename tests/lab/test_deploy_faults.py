@@ -78,7 +78,7 @@ def test_failover_traffic_dropped_after_connect_rolls_both_back(lab, lab_spec, t
     # SYN, SYN-ACK, RST and bare ACKs are at most 60 bytes; failover messages are longer.
     with secondary_firewall(lab_spec, f"tcp dport {FAILOVER_PORTS} ip length > 64 drop",
                             f"tcp sport {FAILOVER_PORTS} ip length > 64 drop"):
-        proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--accept", "ntp",
+        proc = run_cli("deploy", "--answers", str(lab_spec.answers_path), "--yes", "--accept", "ntp,host-firewall",
                        "--no-drill", "--normal-timeout", "15", "--session", str(session),
                        timeout=240)
         assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr

@@ -92,10 +92,9 @@ def test_ports_reachable_from_the_client_segment_fail_and_check_says_so(checked,
 def test_declared_trusted_sites_raise_no_warning(routed_lab, routed_spec, tmp_path):
     text = routed_spec.answers_path.read_text()
     sites = [str(routed_spec.site(r)) for r in ("primary", "secondary")]
-    assert "[protect]\ntrusted = []" in text
+    assert "[protect]\n" in text and "\ntrusted = []\n" in text
     path = tmp_path / "trusted.toml"
-    path.write_text(text.replace("[protect]\ntrusted = []",
-                                 f"[protect]\ntrusted = {json.dumps(sites)}"))
+    path.write_text(text.replace("\ntrusted = []\n", f"\ntrusted = {json.dumps(sites)}\n"))
     _, report = check_json(path, tmp_path / "s")
     for role, c in of(report, "path").items():
         assert c["status"] == "pass" and "every address on the path is in [protect] trusted" \
