@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 import pytest
 
@@ -107,7 +106,7 @@ def test_accepted_refused_and_timed_out_from_the_client_segment(routed_lab, rout
     client segment's packets to the secondary's (timed out: filtered, pass)."""
     port = 7911
     listener = subprocess.Popen(ns.host_command(routed_spec, "primary", [
-        sys.executable, "-c", "import socket,time; s=socket.socket(); s.setsockopt(socket."
+        "/usr/bin/python3", "-c", "import socket,time; s=socket.socket(); s.setsockopt(socket."
         f"SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', {port})); s.listen(8); "
         "print('up', flush=True); time.sleep(60)"]), stdout=subprocess.PIPE, text=True)
     rule = (f"table ip dhwtest {{\n chain f {{\n type filter hook forward priority 0;\n"
