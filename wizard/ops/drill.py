@@ -161,10 +161,7 @@ class Drill:
                     return self._result()
             back = self._restore(down, net)
         finally:
-            if net is not None:
-                outcome = net.finish()
-                if self.session is not None:
-                    self.session.event("drill", "guard", host=down, result=outcome)
+            self._stand_down(down, net)
         if back and verify is not None:
             self._restart_in_service(down, net)
         return self._result()
@@ -239,13 +236,16 @@ class Drill:
         try:
             ok = self._one_guarded(down, net)
         finally:
-            if net is not None:
-                outcome = net.finish()
-                if self.session is not None:
-                    self.session.event("drill", "guard", host=down, result=outcome)
+            self._stand_down(down, net)
         if ok and self._restart_after == down:
             return self._restart_in_service(down, net)
         return ok
+
+    def _stand_down(self, down: str, net) -> None:
+        if net is not None:
+            outcome = net.finish()
+            if self.session is not None:
+                self.session.event("drill", "guard", host=down, result=outcome)
 
     def _restart_in_service(self, down: str, net) -> bool:
         """Start the release the window installed: restart the peer's dhcpd while the pair
