@@ -12,6 +12,7 @@ fi
 PACKAGES=(isc-dhcp-server isc-dhcp-client isc-dhcp-relay openssh-server openssh-client chrony faketime
           busybox nftables iproute2 util-linux procps netcat-openbsd sudo passwd openssl
           wireguard-go wireguard-tools firewalld dbus iputils-ping iputils-tracepath traceroute
+          iptables
           python3 python3-venv
           chromium)   # tests/tui/test_tui_browser.py loads the wizard's web page in it
 missing=()
