@@ -331,9 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         import tempfile  # only for a crash: traceback alone costs more to import than argparse
         import traceback
 
+        from wizard.record.redaction import scrub
+
         fd, crash = tempfile.mkstemp(prefix="dhcp-wizard-crash-", suffix=".txt")
         with os.fdopen(fd, "w", errors="backslashreplace") as fh:
-            traceback.print_exc(file=fh)
+            fh.write(scrub(traceback.format_exc()))
         # The exception's text is not shown: it may quote config text (a secret among it).
         print(f"dhcp-wizard: internal error ({type(exc).__name__}): this is a bug in "
               f"dhcp-wizard, not a problem with your input or servers\n"
