@@ -1,7 +1,8 @@
 """`dhcp-wizard upgrade` on the real lab with an hour of MCLT: both peers through the
 rehearsal build one at a time with a client asking for an address every second throughout,
 and a peer whose upgrade fails left out of service while its partner serves everyone.
-(A wizard killed mid-window: test_upgrade_killed.py, on a worker of its own.)"""
+(A wizard killed mid-window, a link cut mid-restart: test_upgrade_bad_day.py, on a worker
+of its own.)"""
 
 from __future__ import annotations
 
