@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from wizard.conf import pairing
 from wizard.conf.failover import SETTING_ORDER
-from wizard.conf.model import UNICODE_HYPHENS, Config, Peer, Pool, Range, Subnet
+from wizard.conf.model import UNICODE_HYPHENS, Config, Peer, Pool, Range, Subnet, anchor_rank
 from wizard.conf.omapi import ALGORITHM
 from wizard.conf.omapi_key import same_algorithm
 
@@ -146,7 +146,7 @@ class _Lint:
     # -- pools ----------------------------------------------------------------------------
 
     def pools(self, role: str, config: Config) -> None:
-        order = {id(n): i for i, n in enumerate(config.main.children)}
+        rank = anchor_rank(config)
         used: set[str] = set()
         failover_holders = self.failover_keys()
         for pool in config.pools:
@@ -166,7 +166,7 @@ class _Lint:
                 self.add("pool-unknown-peer", "error", pool.at.location,
                          f"the pool refers to failover peer \"{name}\", which the {role} does "
                          "not declare; declare the peer or correct the name")
-            elif order.get(id(peer.at.anchor), 0) > order.get(id(pool.at.anchor), 0):
+            elif rank(peer.at) > rank(pool.at):
                 self.add("peer-declared-after-use", "error", peer.at.location,
                          f"failover peer \"{name}\" is declared after a pool that uses it "
                          f"({pool.at.location}); dhcpd reports `not found`: move the block up")

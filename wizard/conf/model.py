@@ -231,6 +231,66 @@ class Config(_Record):
             yield from holder.bare_ranges
 
 
+class _Place:
+    """What a detached record keeps of its file or block: the name, the line."""
+
+    __slots__ = ("path", "line", "children")
+
+    def __init__(self, path: str = "", line: int = 0):
+        self.path, self.line, self.children = path, line, ()
+
+
+def detach(config: Config) -> Config:
+    """The model without its syntax tree: every record keeps its location (file and line),
+    the statements lint reads (a peer's block, a range, a key, a setting), and, as `anchor`,
+    the position of the main file's top-level statement it sits under, as an int. Lint judges
+    a detached model as it would the whole one; holding one side this way while the other is
+    read halves what checking a pair of 600k-line configs costs in memory. Nothing can be
+    edited or rendered afterwards."""
+    order = {id(n): i for i, n in enumerate(config.main.children)}
+    docs: dict[int, _Place] = {}
+
+    def place(doc) -> _Place:
+        light = docs.get(id(doc))
+        if light is None:
+            light = docs[id(doc)] = _Place(doc.path)
+        return light
+
+    def light(at: Where, keep_node: bool) -> Where:
+        node = at.node if keep_node else _Place("", at.node.line)
+        rank = at.anchor if type(at.anchor) is int else order.get(id(at.anchor), 0)
+        return Where(place(at.doc), node, None, rank)
+
+    for holder in (*config.subnets, *config.shared_networks):
+        holder.at = light(holder.at, False)
+        for rng in holder.bare_ranges:
+            rng.at = light(rng.at, True)
+    for pool in config.pools:
+        pool.at = light(pool.at, False)
+        for rng in pool.ranges:
+            rng.at = light(rng.at, True)
+    for record in (*config.peers.values(), *config.keys.values()):
+        record.at = light(record.at, True)
+    config.settings = {k: light(w, True) for k, w in config.settings.items()}
+    if config.omapi_port is not None:
+        config.omapi_port = light(config.omapi_port, True)
+    if config.omapi_key is not None:
+        config.omapi_key = light(config.omapi_key, True)
+    config.docs = [place(config.main)]
+    config.groups, config.included, config._hosts = [], {}, []
+    return config
+
+
+def anchor_rank(config: Config):
+    """where -> the position of its top-level statement in the main file (0 when unknown),
+    for a whole model or a detached one alike."""
+    order = {id(n): i for i, n in enumerate(config.main.children)}
+
+    def rank(at: Where) -> int:
+        return at.anchor if type(at.anchor) is int else order.get(id(at.anchor), 0)
+    return rank
+
+
 def _dotted(addr: int) -> str:
     return f"{addr >> 24}.{addr >> 16 & 255}.{addr >> 8 & 255}.{addr & 255}"
 

@@ -95,9 +95,11 @@ class Check:
 
 def _lint(plan) -> None:
     from wizard.conf.lint import lint_pair
-    from wizard.conf.model import load
+    from wizard.conf.model import detach, load
 
-    configs = [load(plan.main(role).path, tree_out.PlannedLoader(plan.files, role))
+    # One side's syntax tree at a time: each model is detached (records and locations
+    # kept, the tree let go) before the next is read; lint judges the two as it would whole.
+    configs = [detach(load(plan.main(role).path, tree_out.PlannedLoader(plan.files, role)))
                for role in ROLES]
     errors = [f for f in lint_pair(*configs) if f.severity == "error"]
     if errors:
