@@ -30,6 +30,7 @@ SCREENS = {
     "review": "screens.review:ReviewScreen",
     "apply": "screens.apply:ApplyScreen",
     "drill": "screens.drill:DrillScreen",
+    "protect": "screens.protect:ProtectScreen",
     "done": "screens.done:DoneScreen",
     steps.CHECK: "screens.check:CheckScreen",
 }
@@ -107,6 +108,9 @@ class WizardApp(App[int]):
 
         name = SIGNALS.get(signum, f"signal {signum}")
         self.end_status = "interrupted"
+        holder = self._quit_holder()
+        if holder is not None and holder.hold_quit(signum):
+            return
         token = getattr(self.screen, "token", None)
         if self.applying() and token is not None:
             self.quit_after_apply = True
@@ -153,9 +157,17 @@ class WizardApp(App[int]):
     def drilling(self) -> bool:
         return getattr(self.screen, "running", None) == "drill"
 
+    def _quit_holder(self):
+        """The step screen under any modal that may take a quit over (hold_quit): one whose
+        work on the servers must be stopped its own way first."""
+        return next((s for s in reversed(self.screen_stack) if hasattr(s, "hold_quit")), None)
+
     def action_request_quit(self) -> None:
         from screens.modals import ConfirmModal
 
+        holder = self._quit_holder()
+        if holder is not None and holder.hold_quit():
+            return
         if self.applying():
             def answer(yes: bool | None) -> None:
                 if yes:

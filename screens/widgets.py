@@ -37,8 +37,7 @@ class StepIndicator(Static):
         # title is the content's heading anyway.
         short = self.content_size.width and self.content_size.width < 20
         for i, step in enumerate(STEPS):
-            label = (step.label.partition(".")[0] if step.guide else "start") if short \
-                else step.label
+            label = step.short if short else step.label
             if i < here:
                 text.append(" ✔ ", style="green")
                 text.append(label + "\n", style="")

@@ -213,6 +213,61 @@ class FakeEngine:
     def states(self, answers):
         return {r: sample(r, "normal", "normal") for r in ("primary", "secondary")}
 
+    # -- the protection step: what a routed pair with OMAPI open to its clients looks like --
+    def protect_survey(self, answers):
+        return protect_results()
+
+    def protect_plan(self, answers, confirm_timeout=None):
+        from wizard.ops.firewall_rules import Detected, Plan, diff
+
+        self.planned_admin = answers.protect.admin or ("198.51.100.1/32",)
+        found, plans = {}, {}
+        for role, peer in (("primary", "198.51.100.76"), ("secondary", "198.51.100.43")):
+            found[role] = Detected("nftables", "nftables ruleset in use",
+                                   effects={"519/tcp": "accept"})
+            plans[role] = Plan(role, 519 if role == "primary" else 520, peer, 7911,
+                               self.planned_admin)
+        job = SimpleNamespace(found=found, plans=plans, timeout=confirm_timeout or 60.0)
+        from wizard.flow.protection import FirewallPlan
+
+        return FirewallPlan(job, {r: diff("", plans[r].table, r) for r in plans})
+
+    def protect_apply(self, plan):
+        from wizard.ops.firewall_apply import Outcome
+
+        self.sink("pair", "firewall", "rules in place on primary, secondary; confirming over "
+                  "new SSH connections")
+        if self.hold is not None:
+            while not self.cancel.is_set():
+                time.sleep(0.02)
+            self.recorded.append(("protect", "restored", {"why": self.cancel.reason}))
+            from wizard.ops.firewall_apply import Cancelled
+
+            raise Cancelled(self.cancel.reason)
+        probes = [{"from": "wizard", "to": "primary", "port": 7911, "what": "OMAPI",
+                   "expect": "reach", "outcome": "open", "ok": True},
+                  {"from": "the lab's client segment (c)", "to": "primary", "port": 7911,
+                   "what": "OMAPI", "expect": "blocked", "outcome": "timeout", "ok": True}]
+        return Outcome(True, "applied and verified (primary: persisted, secondary: persisted)"
+                       ": wizard->primary:7911 OMAPI open (expected reach)", probes, True)
+
+
+def protect_results() -> tuple:
+    return (
+        CheckResult("path", "primary", "warn", "primary 198.51.100.43 -> secondary "
+                    "198.51.100.76: routed, 2 hops (tracepath) via 198.51.100.33; failover "
+                    "traffic crosses networks not declared trusted (198.51.100.33)",
+                    "tunnel it"),
+        CheckResult("path-rtt", "primary", "pass", "primary -> secondary 198.51.100.76: round "
+                    "trip 0.1/0.1/0.2 ms (min/avg/max), 0% loss of 10 (ping)"),
+        CheckResult("path-mtu", "primary", "pass", "primary -> secondary 198.51.100.76: path "
+                    "MTU 1500 (tracepath)"),
+        CheckResult("exposure", "the lab's client segment", "fail", "the lab's client segment "
+                    "-> primary OMAPI 198.51.100.43:7911: open; OMAPI reachable from a client "
+                    "segment", "dhcp-wizard protect firewall --answers F"),
+        CheckResult("host-firewall", "primary", "pass", "primary: nftables ruleset in use"),
+    )
+
 
 def plain(widget) -> str:
     """A Static's content as plain text (markup and renderables alike)."""

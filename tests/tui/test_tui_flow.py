@@ -68,6 +68,15 @@ def test_the_whole_guide_in_order_with_what_each_screen_shows():
             steps = plain(app.screen.query_one("#steps"))
             assert "198.51.100.150 from 198.51.100.12" in steps
             assert "to partner down: 0.1 s" in plain(app.screen.query_one("#outcome"))
+            await next_step(pilot, app, "ProtectScreen")
+            assert await until(pilot, lambda: not app.screen.query_one("#fw-apply").disabled)
+            assert "routed" in plain(app.screen.query_one("#found"))
+            await pilot.press("ctrl+r")
+            assert await until(pilot, lambda: app.screen.state.firewall_ok is True)
+            # The routed, untrusted path still wants a tunnel: going on past it is explicit.
+            assert not next_enabled(app) and "not tunnelled" in \
+                plain(app.screen.query_one("#gate"))
+            await pilot.click("#override")
             await next_step(pilot, app, "DoneScreen")
             assert await until(pilot, lambda: "normal" in plain(app.screen.query_one("#final")))
             assert app.engine.session_path in plain(app.screen.query_one("#record"))

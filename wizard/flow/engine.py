@@ -173,3 +173,25 @@ class Engine:
     def states(self, answers) -> dict:
         d = self.deployment(answers)
         return d.state_reader()()
+
+    # -- the protection step (the guide's closing section) ----------------------------------
+    def protect_survey(self, answers) -> tuple:
+        from wizard.flow.protection import survey
+
+        d = self.deployment(answers)
+        return survey(d.answers, d.connect(), self.session, self.cancel)
+
+    def protect_plan(self, answers, confirm_timeout: float | None = None):
+        from wizard.flow.protection import CONFIRM_TIMEOUT, plan_firewall
+
+        d = self.deployment(answers)
+        return plan_firewall(d, confirm_timeout or CONFIRM_TIMEOUT,
+                             progress=lambda msg: self.sink("pair", "firewall", msg),
+                             cancel=self.cancel)
+
+    def protect_apply(self, plan):
+        from wizard.flow.protection import apply_firewall
+
+        # The token of the worker that applies, not the planner's (each worker gets its own).
+        plan.job.cancel = self.cancel
+        return apply_firewall(plan)

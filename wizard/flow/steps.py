@@ -24,6 +24,7 @@ class Step:
     id: str
     guide: tuple[int, ...]      # the guide's step numbers this screen covers
     title: str
+    short_name: str = "start"   # where only a few columns are free, for a step without number
 
     @property
     def label(self) -> str:
@@ -32,6 +33,10 @@ class Step:
         nums = "–".join(str(n) for n in (self.guide[0], self.guide[-1])) \
             if len(self.guide) > 1 else str(self.guide[0])
         return f"{nums}. {self.title}"
+
+    @property
+    def short(self) -> str:
+        return self.label.partition(".")[0] if self.guide else self.short_name
 
 
 STEPS: tuple[Step, ...] = (
@@ -44,6 +49,8 @@ STEPS: tuple[Step, ...] = (
     Step("review", (6, 7), "Review the plan"),
     Step("apply", (8,), "Apply and restart"),
     Step("drill", (9,), "Failover test"),
+    # The guide's closing section (geographically separated pairs), which has no number.
+    Step("protect", (), "Protection", "+"),
     Step("done", (10,), "Back in operation"),
 )
 STEP_IDS = tuple(s.id for s in STEPS)
@@ -113,6 +120,13 @@ class WizardState:
     rolled_back: bool = False
     drill_passed: bool | None = None
     drill_summary: str = ""
+    protect_checks: tuple = ()                   # CheckResult of wizard.flow.protection.survey
+    protect_surveyed: bool = False
+    protect_error: str = ""                      # why the survey could not run
+    firewall_ok: bool | None = None              # None: not applied (not tried)
+    firewall_summary: str = ""
+    tunnel_ok: bool | None = None
+    tunnel_summary: str = ""
     overrides: frozenset[str] = frozenset()      # warning keys the user accepted
 
     def with_(self, **changes: Any) -> "WizardState":
@@ -231,9 +245,38 @@ def _drill(state: WizardState) -> Gate:
     return Gate()
 
 
+def _protect(state: WizardState) -> Gate:
+    """Protection is optional: what it would fix is a warning, and going on without it (the
+    tick box) is the explicit, recorded skip."""
+    from wizard.flow.protection import exposed, untrusted
+
+    if not state.protect_surveyed:
+        return Gate(("the path and the exposure of the ports have not been checked yet",))
+    warnings = []
+    found = exposed(state.protect_checks)
+    if state.firewall_ok is not True:
+        if state.firewall_ok is False:
+            warnings.append(Warning("protect-firewall", "the firewall rules are not in "
+                                    f"place: {state.firewall_summary}"))
+        elif state.protect_error:
+            warnings.append(Warning("protect-firewall", "the exposure could not be checked "
+                                    f"({state.protect_error}) and no firewall rules were "
+                                    "applied"))
+        elif found:
+            warnings.append(Warning("protect-firewall", f"{len(found)} port"
+                                    f"{'s' if len(found) > 1 else ''} reachable by more than "
+                                    f"need them (e.g. {found[0].detail}); the firewall rules "
+                                    "that limit them are not applied"))
+    if untrusted(state.protect_checks) and state.tunnel_ok is not True:
+        why = f": {state.tunnel_summary}" if state.tunnel_ok is False else ""
+        warnings.append(Warning("protect-tunnel", "the failover dialogue crosses networks not "
+                                f"declared trusted and is not tunnelled{why}"))
+    return Gate(warnings=tuple(warnings))
+
+
 _RULES = {"servers": _servers, "clock": _clock, "networks": _networks,
           "elements": _elements, "settings": _settings, "review": _review, "apply": _apply,
-          "drill": _drill}
+          "drill": _drill, "protect": _protect}
 
 
 # -- failover settings, validated field by field with the answers file's own rules ---------

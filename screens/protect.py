@@ -1,0 +1,257 @@
+"""The guide's closing section: what the failover path and the ports' exposure are, and the
+firewall rules of `protect firewall`, planned, shown as a diff and applied the same way."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from screens.base import StepScreen, error_text
+from screens.widgets import result_line
+from wizard.roles import ROLES
+
+TITLES = {"path": "Path", "path-rtt": "Round trip", "path-mtu": "Path MTU",
+          "exposure": "Who reaches the ports", "host-firewall": "Host firewall"}
+
+
+def admin_error(text: str) -> str | None:
+    """Why the admin field is not a list of addresses, in the answers file's words."""
+    from wizard.answers import answers_from_dict
+    from wizard.errors import InputError
+
+    try:
+        answers_from_dict({"primary": {"host": "p"}, "secondary": {"host": "s"},
+                           "protect": {"admin": split_admin(text)}}, source="admin")
+    except InputError as exc:
+        return exc.message.split(": ", 2)[-1]
+    return None
+
+
+def split_admin(text: str) -> list[str]:
+    return [a for a in (p.strip() for p in text.replace(",", " ").split()) if a]
+
+
+def probes_markup(probes: list[dict]) -> str:
+    lines = []
+    for p in probes:
+        mark = "[green]✔[/]" if p["ok"] else "[red]✘[/]"
+        lines.append(f"  {mark} {escape(p['from'])} → {escape(p['to'])}:{p['port']} "
+                     f"{escape(p['what'])}: {escape(p['outcome'])} "
+                     f"[dim](should be {'reached' if p['expect'] == 'reach' else 'blocked'})[/]")
+    return "\n".join(lines)
+
+
+def headline(message: str, probes: list[dict]) -> str:
+    """The outcome's message without the probe list it ends with (shown as lines below)."""
+    cuts = [i for p in probes if (i := message.find(f": {p['from']}->")) >= 0]
+    return message[:min(cuts)] if cuts else message
+
+
+class ProtectScreen(StepScreen):
+    STEP = "protect"
+    INTRO = ("The guide closes with two risks the pair still runs: the failover dialogue is "
+             "neither encrypted nor authenticated, and OMAPI, which can shut a server down, "
+             "answers whoever reaches it. Both fixes are optional; to go on without one, "
+             "tick the box below (the session records it).")
+    BINDINGS = [Binding("ctrl+r", "apply_firewall", "Apply the firewall rules")]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("What the checks found", classes="section")
+        yield Static("[dim]checking the path and who reaches the ports…[/dim]", id="found")
+        yield Static("Firewall: failover only from the partner, OMAPI only from the admins",
+                     classes="section")
+        with Horizontal(classes="field-row"):
+            yield Label("Admin addresses (OMAPI)")
+            yield Input(", ".join(self.state.answers.protect.admin), id="admin",
+                        placeholder="empty: the address this wizard's SSH comes from")
+        yield Static("", id="admin-error", classes="field-error")
+        yield Static("", id="admin-help", classes="field-help")
+        with Horizontal(classes="columns diffs"):
+            for role in ROLES:
+                with VerticalScroll(classes="diff"):
+                    yield Static(f"[b]{role.title()}[/b]", id=f"{role}-fw-title")
+                    yield Static("[dim]planning…[/dim]", id=f"{role}-fw-diff")
+        yield Button("Apply the firewall rules (Ctrl+R)", id="fw-apply", variant="primary",
+                     compact=True, disabled=True)
+        yield Static("", id="fw-progress")
+        yield Static("", id="fw-outcome")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.fw_plan = None
+        self.fw_lines: list[str] = []
+        self.quit_after = False
+        if self.state.protect_surveyed:
+            self.show_found()
+            self.plan_firewall()
+        else:
+            self.run_work("survey", "checking the path and who reaches the ports…",
+                          self.app.engine.protect_survey, self.state.answers,
+                          done=self.done_survey, failed=self.failed_survey)
+
+    # -- what the checks found -------------------------------------------------------------
+    def done_survey(self, results) -> None:
+        self.set_state(self.state.with_(protect_checks=tuple(results), protect_surveyed=True))
+        self.show_found()
+        self.plan_firewall()
+
+    def failed_survey(self, error) -> bool:
+        message, fix = error_text(error)
+        self.set_state(self.state.with_(protect_surveyed=True, protect_error=message))
+        self.query_one("#found", Static).update(
+            f"[red]✘ {escape(message)}[/]" + (f"\n    [b]fix:[/b] {escape(fix)}" if fix else ""))
+        return True
+
+    def show_found(self) -> None:
+        from wizard.flow.protection import SURVEY_CHECKS, routed
+
+        results = self.state.protect_checks
+        lines = []
+        for check in SURVEY_CHECKS:
+            mine = [r for r in results if r.id == check]
+            if mine:
+                lines.append(f"[b]{TITLES[check]}[/b]")
+                lines += [result_line(r.status, r.detail, r.fix) for r in mine]
+        if results:
+            lines.append("[dim]the failover path is "
+                         + ("routed" if routed(results) else "one segment") + "[/dim]")
+        self.query_one("#found", Static).update("\n".join(lines) or "[dim]nothing found[/]")
+
+    # -- the firewall ----------------------------------------------------------------------
+    def plan_firewall(self) -> None:
+        self.app.engine.sink = self.progress_sink
+        self.run_work("fw-plan", "reading both firewalls and planning the rules…",
+                      self.app.engine.protect_plan, self.state.answers,
+                      done=self.done_plan, failed=self.failed_plan)
+
+    def done_plan(self, plan) -> None:
+        from screens.review import DiffLines
+
+        self.fw_plan = plan
+        for role in ROLES:
+            det = plan.found[role]
+            self.query_one(f"#{role}-fw-title", Static).update(
+                f"[b]{role.title()}[/b]  [dim]{escape(det.detail)}[/dim]")
+            diff = plan.diffs.get(role, "")
+            self.query_one(f"#{role}-fw-diff", Static).update(
+                DiffLines(diff) if diff else "[dim]dhcp-wizard's rules already in place, "
+                "unchanged[/dim]")
+        admins = "; ".join(f"{r}: {', '.join(a)}" for r, a in plan.admin.items())
+        self.query_one("#admin-help", Static).update(
+            f"OMAPI admitted from {escape(admins)}. Addresses or CIDRs, comma-separated; Enter "
+            "plans again.")
+        button = self.query_one("#fw-apply", Button)
+        button.disabled = self.state.firewall_ok is True and not plan.changes
+        button.label = ("Apply the firewall rules (Ctrl+R)" if plan.changes else
+                        "Verify the rules in place (Ctrl+R)")
+
+    def failed_plan(self, error) -> bool:
+        message, fix = error_text(error)
+        for role in ROLES:
+            self.query_one(f"#{role}-fw-diff", Static).update("[dim]no plan[/dim]")
+        self.query_one("#fw-outcome", Static).update(
+            f"[red]✘ {escape(message)}[/]" + (f"\n    [b]fix:[/b] {escape(fix)}" if fix else ""))
+        self.set_state(self.state.with_(firewall_ok=False, firewall_summary=message))
+        return True
+
+    @on(Input.Submitted, "#admin")
+    def replan(self) -> None:
+        if self.running:
+            return
+        text = self.query_one("#admin", Input).value
+        error = admin_error(text)
+        self.query_one("#admin-error", Static).update(escape(error) if error else "")
+        if error:
+            return
+        from wizard.answers import answers_from_dict
+
+        admin = answers_from_dict({"primary": {"host": "p"}, "secondary": {"host": "s"},
+                                   "protect": {"admin": split_admin(text)}},
+                                  source="admin").protect.admin
+        self.set_state(self.state.with_(answers=self.state.answers.with_changes(
+            "protect", admin=admin)))
+        self.query_one("#fw-apply", Button).disabled = True
+        self.plan_firewall()
+
+    @on(Button.Pressed, "#fw-apply")
+    def action_apply_firewall(self) -> None:
+        if self.running or self.fw_plan is None or self.query_one("#fw-apply").disabled:
+            return
+        self.fw_lines = []
+        self.query_one("#fw-apply", Button).disabled = True
+        self.query_one("#admin", Input).disabled = True
+        self.query_one("#fw-outcome", Static).update("")
+        self.app.engine.sink = self.progress_sink
+        timeout = self.fw_plan.job.timeout
+        self.run_work("fw-apply", "applying the firewall rules: watchdog armed on each host "
+                      f"(it restores them unless confirmed within {timeout:g} s)…",
+                      self.app.engine.protect_apply, self.fw_plan,
+                      done=self.done_apply, failed=self.failed_apply)
+
+    def on_progress(self, message) -> None:
+        if message.step != "firewall":
+            return
+        self.fw_lines.append(f"[cyan]…[/] {escape(message.text)}")
+        self.query_one("#fw-progress", Static).update("\n".join(self.fw_lines[-8:]))
+
+    def done_apply(self, outcome) -> None:
+        mark = "[green]✔" if outcome.ok else "[red]✘"
+        text = f"{mark} {escape(headline(outcome.message, outcome.probes))}[/]"
+        if outcome.probes:
+            text += "\n[b]Probes[/b]\n" + probes_markup(outcome.probes)
+        self.query_one("#fw-outcome", Static).update(text)
+        self.query_one("#admin", Input).disabled = False
+        self.set_state(self.state.with_(firewall_ok=outcome.ok,
+                                        firewall_summary=outcome.message[:300]))
+        self.query_one("#fw-apply", Button).disabled = outcome.ok
+        if self.quit_after:
+            self.app.exit(0 if outcome.ok else 1)
+
+    def failed_apply(self, error) -> bool:
+        message, fix = error_text(error)
+        self.query_one("#fw-outcome", Static).update(
+            f"[red]✘ {escape(message)}[/]" + (f"\n    [b]fix:[/b] {escape(fix)}" if fix else "")
+            + "\n[b]Whatever was armed on a host has been put back[/b] (its watchdog does it "
+            "by itself if the wizard could not).")
+        self.query_one("#admin", Input).disabled = False
+        self.query_one("#fw-apply", Button).disabled = False
+        self.set_state(self.state.with_(firewall_ok=False, firewall_summary=message))
+        if self.quit_after:
+            self.app.exit(1)
+        return True
+
+    # -- the bad day: quit, Ctrl+C, a signal while the rules go in --------------------------
+    def hold_quit(self, signum: int | None = None) -> bool:
+        """True when this screen takes the quit over: rules are going in right now."""
+        from screens.modals import ConfirmModal
+
+        if self.running != "fw-apply":
+            return False
+        timeout = self.fw_plan.job.timeout if self.fw_plan is not None else 60
+
+        def stop(reason: str, signal: int | None = None) -> None:
+            self.quit_after = True
+            self.app.end_status = "interrupted" if signal else "cancelled"
+            self.token.cancel(reason, "interrupted" if signal else "cancelled", signal)
+            self.notify("Stopping: rules not yet confirmed are put back now; the wizard "
+                        "quits when that is done.", timeout=10)
+
+        if signum is not None:
+            from wizard.interrupt import SIGNALS
+
+            stop(f"interrupted by {SIGNALS.get(signum, f'signal {signum}')}", signum)
+            return True
+        self.app.push_screen(ConfirmModal(
+            "Firewall rules are going in",
+            "Quitting now stops before the rules are confirmed: the wizard puts back what it "
+            "armed, then quits. Should this wizard die first, each host's watchdog puts its "
+            f"old rules back by itself {timeout:g} s after arming them. Rules already "
+            "confirmed stay and are verified first.", yes="Put back and quit",
+            no="Keep going"),
+            lambda yes: stop("cancelled: the operator quit during the firewall apply")
+            if yes and self.running == "fw-apply" else None)
+        return True

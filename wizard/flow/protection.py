@@ -1,0 +1,103 @@
+"""The guide's closing section as a step of the wizard: what the failover path and the
+exposure of the ports are, and the firewall rules of `protect firewall`, applied the same way.
+
+Blocking and UI-free (the TUI runs each call in a thread worker). The firewall work is
+wizard.ops.firewall_apply.Protect, the object `protect firewall` drives, so the detection,
+the plan and its diff, the watchdog, the confirmation over a new SSH connection, the probes,
+the persistence and every session event are the headless command's.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from wizard.roles import ROLES
+
+# The checks the step shows, run again on the deployed pair: the OMAPI port only listens
+# once the plan has configured it, so the pre-flight exposure said too little.
+SURVEY_CHECKS = ("path", "path-rtt", "path-mtu", "exposure", "host-firewall")
+CONFIRM_TIMEOUT = 60.0      # as `protect firewall --confirm-timeout`'s default
+
+
+def survey(answers, pair, session=None, cancel=None) -> tuple:
+    """The path, exposure and host-firewall checks of the pair, over its open connections."""
+    from wizard.checks.base import Run
+    from wizard.checks.exposure import exposure_check
+    from wizard.checks.firewall_check import host_firewall_check
+    from wizard.checks.path import path_check
+    from wizard.checks.registry import ORDER
+
+    run = Run(answers, session, None, cancel)
+    with ThreadPoolExecutor(5, thread_name_prefix="protect-survey") as pool:
+        jobs = [pool.submit(path_check, run, pair, role) for role in ROLES]
+        jobs += [pool.submit(host_firewall_check, run, pair, role) for role in ROLES]
+        jobs.append(pool.submit(exposure_check, run, pair))
+        for job in jobs:
+            job.result()
+    return tuple(sorted(run.results, key=lambda r: (ORDER[r.id], str(r.host))))
+
+
+def routed(results) -> bool:
+    """Whether either peer saw the failover path cross a router (the path check's words)."""
+    return any(r.id == "path" and ": routed, " in r.detail for r in results)
+
+
+def untrusted(results) -> bool:
+    """Routed across a network the answers do not declare trusted: the guide's case for a
+    tunnel (the path check warns exactly then)."""
+    return any(r.id == "path" and r.status == "warn" for r in results)
+
+
+def exposed(results) -> tuple:
+    """The exposure findings that the firewall rules are there to fix."""
+    return tuple(r for r in results if r.id == "exposure" and r.status in ("fail", "warn"))
+
+
+@dataclass
+class FirewallPlan:
+    job: object                                   # the Protect run, prepared
+    diffs: dict[str, str] = field(default_factory=dict)   # role -> diff, "" when in place
+
+    @property
+    def found(self) -> dict:
+        return self.job.found
+
+    @property
+    def admin(self) -> dict[str, tuple[str, ...]]:
+        return {role: plan.admin for role, plan in self.job.plans.items()}
+
+    @property
+    def changes(self) -> bool:
+        return any(self.diffs.values())
+
+
+def plan_firewall(deployment, confirm_timeout: float = CONFIRM_TIMEOUT, progress=None,
+                  cancel=None) -> FirewallPlan:
+    """Detect each peer's firewall and plan the rules, as `protect firewall` does before it
+    asks; the answers' [protect] admin (empty: the address SSH comes from) is the admins'."""
+    from wizard.ops.firewall_apply import Protect
+
+    d = deployment
+    pair = d.connect()
+
+    def reconnect(role):
+        # A new connection to the same target, with the same host-key checks: it is what
+        # proves the rules leave the admin's SSH alone.
+        from wizard.remote.ssh import connect
+
+        return connect(role, pair.targets[role], sudo=d.answers.host(role).sudo,
+                       session=d.session, passphrase=d.passphrase, timeout=5)
+
+    job = Protect(d.answers, pair, d.session, reconnect, confirm_timeout,
+                  progress=progress or (lambda _m: None), cancel=cancel)
+    return FirewallPlan(job, job.prepare())
+
+
+def apply_firewall(plan: FirewallPlan):
+    """Arm, apply, confirm, verify, persist (or put back): the Outcome, recorded as the
+    headless command records it."""
+    job = plan.job
+    outcome = job.apply(plan.diffs)
+    job.session.event("protect", "done", ok=outcome.ok, message=outcome.message)
+    return outcome
