@@ -19,12 +19,21 @@ NEXT_STEPS = """\
   • Save the answers (Ctrl+S). Before and after every dhcpd or OS upgrade, run
       [b]dhcp-wizard check --answers FILE[/b]
     It changes nothing and tells you if the pair is still healthy.
-  • Limit the OMAPI port ({port}/tcp) to this admin host in the servers' firewalls:
-    OMAPI has no address restriction of its own.
-  • Keep both clocks on NTP, and watch for `communications-interrupted` in the logs
+{omapi}  • Keep both clocks on NTP, and watch for `communications-interrupted` in the logs
     (one server alone for long runs out of free addresses).
   • Change a pool on both servers alike from now on: pools must stay identical.
 """
+
+
+def omapi_advice(state) -> str:
+    """What is left to do about OMAPI, after what the protection step did."""
+    if state.firewall_ok:
+        return ("  • OMAPI and the failover port are limited by dhcp-wizard's firewall rules "
+                "(`nft list table inet dhcp_wizard`); run the protection step or `dhcp-wizard "
+                "protect firewall` again when the admin hosts change.\n")
+    return (f"  • Limit the OMAPI port ({state.answers.omapi.port}/tcp) to the admin hosts: "
+            "OMAPI has no address restriction of its own;\n    `dhcp-wizard protect firewall "
+            "--answers FILE` plans the rules and shows them first.\n")
 
 
 class DoneScreen(StepScreen):
@@ -36,7 +45,7 @@ class DoneScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="final", classes="panel")
         yield Static("", id="record")
-        yield Static(NEXT_STEPS.format(port=self.state.answers.omapi.port), id="next-steps")
+        yield Static(NEXT_STEPS.format(omapi=omapi_advice(self.state)), id="next-steps")
 
     def on_mount(self) -> None:
         super().on_mount()

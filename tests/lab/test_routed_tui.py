@@ -1,9 +1,12 @@
 """The TUI walk on the routed lab (issue 13): a Debian primary and a RHEL-layout secondary on
-two sites, the sudo user alone, the client behind the relay; through apply and the drill."""
+two sites, the sudo user alone, the client behind the relay; through apply and the drill, then
+the protection step (issue 15): the firewall rules applied from the screen and proven by
+probes of the test's own, the tunnel skipped and the skip recorded."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 
 import pytest
 
@@ -12,6 +15,10 @@ from tests.helpers.tui import plain, until
 from tests.lab.test_tui_lab import SIZE, forward
 from wizard.answers import load_answers
 from wizard.lab import lifecycle
+from wizard.lab.namespaces import host_command
+from wizard.lab.probe import LabVantage
+from wizard.ops.firewall_apply import local_probe, probe_script
+from wizard.record.session import read_events
 
 pytestmark = pytest.mark.lab
 
@@ -51,6 +58,66 @@ def test_the_whole_guide_on_the_routed_lab_through_apply_and_drill(routed_lab, r
             assert app.screen.state.drill_passed, plain(app.screen.query_one("#outcome"))
             steps = plain(app.screen.query_one("#steps"))
             assert routed_spec.netns("client") in steps or "from " in steps   # via the relay
+            await forward(pilot, app, "ProtectScreen")
+            await protect(pilot, app, routed_spec)
             await forward(pilot, app, "DoneScreen")
             await pilot.press("ctrl+n")
-    asyncio.run(walk())
+    try:
+        asyncio.run(walk())
+        reach = omapi_from_everywhere(routed_spec)
+        # Only the admin address (this host, as the servers see it) reaches OMAPI now; the
+        # client segment and the partner are dropped (timeout), on both peers.
+        assert all(reach[(r, "wizard")] in ("open", "refused") for r in ("primary", "secondary")), reach
+        assert all(v == "timeout" for (r, src), v in reach.items() if src != "wizard"), reach
+        events = read_events(tmp_path / "session")
+        done = [e for e in events if (e["step"], e["kind"]) == ("protect", "done")]
+        assert len(done) == 1 and done[0]["data"]["ok"], done
+        probes = [e for e in events if e["kind"] == "probes"][-1]["data"]["probes"]
+        assert probes and all(p["ok"] for p in probes)
+        names = {e["data"].get("name") for e in events if e["kind"] == "artifact"}
+        assert {"firewall-primary-before.nft", "firewall-primary-after.nft",
+                "firewall-secondary-plan.diff"} <= names
+        skip = [e for e in events if (e["step"], e["kind"]) == ("protect", "override")]
+        assert skip and skip[0]["data"]["accepted"] == ["protect-tunnel"], skip
+    finally:
+        # The next module expects the lab as built, without our table or its persisted block.
+        lifecycle.down(routed_spec, progress=lambda _m: None)
+        lifecycle.up(routed_spec, progress=lambda _m: None)
+
+
+async def protect(pilot, app, spec):
+    """On the protection step: the checks' findings, the planned diff, Apply, the probes;
+    then the tunnel's warning skipped by the tick box."""
+    assert await until(pilot, lambda: not app.screen.query_one("#fw-apply").disabled, 40), \
+        plain(app.screen.query_one("#fw-outcome"))
+    found = plain(app.screen.query_one("#found"))
+    assert "routed" in found and "round trip" in found and "path MTU" in found, found
+    assert "nftables" in found or "none" in found
+    diff = plain(app.screen.query_one("#primary-fw-diff"))
+    assert f"tcp dport 519 ip saddr != {spec.address('secondary')} drop" in diff, diff
+    gate = plain(app.screen.query_one("#gate"))
+    assert "not tunnelled" in gate and "firewall rules" in gate, gate
+    await pilot.press("ctrl+r")
+    assert await until(pilot, lambda: app.screen.state.firewall_ok is not None, 60)
+    outcome = plain(app.screen.query_one("#fw-outcome"))
+    assert app.screen.state.firewall_ok, outcome
+    assert "applied and verified" in outcome and "persisted" in outcome, outcome
+    gate = plain(app.screen.query_one("#gate"))
+    assert "firewall rules" not in gate and "not tunnelled" in gate, gate
+    await pilot.click("#override")
+
+
+def omapi_from_everywhere(spec) -> dict:
+    """(target role, vantage) -> outcome of a TCP connect to its OMAPI port, probed by the
+    test itself: this host, the partner, the client segment behind the relay."""
+    out = {}
+    port = load_answers(spec.answers_path).omapi.port
+    client = LabVantage(spec.name)
+    for role, other in (("primary", "secondary"), ("secondary", "primary")):
+        address = spec.address(role)
+        out[(role, "wizard")] = local_probe(address, port)
+        out[(role, "client")] = client.tcp(address, port)
+        res = subprocess.run(host_command(spec, other, ["sh", "-c", probe_script(address, port)]),
+                             capture_output=True, text=True, timeout=20)
+        out[(role, other)] = res.stdout.strip()
+    return out

@@ -81,6 +81,15 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
             assert app.screen.state.drill_passed, plain(app.screen.query_one("#outcome"))
             assert "from " in plain(app.screen.query_one("#steps"))       # the lease proof
             assert "served a real client" in plain(app.screen.query_one("#outcome"))
+            await forward(pilot, app, "ProtectScreen")
+            # One segment: no tunnel is offered; the client segment reaches OMAPI, which the
+            # firewall rules would fix. Skipped here (the routed walk applies them).
+            assert await until(pilot, lambda: app.screen.state.protect_surveyed, 30)
+            assert "one segment" in plain(app.screen.query_one("#found"))
+            gate = plain(app.screen.query_one("#gate"))
+            assert "firewall rules" in gate and "tunnel" not in gate, gate
+            assert await until(pilot, lambda: app.screen.running is None, 30)
+            await pilot.click("#override")
             await forward(pilot, app, "DoneScreen")
             assert await until(pilot, lambda: plain(app.screen.query_one("#final"))
                                .count(" normal, partner normal") == 2, 30)
@@ -94,6 +103,8 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
         kinds = {(e["step"], e["kind"]) for e in events}
         assert ("session", "start") in kinds and ("review", "confirmed") in kinds
         assert ("clock", "override") in kinds
+        skipped = [e for e in events if (e["step"], e["kind"]) == ("protect", "override")]
+        assert skipped and skipped[0]["data"]["accepted"] == ["protect-firewall"]
         assert events[0]["data"]["command"] == "tui"
     finally:
         fresh(lab_spec)

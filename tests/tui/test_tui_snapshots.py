@@ -44,6 +44,7 @@ STEPS = {
     "review": settle(lambda app: app.screen.state.plan_ready),
     "apply": settle(lambda app: app.screen.state.apply_ok is not None),
     "drill": settle(lambda app: app.screen.state.drill_passed is not None, press=("ctrl+r",)),
+    "protect": settle(lambda app: getattr(app.screen, "fw_plan", None) is not None),
     "done": settle(lambda app: "normal" in str(app.screen.query_one("#final").content)),
     "check": settle(lambda app: "checks passed" in str(app.screen.query_one("#summary").content)),
 }
@@ -52,7 +53,7 @@ STEPS = {
 @pytest.mark.parametrize("step", list(STEPS))
 def test_screen(snap_compare, step):
     app = app_at(step, plan_ready=step == "apply", plan_confirmed=step == "apply",
-                 apply_ok=True if step in ("drill", "done") else None)
+                 apply_ok=True if step in ("drill", "protect", "done") else None)
     assert snap_compare(app, terminal_size=SIZE, run_before=STEPS[step])
 
 

@@ -263,10 +263,10 @@ def _protect(state: WizardState) -> Gate:
                                     f"({state.protect_error}) and no firewall rules were "
                                     "applied"))
         elif found:
-            warnings.append(Warning("protect-firewall", f"{len(found)} port"
-                                    f"{'s' if len(found) > 1 else ''} reachable by more than "
-                                    f"need them (e.g. {found[0].detail}); the firewall rules "
-                                    "that limit them are not applied"))
+            many = f"{len(found)} probes reached" if len(found) > 1 else "a probe reached"
+            warnings.append(Warning("protect-firewall", f"{many} a port from where it should "
+                                    f"not ({found[0].detail}); the firewall rules that stop "
+                                    "that are not applied"))
     if untrusted(state.protect_checks) and state.tunnel_ok is not True:
         why = f": {state.tunnel_summary}" if state.tunnel_ok is False else ""
         warnings.append(Warning("protect-tunnel", "the failover dialogue crosses networks not "
