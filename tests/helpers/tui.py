@@ -241,7 +241,7 @@ class FakeEngine:
             while not self.cancel.is_set():
                 time.sleep(0.02)
             self.recorded.append(("protect", "restored", {"why": self.cancel.reason}))
-            from wizard.ops.firewall_apply import Cancelled
+            from wizard.flow.protection import Cancelled
 
             raise Cancelled(self.cancel.reason)
         probes = [{"from": "wizard", "to": "primary", "port": 7911, "what": "OMAPI",

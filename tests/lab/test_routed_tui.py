@@ -121,3 +121,43 @@ def omapi_from_everywhere(spec) -> dict:
                              capture_output=True, text=True, timeout=20)
         out[(role, other)] = res.stdout.strip()
     return out
+
+
+def test_a_cancel_between_the_hosts_puts_the_first_back_and_never_arms_the_second(
+        routed_lab, routed_spec, tmp_path):
+    """The TUI's quit during the apply, on real nft: the token is set the moment the primary's
+    rules went in; the primary is put back at once, the secondary never touched."""
+    from wizard.flow.deployment import Deployment
+    from wizard.flow.protection import Cancelled, apply_firewall, plan_firewall
+    from wizard.interrupt import CancelToken
+    from wizard.record.session import Session
+
+    def table(role) -> str:
+        return subprocess.run(host_command(routed_spec, role, ["nft", "list", "table", "inet",
+                                                               "dhcp_wizard"]),
+                              capture_output=True, text=True, timeout=20).stdout
+
+    before = {r: table(r) for r in ("primary", "secondary")}
+    token = CancelToken()
+    during: dict[str, str] = {}
+    session = Session.create(str(tmp_path / "s"), command="tui")
+    record = session.event
+
+    def event(step, kind, host=None, **data):
+        record(step, kind, host, **data)
+        if (step, kind, host) == ("protect", "applied", "primary"):
+            during["primary"] = table("primary")
+            token.cancel("cancelled: the operator quit during the firewall apply")
+    session.event = event
+    with Deployment(load_answers(routed_spec.answers_path), session) as d:
+        plan = plan_firewall(d, confirm_timeout=20, cancel=token)
+        assert plan.changes
+        with pytest.raises(Cancelled, match="quit during the firewall apply"):
+            apply_firewall(plan)
+    session.close("cancelled")
+    assert "OMAPI only from the admin addresses" in during["primary"]    # it was in
+    assert {r: table(r) for r in ("primary", "secondary")} == before
+    events = [(e["kind"], e["host"]) for e in read_events(tmp_path / "s")
+              if e["step"] == "protect"]
+    assert ("restored", "primary") in events and ("cancelled", None) in events
+    assert ("watchdog-armed", "secondary") not in events and ("done", None) in events

@@ -12,6 +12,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from wizard.errors import OperationFailed
+from wizard.ops.firewall_apply import Protect
 from wizard.roles import ROLES
 
 # The checks the step shows, run again on the deployed pair: the OMAPI port only listens
@@ -72,12 +74,40 @@ class FirewallPlan:
         return any(self.diffs.values())
 
 
+class Cancelled(OperationFailed):
+    """The operator's quit or a signal, seen between two hosts or before the confirmation."""
+
+
+class CancellableProtect(Protect):
+    """Protect, stoppable from another thread: the TUI's quit cannot interrupt the worker
+    that applies, so the run looks at the token before arming each host and after each
+    host's rules went in (the last moment before the confirmation). Both are inside the
+    apply's own rollback, so what was armed is put back at once; the watchdogs remain the
+    fallback if this process dies first."""
+
+    cancel = None
+
+    def _stop_if_cancelled(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            reason = getattr(self.cancel, "reason", "") or "cancelled"
+            self.session.event("protect", "cancelled", reason=reason)
+            raise Cancelled(f"{reason}: stopped before the confirmation; what was armed is "
+                            "put back (by the hosts' watchdogs, should the wizard fail to)",
+                            "run the protection step again when you want the rules")
+
+    def _arm(self, role: str) -> None:
+        self._stop_if_cancelled()
+        super()._arm(role)
+
+    def _apply(self, role: str) -> None:
+        super()._apply(role)
+        self._stop_if_cancelled()
+
+
 def plan_firewall(deployment, confirm_timeout: float = CONFIRM_TIMEOUT, progress=None,
                   cancel=None) -> FirewallPlan:
     """Detect each peer's firewall and plan the rules, as `protect firewall` does before it
     asks; the answers' [protect] admin (empty: the address SSH comes from) is the admins'."""
-    from wizard.ops.firewall_apply import Protect
-
     d = deployment
     pair = d.connect()
 
@@ -89,8 +119,9 @@ def plan_firewall(deployment, confirm_timeout: float = CONFIRM_TIMEOUT, progress
         return connect(role, pair.targets[role], sudo=d.answers.host(role).sudo,
                        session=d.session, passphrase=d.passphrase, timeout=5)
 
-    job = Protect(d.answers, pair, d.session, reconnect, confirm_timeout,
-                  progress=progress or (lambda _m: None), cancel=cancel)
+    job = CancellableProtect(d.answers, pair, d.session, reconnect, confirm_timeout,
+                             progress=progress or (lambda _m: None))
+    job.cancel = cancel
     return FirewallPlan(job, job.prepare())
 
 
@@ -98,6 +129,12 @@ def apply_firewall(plan: FirewallPlan):
     """Arm, apply, confirm, verify, persist (or put back): the Outcome, recorded as the
     headless command records it."""
     job = plan.job
-    outcome = job.apply(plan.diffs)
+    try:
+        outcome = job.apply(plan.diffs)
+    except OperationFailed as exc:
+        # The headless command ends here with the error in the session's close; the
+        # wizard's session goes on, so the end of this run is said now.
+        job.session.event("protect", "done", ok=False, message=exc.message)
+        raise
     job.session.event("protect", "done", ok=outcome.ok, message=outcome.message)
     return outcome

@@ -56,10 +56,6 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Cancelled(OperationFailed):
-    """The front end's cancel, seen between two steps; whatever was armed is put back."""
-
-
 @dataclass
 class Outcome:
     ok: bool
@@ -173,16 +169,12 @@ class Protect:
 
     def __init__(self, answers, pair, session, reconnect, confirm_timeout: float = 60.0,
                  extra: dict[str, tuple[str, ...]] | None = None, progress=print,
-                 extra_probes=(), cancel=None):
+                 extra_probes=()):
         self.answers, self.pair, self.session = answers, pair, session
         self.reconnect, self.timeout = reconnect, confirm_timeout
         self.extra = extra or {}
         self.progress = progress
         self.extra_probes = extra_probes
-        # Set by a front end that cannot interrupt this thread (the TUI's quit): checked
-        # between hosts and before the confirmation, so what is armed is put back now, not
-        # only when the watchdogs fire.
-        self.cancel = cancel
         self.found: dict[str, Detected] = {}
         self.plans: dict[str, Plan] = {}
 
@@ -227,13 +219,11 @@ class Protect:
                                           "confirmation", f"wait {self.timeout:g} s for its "
                                           "watchdog, then run again")
             for role in todo:
-                self._stop_if_cancelled()
                 self._arm(role)
                 armed.append(role)
                 self._apply(role)
-            self._stop_if_cancelled()
-        except BaseException as exc:
-            self._restore(armed, str(exc) if isinstance(exc, Cancelled) else "apply failed")
+        except BaseException:
+            self._restore(armed, "apply failed")
             raise
         self.progress(f"rules in place on {', '.join(todo)}; confirming over new SSH "
                       "connections")
@@ -268,10 +258,6 @@ class Protect:
         kept = ", ".join(f"{r}: {p}" for r, p in persisted.items())
         return Outcome(True, f"applied and verified ({kept}): " + _probe_summary(probes),
                        probes, True)
-
-    def _stop_if_cancelled(self) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled(getattr(self.cancel, "reason", "") or "cancelled")
 
     def _arm(self, role: str) -> None:
         conn = self.pair.conn(role)
