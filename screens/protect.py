@@ -7,7 +7,7 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
 from screens.base import StepScreen, error_text
@@ -79,11 +79,23 @@ class ProtectScreen(StepScreen):
                      compact=True, disabled=True)
         yield Static("", id="fw-progress")
         yield Static("", id="fw-outcome")
+        with Vertical(id="tunnel"):
+            yield Static("Tunnel: the failover dialogue through WireGuard between the peers",
+                         classes="section")
+            yield Static("[dim]planning…[/dim]", id="tunnel-plan")
+            yield Button("Bring the tunnel up (both servers restart)", id="tunnel-apply",
+                         variant="primary", compact=True, disabled=True)
+            yield Static("", id="tunnel-progress")
+            yield Static("", id="tunnel-outcome")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.fw_plan = None
+        self.tunnel_plan = None
+        self.tunnel_up = False
         self.fw_lines: list[str] = []
+        self.tunnel_lines: list[str] = []
+        self.query_one("#tunnel").display = False
         self.quit_after = False
         if self.state.protect_surveyed:
             self.show_found()
@@ -145,9 +157,10 @@ class ProtectScreen(StepScreen):
             f"OMAPI admitted from {escape(admins)}. Addresses or CIDRs, comma-separated; Enter "
             "plans again.")
         button = self.query_one("#fw-apply", Button)
-        button.disabled = self.state.firewall_ok is True and not plan.changes
         button.label = ("Apply the firewall rules (Ctrl+R)" if plan.changes else
                         "Verify the rules in place (Ctrl+R)")
+        self.enable_buttons()
+        self.plan_tunnel()
 
     def failed_plan(self, error) -> bool:
         message, fix = error_text(error)
@@ -156,6 +169,7 @@ class ProtectScreen(StepScreen):
         self.query_one("#fw-outcome", Static).update(
             f"[red]✘ {escape(message)}[/]" + (f"\n    [b]fix:[/b] {escape(fix)}" if fix else ""))
         self.set_state(self.state.with_(firewall_ok=False, firewall_summary=message))
+        self.plan_tunnel()
         return True
 
     @on(Input.Submitted, "#admin")
@@ -191,12 +205,136 @@ class ProtectScreen(StepScreen):
                       f"(it restores them unless confirmed within {timeout:g} s)…",
                       self.app.engine.protect_apply, self.fw_plan,
                       done=self.done_apply, failed=self.failed_apply)
+        self.enable_buttons()
 
     def on_progress(self, message) -> None:
+        if self.running == "tunnel-apply":
+            who = "" if message.role == "pair" else f"{message.role}: "
+            self.tunnel_lines.append(f"[cyan]…[/] {escape(who + message.text)}")
+            self.query_one("#tunnel-progress", Static).update(
+                "\n".join(self.tunnel_lines[-10:]))
+            return
         if message.step != "firewall":
             return
         self.fw_lines.append(f"[cyan]…[/] {escape(message.text)}")
         self.query_one("#fw-progress", Static).update("\n".join(self.fw_lines[-8:]))
+
+    # -- which fix may go in now ----------------------------------------------------------
+    def rules_in_place(self) -> bool:
+        return self.state.firewall_ok is True or (
+            self.fw_plan is not None and not self.fw_plan.changes)
+
+    def tunnel_in_place(self) -> bool:
+        return self.tunnel_up or self.state.tunnel_ok is True or (
+            self.tunnel_plan is not None and self.tunnel_plan.in_place)
+
+    def enable_buttons(self) -> None:
+        """The firewall's rules admit the failover port only from the partner's underlay
+        address, which a tunnel's traffic does not come from: the two are not combined (yet),
+        so each is offered only while the other is not in place."""
+        fw = self.query_one("#fw-apply", Button)
+        fw.disabled = self.running is not None or self.fw_plan is None or \
+            self.tunnel_in_place() or (self.state.firewall_ok is True
+                                       and not self.fw_plan.changes)
+        tun = self.query_one("#tunnel-apply", Button)
+        tun.disabled = self.running is not None or self.tunnel_plan is None or \
+            self.rules_in_place() or self.tunnel_in_place()
+
+    # -- the tunnel ------------------------------------------------------------------------
+    def plan_tunnel(self) -> None:
+        from wizard.flow.protection import routed, untrusted
+
+        results = self.state.protect_checks
+        if not (routed(results) or untrusted(results)):
+            return
+        self.query_one("#tunnel").display = True
+        self.run_work("tunnel-plan", "reading WireGuard on both hosts and planning the "
+                      "tunnel…", self.app.engine.protect_tunnel_plan, self.state.answers,
+                      done=self.done_tunnel_plan, failed=self.failed_tunnel_plan)
+        self.enable_buttons()
+
+    def done_tunnel_plan(self, tp) -> None:
+        self.tunnel_plan = tp
+        lines = [escape(tp.describe(role)) for role in ROLES]
+        end = tp.ends["primary"]
+        lines.append(f"WireGuard port {end.port}/udp; failover moves from "
+                     + ", ".join(f"{r} {tp.underlay[r]} → {tp.ends[r].ip}" for r in ROLES))
+        lines += [f"[dim]{escape(n)}[/dim]" for n in getattr(tp.plan, "notes", ())]
+        if tp.in_place:
+            lines.append("[green]✔ the tunnel is in place and the configs use it[/]")
+            self.set_state(self.state.with_(tunnel_ok=True,
+                                            tunnel_summary="in place already"))
+        elif self.rules_in_place():
+            lines.append("[yellow]▲ not together with dhcp-wizard's firewall rules yet: they "
+                         "admit the failover port only from the partner's underlay address, "
+                         "so failover through the tunnel would be dropped. Remove the rules "
+                         "first to tunnel this pair.[/]")
+        self.query_one("#tunnel-plan", Static).update("\n".join(lines))
+        self.enable_buttons()
+
+    def failed_tunnel_plan(self, error) -> bool:
+        message, fix = error_text(error)
+        self.query_one("#tunnel-plan", Static).update(
+            f"[yellow]▲ no tunnel can be planned: {escape(message)}[/]"
+            + (f"\n    [b]fix:[/b] {escape(fix)}" if fix else ""))
+        return True
+
+    @on(Button.Pressed, "#tunnel-apply")
+    def ask_tunnel(self) -> None:
+        from screens.modals import ConfirmModal
+
+        if self.running or self.tunnel_plan is None or self.query_one("#tunnel-apply").disabled:
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes and not self.running:
+                self.start_tunnel()
+        self.app.push_screen(ConfirmModal(
+            "Bring the tunnel up?", "One transaction on both servers: keys made on each host, "
+            "the tunnel up, both configs' failover addresses moved onto it, dhcpd restarted, "
+            "normal over the tunnel; any failure puts both back. Then the proof drops the "
+            "failover ports on the underlay for a while. Clients are served throughout.",
+            yes="Bring it up", no="Not now"), answer)
+
+    def start_tunnel(self) -> None:
+        self.tunnel_lines = []
+        self.query_one("#tunnel-outcome", Static).update("")
+        self.app.engine.sink = self.progress_sink
+        self.run_work("tunnel-apply", "tunnel transaction and proof running…",
+                      self.app.engine.protect_tunnel_apply, self.state.answers,
+                      self.tunnel_plan, done=self.done_tunnel, failed=self.failed_tunnel)
+        self.enable_buttons()
+
+    def done_tunnel(self, run) -> None:
+        mark = "[green]✔" if run.ok else "[red]✘"
+        text = f"{mark} {escape(run.message)}[/]"
+        if not run.ok and run.stage == "transaction":
+            text += ("\n[b]Both servers were put back[/b]: their previous configs, the tunnel "
+                     "down and its files removed." if run.rolled_back else
+                     "\n[red]The rollback did not complete everywhere: see the session.[/]")
+        text += "".join(f"\n  • {escape(n)}" for n in run.notes)
+        text += "".join(f"\n  {r}: public key {escape(k)}" for r, k in run.public_keys.items())
+        text += "".join(f"\n  {r}: failover " + escape("; ".join(f"{a} <-> {b}" for a, b in c))
+                        for r, c in run.sockets.items())
+        if run.proof is not None:
+            text += "".join(f"\n  [dim]{escape(line)}[/dim]" for line in run.proof.states)
+        self.query_one("#tunnel-outcome", Static).update(text)
+        # In place after a failed proof too: the tunnel carries failover, unproven.
+        self.tunnel_up = run.ok or run.stage == "proof"
+        self.set_state(self.state.with_(tunnel_ok=run.ok, tunnel_summary=run.message[:300]))
+        self.enable_buttons()
+        if self.quit_after:
+            self.app.exit(0 if run.ok else 1)
+
+    def failed_tunnel(self, error) -> bool:
+        message, fix = error_text(error)
+        self.query_one("#tunnel-outcome", Static).update(
+            f"[red]✘ {escape(message)}[/]" + (f"\n    [b]fix:[/b] {escape(fix)}" if fix else ""))
+        self.set_state(self.state.with_(tunnel_ok=False, tunnel_summary=message))
+        self.enable_buttons()
+        if self.quit_after:
+            self.app.exit(1)
+        return True
 
     def done_apply(self, outcome) -> None:
         mark = "[green]✔" if outcome.ok else "[red]✘"
@@ -207,7 +345,7 @@ class ProtectScreen(StepScreen):
         self.query_one("#admin", Input).disabled = False
         self.set_state(self.state.with_(firewall_ok=outcome.ok,
                                         firewall_summary=outcome.message[:300]))
-        self.query_one("#fw-apply", Button).disabled = outcome.ok
+        self.enable_buttons()
         if self.quit_after:
             self.app.exit(0 if outcome.ok else 1)
 
@@ -218,8 +356,8 @@ class ProtectScreen(StepScreen):
             + "\n[b]Whatever was armed on a host has been put back[/b] (its watchdog does it "
             "by itself if the wizard could not).")
         self.query_one("#admin", Input).disabled = False
-        self.query_one("#fw-apply", Button).disabled = False
         self.set_state(self.state.with_(firewall_ok=False, firewall_summary=message))
+        self.enable_buttons()
         if self.quit_after:
             self.app.exit(1)
         return True
@@ -229,6 +367,8 @@ class ProtectScreen(StepScreen):
         """True when this screen takes the quit over: rules are going in right now."""
         from screens.modals import ConfirmModal
 
+        if self.running == "tunnel-apply":
+            return self.hold_quit_tunnel(signum)
         if self.running != "fw-apply":
             return False
         timeout = self.fw_plan.job.timeout if self.fw_plan is not None else 60
@@ -254,4 +394,32 @@ class ProtectScreen(StepScreen):
             no="Keep going"),
             lambda yes: stop("cancelled: the operator quit during the firewall apply")
             if yes and self.running == "fw-apply" else None)
+        return True
+
+    def hold_quit_tunnel(self, signum: int | None) -> bool:
+        from screens.modals import ConfirmModal
+
+        def stop(reason: str, signal: int | None = None) -> None:
+            self.quit_after = True
+            self.app.end_status = "interrupted" if signal else "cancelled"
+            self.token.cancel(reason, "interrupted" if signal else "cancelled", signal)
+            self.notify("Stopping: both servers are put back on the underlay (their previous "
+                        "configs, the tunnel down); the wizard quits when they run it.",
+                        timeout=10)
+
+        if signum is not None:
+            from wizard.interrupt import SIGNALS
+
+            stop(f"interrupted by {SIGNALS.get(signum, f'signal {signum}')}", signum)
+            return True
+        self.app.push_screen(ConfirmModal(
+            "The tunnel is going in",
+            "Quitting now rolls the transaction back: both servers get their previous "
+            "configs, the tunnel is taken down and its files removed, dhcpd restarted; the "
+            "wizard quits when both run it. During the proof, the drop on the underlay is "
+            "removed (a timer on each host removes it by itself should the wizard die). Once "
+            "the transaction has committed, the tunnel stays.", yes="Roll back and quit",
+            no="Keep going"),
+            lambda yes: stop("cancelled: the operator quit during the tunnel")
+            if yes and self.running == "tunnel-apply" else None)
         return True

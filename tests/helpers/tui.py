@@ -251,6 +251,35 @@ class FakeEngine:
         return Outcome(True, "applied and verified (primary: persisted, secondary: persisted)"
                        ": wizard->primary:7911 OMAPI open (expected reach)", probes, True)
 
+    def protect_tunnel_plan(self, answers):
+        from wizard.flow.tunnel import TunnelPlan
+        from wizard.ops.tunnel_conf import TunnelEnd
+
+        under = {"primary": "198.51.100.43", "secondary": "198.51.100.76"}
+        ends = {r: TunnelEnd(r, f"10.99.0.{i}/30", under[r], 51820, "wg-dhcp")
+                for i, r in ((1, "primary"), (2, "secondary"))}
+        found = {r: {"impl": ["userspace"], "manager": [""]} for r in under}
+        return TunnelPlan(under, ends, found, SimpleNamespace(changed=True, notes=[]),
+                          answers, answers, [])
+
+    def protect_tunnel_apply(self, answers, tunnel_plan):
+        from wizard.flow.tunnel import TunnelRun
+
+        self.tunneled = True
+        self.sink("primary", "tunnel-up", "wg-dhcp up (wireguard-go), handshake in 0.4 s")
+        if self.hold is not None:
+            while not self.cancel.is_set():
+                time.sleep(0.02)
+            return TunnelRun(False, "transaction", f"cancelled: {self.cancel.reason}",
+                             rolled_back=True)
+        proof = SimpleNamespace(states=["primary normal, secondary normal for 20 s with "
+                                        "519,520/tcp dropped on the underlay"])
+        return TunnelRun(True, "proof", "normal over the tunnel, and stayed normal 20 s with "
+                         "the failover ports dropped on the underlay",
+                         public_keys={"primary": "PUBKEYP=", "secondary": "PUBKEYS="},
+                         sockets={"primary": [("10.99.0.1:519", "10.99.0.2:520")]},
+                         proof=proof)
+
 
 def protect_results() -> tuple:
     return (

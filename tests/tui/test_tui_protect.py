@@ -9,7 +9,7 @@ import threading
 
 from screens.app import WizardApp
 from tests.helpers.tui import ANSWERS, FakeEngine, next_enabled, plain, until
-from wizard.flow.steps import WizardState
+from wizard.flow.steps import WizardState, gate
 
 SIZE = (120, 40)
 
@@ -114,4 +114,70 @@ def test_sigterm_during_the_apply_stops_it_the_same_way():
             assert await until(pilot, lambda: app.return_value is not None)
         assert app.return_value == 1 and app.end_status == "interrupted"
         assert engine.cancel.signum == signal.SIGTERM
+    asyncio.run(go())
+
+
+def test_the_tunnel_is_offered_on_a_routed_path_and_not_beside_the_firewall_rules():
+    engine = FakeEngine()
+
+    async def go():
+        app = at_protect(engine)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.tunnel_plan is not None
+                               and app.screen.running is None)
+            plan = plain(app.screen.query_one("#tunnel-plan"))
+            assert "wireguard-go" in plan and "primary 198.51.100.43 → 10.99.0.1" in plan
+            assert not app.screen.query_one("#tunnel-apply").disabled
+            app.screen.query_one("#tunnel-apply").press()
+            assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
+            await pilot.click("#yes")
+            assert await until(pilot, lambda: app.screen.state.tunnel_ok is True)
+            outcome = plain(app.screen.query_one("#tunnel-outcome"))
+            assert "public key PUBKEYP=" in outcome and "10.99.0.1:519 <-> 10.99.0.2:520" in outcome
+            assert "wireguard-go" in plain(app.screen.query_one("#tunnel-progress"))
+            # The firewall's rules would drop failover through the tunnel: not offered now.
+            assert app.screen.query_one("#fw-apply").disabled
+            assert [w.key for w in gate("protect", app.screen.state).warnings] == \
+                ["protect-firewall"]
+    asyncio.run(go())
+
+
+def test_with_the_firewall_rules_in_the_tunnel_is_not_offered_and_says_why():
+    engine = FakeEngine()
+
+    async def go():
+        app = at_protect(engine)
+        async with app.run_test(size=SIZE) as pilot:
+            await planned(pilot, app)
+            assert await until(pilot, lambda: app.screen.tunnel_plan is not None
+                               and app.screen.running is None)
+            await pilot.press("ctrl+r")
+            assert await until(pilot, lambda: app.screen.state.firewall_ok is True)
+            assert app.screen.query_one("#tunnel-apply").disabled
+            engine.tunneled = False
+            app.screen.query_one("#tunnel-apply").press()
+            await pilot.pause(0.2)
+            assert not engine.tunneled and type(app.screen).__name__ == "ProtectScreen"
+    asyncio.run(go())
+
+
+def test_quit_during_the_tunnel_rolls_it_back_then_quits():
+    engine = FakeEngine()
+
+    async def go():
+        app = at_protect(engine)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: app.screen.tunnel_plan is not None
+                               and app.screen.running is None)
+            engine.hold = threading.Event()
+            app.screen.query_one("#tunnel-apply").press()
+            assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
+            await pilot.click("#yes")
+            assert await until(pilot, lambda: app.screen.running == "tunnel-apply")
+            await pilot.press("ctrl+q")
+            assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
+            assert "rolls the transaction back" in plain(app.screen.query_one(".modal-body"))
+            await pilot.click("#yes")
+            assert await until(pilot, lambda: app.return_value is not None)
+        assert app.return_value == 1 and "quit during the tunnel" in engine.cancel.reason
     asyncio.run(go())

@@ -14,7 +14,7 @@ import sys
 
 from wizard.answers import load_answers
 from wizard.commands.deploy import run_recorded
-from wizard.errors import InputError, OperationFailed
+from wizard.errors import InputError
 from wizard.roles import ROLES
 
 
@@ -29,33 +29,6 @@ def run(args) -> int:
 
 
 # -- shared ------------------------------------------------------------------------------
-def _underlay(d) -> dict[str, str]:
-    """Each peer's failover address before the tunnel: the answers', else the address SSH
-    reached (as the deployment chose it)."""
-    fo = d.answers.failover
-    given = {"primary": fo.primary_address, "secondary": fo.secondary_address}
-    return {r: given[r] or d.hosts[r].address for r in ROLES}
-
-
-def _survey(d, tends) -> dict[str, dict[str, list[str]]]:
-    from wizard.ops import tunnel_shell as wsh
-
-    found = {}
-    for role in ROLES:
-        res = d.pair.conn(role).run(wsh.inspect(tends[role]), privileged=True, timeout=20,
-                                    label="wg inspect")
-        if not res.ok:
-            raise OperationFailed(f"{role}: cannot inspect its WireGuard "
-                                  f"({res.stderr.strip()[-200:]})")
-        found[role] = wsh.parse_inspect(res.stdout)
-    return found
-
-
-def _ports(d) -> list[int]:
-    fo = d.answers.failover
-    return [fo.primary_port, fo.secondary_port]
-
-
 def _confirm(args, what: str) -> bool:
     if args.yes:
         return True
@@ -76,49 +49,22 @@ def _print_plan(d, plan) -> None:
 
 # -- protect -----------------------------------------------------------------------------
 def _protect(d, args, say) -> int:
-    from dataclasses import replace
-
-    from wizard.ops.tunnel_conf import ends
+    from wizard.flow import tunnel
 
     say.step("The pair and its hosts")
-    d.connect()
-    d.inspect()
-    underlay = _underlay(d)
-    tends = ends(d.answers.tunnel, underlay)
-    found = _survey(d, tends)
+    tp = tunnel.read_hosts(d)
     for role in ROLES:
-        impl = found[role].get("impl", ["none"])[0]
-        manager = found[role].get("manager", [""])[0]
-        print(f"  {role}: WireGuard {'in the kernel' if impl == 'kernel' else impl}"
-              + (" (wireguard-go: this kernel has no wireguard module)" if impl == "userspace"
-                 else "") + f"; {'systemd' if manager else 'no systemd: wg-quick by hand'}; "
-              f"underlay {underlay[role]}, tunnel {tends[role].address} on "
-              f"{tends[role].interface}")
-    ours = [r for r in ROLES if "ours" in found[r].get("conf", [])]
-
-    tunneled = d.answers.with_changes("failover", primary_address=tends["primary"].ip,
-                                      secondary_address=tends["secondary"].ip)
-    original = d.answers
-    d.answers = tunneled
+        print(f"  {tp.describe(role)}")
     say.step("Plan: the failover addresses onto the tunnel")
-    plan = d.plan()
-    if ours and len(ours) == len(ROLES) and not plan.changed:
+    tunnel.plan_configs(d, tp)
+    if tp.in_place:
         print("  the tunnel is in place on both and the configs use it already")
-        return _proof(d, tends, say)
-    if ours:
-        raise OperationFailed(f"{', '.join(ours)}: a tunnel of dhcp-wizard is there already, "
-                              "but the pair does not use it throughout",
-                              "take it back with `protect tunnel --remove`, then run again")
+        return _proof(d, tp.ends, say)
+    plan = tp.plan
     _print_plan(d, plan)
 
     say.step("Before: the pair must be normal over the underlay")
-    d.answers = original
-    waited = d.wait_normal(timeout=10)
-    d.answers = tunneled
-    if not waited.ok:
-        raise OperationFailed("the pair is not normal (" + ", ".join(
-            f"{r} {s}" for r, s in waited.states().items()) + "): the tunnel would start from "
-            "a broken pair", "deploy failover first (`dhcp-wizard deploy`), or fix the pair")
+    tunnel.require_normal(d, tp)
     print("  both peers normal")
     if not _confirm(args, "bring the tunnel up and move failover onto it"):
         print("Nothing was changed.")
@@ -126,8 +72,8 @@ def _protect(d, args, say) -> int:
 
     say.step("Tunnel up, configs switched, dhcpd restarted, normal over the tunnel "
              "(one transaction)")
-    sides = _sides(tends, found)
-    result, tx = _apply(d, plan, sides, args)
+    sides = tunnel.sides(tp)
+    result, tx = tunnel.apply_tunnel(d, tp, sides, args.handshake_timeout)
     for note in result.notes:
         print(f"  {note}")
     if not result.ok:
@@ -135,16 +81,12 @@ def _protect(d, args, say) -> int:
         if result.rolled_back:
             print("Both servers were put back: their previous configs, the tunnel taken down "
                   "and its files removed, dhcpd running the old config.")
-        d.answers = original
-        after = d.wait_normal(timeout=d.normal_timeout())
+        after = tunnel.after_rollback(d, tp, result)
         print("  after the rollback: " + ", ".join(f"{r} {s}" for r, s in
                                                     after.states().items()))
-        if d.session is not None:
-            d.session.event("tunnel", "rolled-back", phase=result.phase, reason=result.reason,
-                            normal_after=after.ok, states=after.states())
         return 1
     print("  both peers normal over the tunnel, on the new config")
-    _record(d, sides, plan, tx)
+    tunnel.record(d, sides, plan, tx)
     for role in ROLES:
         print(f"  {role}: public key {sides[role].public_key}")
         if not sides[role].manager:
@@ -152,7 +94,7 @@ def _protect(d, args, say) -> int:
                   f"boot: add `{wsh_up(sides[role])}` to its boot scripts")
     for role, conns in tx.sockets.items():
         print(f"  {role}: failover connection " + "; ".join(f"{a} <-> {b}" for a, b in conns))
-    return _proof(d, tends, say, sides)
+    return _proof(d, tp.ends, say, sides)
 
 
 def wsh_up(side) -> str:
@@ -161,79 +103,11 @@ def wsh_up(side) -> str:
     return wsh.up_command(side.end, side.impl, side.manager)
 
 
-def _sides(tends, found):
-    from wizard.ops.tunnel_transaction import TunnelSide
-
-    other = {"primary": "secondary", "secondary": "primary"}
-    return {r: TunnelSide(tends[r], tends[other[r]], found[r].get("impl", ["none"])[0],
-                          found[r].get("manager", [""])[0], "present" not in found[r].get(
-                              "dir", [])) for r in ROLES}
-
-
-def _apply(d, plan, sides, args):
-    from wizard.ops.transaction import SETTLE, FileChange, HostTarget
-    from wizard.ops.tunnel_transaction import HANDSHAKE_TIMEOUT, TunnelTransaction
-    from wizard.remote import shell as remote_sh
-
-    targets = {}
-    for role in ROLES:
-        info = d.hosts[role]
-        files = [FileChange(f.path, f.before, f.after) for f in plan.files if f.role == role]
-        targets[role] = HostTarget(role, d.pair.conn(role), info.config_path, info.lease_path,
-                                   info.restart, files, dhcpd=info.dhcpd)
-
-    def log_reader(role: str) -> str:
-        return d.pair.conn(role).run(remote_sh.dhcpd_log_tail(), privileged=True,
-                                     label="dhcpd log").stdout
-
-    d.clear_leftovers(d.cancel)
-    fo = d.answers.failover
-    tx = TunnelTransaction(
-        targets, sides, handshake_timeout=args.handshake_timeout or HANDSHAKE_TIMEOUT,
-        failover_ports=_ports(d), states_reader=d.state_reader(plan.secret),
-        normal_timeout=d.normal_timeout(), session=d.session, progress=d.progress,
-        cancel=d.cancel, reconnect=d.reconnect, log_reader=log_reader,
-        max_response_delay=fo.max_response_delay,
-        settle=d.settle if d.settle is not None else SETTLE, command="protect-tunnel")
-    return tx.run(), tx
-
-
-def _record(d, sides, plan, tx) -> None:
-    """The evidence: public keys, the wg-quick files (no private key is in them), the config
-    diffs and the failover connections seen on the tunnel."""
-    s = d.session
-    if s is None:
-        return
-    s.event("tunnel", "keys", **{r: {"public_key": sides[r].public_key,
-                                     "implementation": sides[r].impl,
-                                     "manager": sides[r].manager or "wg-quick",
-                                     "address": sides[r].end.address,
-                                     "endpoint": sides[r].end.endpoint} for r in ROLES})
-    for role in ROLES:
-        s.artifact(f"tunnel-{role}.conf", sides[role].conf, step="tunnel", host=role,
-                   path=sides[role].end.conf_path)
-    for f in plan.files:
-        if f.changed:
-            s.artifact(f"tunnel-{f.role}-{f.path.rsplit('/', 1)[-1]}.diff",
-                       s.redactor.text(f.diff()), step="tunnel", host=f.role, path=f.path)
-    s.event("tunnel", "over-tunnel", sockets={r: [list(c) for c in v]
-                                              for r, v in tx.sockets.items()})
-
-
 def _proof(d, tends, say, sides=None) -> int:
-    from wizard.ops.tunnel_proof import prove
-    from wizard.ops.tunnel_transaction import TunnelSide
+    from wizard.flow import tunnel
 
     say.step("Proof: failover runs only through the tunnel")
-    if sides is None:
-        other = {"primary": "secondary", "secondary": "primary"}
-        sides = {r: TunnelSide(tends[r], tends[other[r]], "", "", False) for r in ROLES}
-    fo = d.answers.failover
-    conns = {r: d.pair.conn(r) for r in ROLES}
-    result = prove(conns, sides, _ports(d), d.state_reader(), fo.max_response_delay,
-                   progress=d.progress, cancel=d.cancel)
-    if d.session is not None:
-        d.session.event("tunnel", "proof", **result.as_dict())
+    result = tunnel.prove(d, tends, sides)
     for line in result.states:
         print(f"  {line}")
     if result.counters:
@@ -243,6 +117,7 @@ def _proof(d, tends, say, sides=None) -> int:
         print(f"\nFAILED (proof): {result.reason}")
         print("The tunnel stays in place; `protect tunnel --remove` takes it back.")
         return 1
+    fo = d.answers.failover
     print(f"\nDONE: the pair is normal over the tunnel and stayed normal {result.held:.0f} s "
           "with the failover ports dropped on the underlay (longer than max-response-delay "
           f"{fo.max_response_delay} s); the drop is removed.")
@@ -251,6 +126,7 @@ def _proof(d, tends, say, sides=None) -> int:
 
 # -- remove ------------------------------------------------------------------------------
 def _remove(d, args, say) -> int:
+    from wizard.flow import tunnel
     from wizard.ops import tunnel_shell as wsh
     from wizard.ops.tunnel_conf import TunnelEnd
 
@@ -259,7 +135,7 @@ def _remove(d, args, say) -> int:
     d.inspect()
     t = d.answers.tunnel
     probe = {r: TunnelEnd(r, "0.0.0.0/32", "", t.port, t.interface) for r in ROLES}
-    found = _survey(d, probe)
+    found = tunnel.survey(d, probe)
     ours = [r for r in ROLES if "ours" in found[r].get("conf", [])]
     say.step("Plan: the failover addresses back onto the underlay")
     plan = d.plan()

@@ -195,3 +195,17 @@ class Engine:
         # The token of the worker that applies, not the planner's (each worker gets its own).
         plan.job.cancel = self.cancel
         return apply_firewall(plan)
+
+    def protect_tunnel_plan(self, answers):
+        from wizard.flow.tunnel import plan_tunnel
+
+        return plan_tunnel(self.deployment(answers))
+
+    def protect_tunnel_apply(self, answers, tunnel_plan):
+        from wizard.flow.tunnel import run_tunnel
+
+        d = self.deployment(answers)
+        try:
+            return run_tunnel(d, tunnel_plan)
+        finally:
+            d.answers = answers       # the screens' answers stay on the underlay addresses
