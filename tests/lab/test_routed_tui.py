@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from screens.app import WizardApp
+from tests.conftest import run_cli
 from tests.helpers.tui import plain, until
 from tests.lab.test_tui_lab import SIZE, forward
 from wizard.answers import load_answers
@@ -79,6 +80,8 @@ def test_the_whole_guide_on_the_routed_lab_through_apply_and_drill(routed_lab, r
                 "firewall-secondary-plan.diff"} <= names
         skip = [e for e in events if (e["step"], e["kind"]) == ("protect", "override")]
         assert skip and skip[0]["data"]["accepted"] == ["protect-tunnel"], skip
+        verified = run_cli("verify", str(tmp_path / "session"))
+        assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         # The next module expects the lab as built, without our table or its persisted block.
         lifecycle.down(routed_spec, progress=lambda _m: None)
