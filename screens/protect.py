@@ -75,6 +75,7 @@ class ProtectScreen(StepScreen):
                 with VerticalScroll(classes="diff"):
                     yield Static(f"[b]{role.title()}[/b]", id=f"{role}-fw-title")
                     yield Static("[dim]planning…[/dim]", id=f"{role}-fw-diff")
+        yield Static("", id="fw-why")
         yield Button("Apply the firewall rules (Ctrl+R)", id="fw-apply", variant="primary",
                      compact=True, disabled=True)
         yield Static("", id="fw-progress")
@@ -83,6 +84,7 @@ class ProtectScreen(StepScreen):
             yield Static("Tunnel: the failover dialogue through WireGuard between the peers",
                          classes="section")
             yield Static("[dim]planning…[/dim]", id="tunnel-plan")
+            yield Static("", id="tunnel-why")
             yield Button("Bring the tunnel up (both servers restart)", id="tunnel-apply",
                          variant="primary", compact=True, disabled=True)
             yield Static("", id="tunnel-progress")
@@ -93,6 +95,7 @@ class ProtectScreen(StepScreen):
         self.fw_plan = None
         self.tunnel_plan = None
         self.tunnel_up = False
+        self.fw_applied = False       # the plan on screen went in: a new one first (Enter)
         self.fw_lines: list[str] = []
         self.tunnel_lines: list[str] = []
         self.query_one("#tunnel").display = False
@@ -144,6 +147,7 @@ class ProtectScreen(StepScreen):
         from screens.review import DiffLines
 
         self.fw_plan = plan
+        self.fw_applied = False
         for role in ROLES:
             det = plan.found[role]
             self.query_one(f"#{role}-fw-title", Static).update(
@@ -231,14 +235,23 @@ class ProtectScreen(StepScreen):
     def enable_buttons(self) -> None:
         """The firewall's rules admit the failover port only from the partner's underlay
         address, which a tunnel's traffic does not come from: the two are not combined (yet),
-        so each is offered only while the other is not in place."""
+        so each is offered only while the other is not in place, and the screen says why."""
         fw = self.query_one("#fw-apply", Button)
         fw.disabled = self.running is not None or self.fw_plan is None or \
-            self.tunnel_in_place() or (self.state.firewall_ok is True
-                                       and not self.fw_plan.changes)
+            self.tunnel_in_place() or self.fw_applied
         tun = self.query_one("#tunnel-apply", Button)
         tun.disabled = self.running is not None or self.tunnel_plan is None or \
             self.rules_in_place() or self.tunnel_in_place()
+        self.query_one("#fw-why", Static).update(
+            "[yellow]▲ not beside the tunnel: these rules admit the failover port only from "
+            "the partner's underlay address, so failover through the tunnel would be "
+            "dropped.[/]" if self.tunnel_in_place() and self.fw_plan is not None else "")
+        self.query_one("#tunnel-why", Static).update(
+            "[yellow]▲ not together with dhcp-wizard's firewall rules yet: they admit the "
+            "failover port only from the partner's underlay address, so failover through the "
+            "tunnel would be dropped (the transaction would roll back). Remove the rules first "
+            "to tunnel this pair.[/]" if self.rules_in_place() and self.tunnel_plan is not None
+            and not self.tunnel_in_place() else "")
 
     # -- the tunnel ------------------------------------------------------------------------
     def plan_tunnel(self) -> None:
@@ -264,11 +277,6 @@ class ProtectScreen(StepScreen):
             lines.append("[green]✔ the tunnel is in place and the configs use it[/]")
             self.set_state(self.state.with_(tunnel_ok=True,
                                             tunnel_summary="in place already"))
-        elif self.rules_in_place():
-            lines.append("[yellow]▲ not together with dhcp-wizard's firewall rules yet: they "
-                         "admit the failover port only from the partner's underlay address, "
-                         "so failover through the tunnel would be dropped. Remove the rules "
-                         "first to tunnel this pair.[/]")
         self.query_one("#tunnel-plan", Static).update("\n".join(lines))
         self.enable_buttons()
 
@@ -343,6 +351,7 @@ class ProtectScreen(StepScreen):
             text += "\n[b]Probes[/b]\n" + probes_markup(outcome.probes)
         self.query_one("#fw-outcome", Static).update(text)
         self.query_one("#admin", Input).disabled = False
+        self.fw_applied = outcome.ok
         self.set_state(self.state.with_(firewall_ok=outcome.ok,
                                         firewall_summary=outcome.message[:300]))
         self.enable_buttons()

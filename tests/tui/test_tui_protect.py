@@ -137,6 +137,7 @@ def test_the_tunnel_is_offered_on_a_routed_path_and_not_beside_the_firewall_rule
             assert "wireguard-go" in plain(app.screen.query_one("#tunnel-progress"))
             # The firewall's rules would drop failover through the tunnel: not offered now.
             assert app.screen.query_one("#fw-apply").disabled
+            assert "not beside the tunnel" in plain(app.screen.query_one("#fw-why"))
             assert [w.key for w in gate("protect", app.screen.state).warnings] == \
                 ["protect-firewall"]
     asyncio.run(go())
@@ -154,6 +155,9 @@ def test_with_the_firewall_rules_in_the_tunnel_is_not_offered_and_says_why():
             await pilot.press("ctrl+r")
             assert await until(pilot, lambda: app.screen.state.firewall_ok is True)
             assert app.screen.query_one("#tunnel-apply").disabled
+            assert "not together with dhcp-wizard's firewall rules" in \
+                plain(app.screen.query_one("#tunnel-why"))
+            assert app.screen.query_one("#fw-apply").disabled       # applied: a new plan first
             engine.tunneled = False
             app.screen.query_one("#tunnel-apply").press()
             await pilot.pause(0.2)
