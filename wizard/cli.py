@@ -82,10 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--flavor-secondary", choices=("debian", "rhel"), default=None,
                     help="lay the secondary out as Debian (default) or RHEL 9 / Rocky")
     for role in ("primary", "secondary"):
-        up.add_argument(f"--firewall-{role}", choices=("none", "nftables", "firewalld"),
+        up.add_argument(f"--firewall-{role}", choices=("none", "nftables", "firewalld",
+                                                       "iptables"),
                         default=None, help=f"a host firewall on the {role}: none (default), "
                         "nftables (an input ruleset: policy drop, SSH, DHCP, failover, OMAPI "
-                        "open) or firewalld (the real daemon; DHCP, failover, OMAPI open)")
+                        "open), firewalld (the real daemon; DHCP, failover, OMAPI open) or "
+                        "iptables (iptables-legacy rules from /etc/iptables/rules.v4, the same "
+                        "ports open)")
     up.add_argument("--no-root-login", action="store_true", default=None,
                     help="sshd refuses root; the answers log in as the lab's sudo user")
     down = lab_sub.add_parser("down", help="remove every namespace, mount, link and process of the lab")
