@@ -232,8 +232,12 @@ def _protect_firewall_parser(protect_sub) -> None:
     fw.add_argument("--confirm-timeout", type=_bounded(5, 600, "a timeout"), default=60.0,
                     metavar="S", help="the watchdogs restore the old rules unless confirmed "
                     "within S seconds (default 60)")
-    # Test-only: a plan that also drops SSH from this wizard, to prove the watchdog.
-    fw.add_argument("--test-cut-ssh", action="store_true", help=argparse.SUPPRESS)
+    fw.add_argument("--remove", action="store_true", help="take dhcp-wizard's rules out of "
+                    "both peers (runtime and persisted); nothing of ours there is exit 0")
+    # Test-only: a plan that also drops SSH from this wizard (on the primary, or the role
+    # given), to prove the watchdog.
+    fw.add_argument("--test-cut-ssh", nargs="?", const="primary", default=None,
+                    choices=("primary", "secondary"), help=argparse.SUPPRESS)
     fw.set_defaults(module="protect")
 
 
