@@ -234,10 +234,10 @@ def _protect_firewall_parser(protect_sub) -> None:
                     "within S seconds (default 60)")
     fw.add_argument("--remove", action="store_true", help="take dhcp-wizard's rules out of "
                     "both peers (runtime and persisted); nothing of ours there is exit 0")
-    # Test-only: a plan that also drops SSH from this wizard (on the primary, or the role
-    # given), to prove the watchdog.
+    # Test-only: a plan that also drops SSH from this wizard (on the primary, the role given,
+    # or both), to prove the watchdog.
     fw.add_argument("--test-cut-ssh", nargs="?", const="primary", default=None,
-                    choices=("primary", "secondary"), help=argparse.SUPPRESS)
+                    choices=("primary", "secondary", "both"), help=argparse.SUPPRESS)
     fw.set_defaults(module="protect")
 
 

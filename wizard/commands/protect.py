@@ -39,8 +39,9 @@ def firewall(args) -> int:
 
         extra = {}
         if args.test_cut_ssh:
-            role = args.test_cut_ssh
-            extra = {role: ((22, pair.conn(role).local_address),)}
+            roles = ("primary", "secondary") if args.test_cut_ssh == "both" \
+                else (args.test_cut_ssh,)
+            extra = {r: ((22, pair.conn(r).local_address),) for r in roles}
         job = Protect(answers, pair, session, reconnect, args.confirm_timeout, extra,
                       progress=lambda m: print(m, file=sys.stderr))
         if getattr(args, "remove", False):

@@ -313,7 +313,28 @@ def firewalld_zone() -> str:
             f'  <service name="dhcp"/>\n{ports}  <forward/>\n</zone>\n')
 
 
-def _start_firewalld(spec: LabSpec, role: str) -> None:
+def restart_firewalld(spec: LabSpec, role: str) -> None:
+    """Stop the host's firewalld (SIGTERM, as systemd stops it) and start it again, as a
+    `systemctl restart firewalld` would. The process is found by the host's network
+    namespace: every lab shares this machine's process list."""
+    pids = [p for p in ns.run(["ip", "netns", "pids", spec.netns(role)]).stdout.split()
+            if _comm(p) == "firewalld"]
+    for pid in pids:
+        os.kill(int(pid), signal.SIGTERM)
+    _wait_for(lambda: not any(_comm(p) == "firewalld" for p in pids), 20,
+              f"{role}: firewalld did not stop")
+    _start_firewalld(spec, role, with_bus=False)
+
+
+def _comm(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _start_firewalld(spec: LabSpec, role: str, with_bus: bool = True) -> None:
     """The real firewalld (nftables backend) on its own system bus: the host's /run is
     private, so a dbus-daemon --system there is that host's bus alone, and firewall-cmd
     inside the host talks to it. Its /etc is its own (an overlay), so --permanent and
@@ -325,7 +346,8 @@ def _start_firewalld(spec: LabSpec, role: str) -> None:
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
     log = "/var/log/firewalld"
-    for argv in (["mkdir", "-p", "/run/dbus"], ["dbus-daemon", "--system", "--fork"],
+    bus = [["mkdir", "-p", "/run/dbus"], ["dbus-daemon", "--system", "--fork"]]
+    for argv in (*(bus if with_bus else []),
                  ["sh", "-c", f"setsid firewalld --nofork --nopid --log-file {log} "
                   "</dev/null >/dev/null 2>&1 &"]):
         proc = host(argv)

@@ -50,6 +50,10 @@ class Backend:
     what = ""                     # what our rules are, for the diff's header
     persist_files: tuple[str, ...] = ()
     artifact_ext = "nft"
+    # How long a restore over the old SSH session may take: short where our rules may have
+    # cut that session (the watchdog is the fallback), long for firewalld's reload (its
+    # policies never cut an established session: firewalld accepts those first).
+    restore_timeout = 15
 
     def __init__(self, det: Detected):
         self.det = det
@@ -100,6 +104,10 @@ class Backend:
     def persisted_note(self) -> str:
         """What of ours goes from the persisted config, beside the runtime diff."""
         return ""
+
+    def listing_found(self) -> str | None:
+        """The evidence listing as detection already read it (None: list it again)."""
+        return None
 
     listing = ("nft list ruleset; echo '---- /etc/nftables.conf'; "
                "cat /etc/nftables.conf 2>/dev/null")
@@ -249,15 +257,26 @@ class Firewalld(Backend):
     what = f"firewalld policy {fwd.POLICY} and ipset {fwd.IPSET} (permanent)"
     persist_files = fwd.FILES
     artifact_ext = "firewalld"
+    restore_timeout = 130
     listing = ("firewall-cmd --list-all-zones; echo '---- policies'; "
                "firewall-cmd --list-all-policies; echo '---- ipsets'; "
-               f"firewall-cmd --info-ipset={fwd.IPSET} 2>/dev/null; "
+               # Only when it exists: firewalld logs an ERROR for every query of a missing one.
+               f"firewall-cmd --get-ipsets | tr ' ' '\\n' | grep -qx {fwd.IPSET} && "
+               f"firewall-cmd --info-ipset={fwd.IPSET}; "
                f"echo '---- {fwd.POLICY_FILE}'; cat {fwd.POLICY_FILE} 2>/dev/null; "
                f"echo '---- {fwd.IPSET_FILE}'; cat {fwd.IPSET_FILE} 2>/dev/null; "
                "echo '---- nft list ruleset'; nft list ruleset")
 
     def ours(self) -> str:
         return fwd.files_text(self.det.firewalld_policy, self.det.firewalld_ipset)
+
+    def listing_found(self) -> str | None:
+        # The drift check listed the whole runtime config already: a dozen calls saved.
+        if not self.det.firewalld_listing:
+            return None
+        return (f"{self.det.firewalld_listing}\n---- {fwd.POLICY_FILE}\n"
+                f"{self.det.firewalld_policy}---- {fwd.IPSET_FILE}\n{self.det.firewalld_ipset}"
+                f"---- nft list ruleset\n{self.det.nft_ruleset}\n")
 
     def planned(self, plan: Plan) -> str:
         return fwd.planned(plan)
@@ -302,13 +321,10 @@ def backend_for(det: Detected, role: str) -> Backend:
         if det.firewalld_drift is None:
             raise OperationFailed(f"{role}: firewalld is running but its state could not be "
                                   "read", "check `firewall-cmd --state` on the host")
-        version = tuple(int(x) for x in det.firewalld_version.split(".")[:2]
-                        if x.isdigit()) or (0,)
-        if version < (0, 9):
-            raise OperationFailed(f"{role}: firewalld {det.firewalld_version or '?'} has no "
-                                  "policies (0.9 or later is needed)",
-                                  "upgrade firewalld, or limit the failover port and OMAPI "
-                                  "with rich rules in the host's zones yourself")
+        if not det.firewalld_policies:
+            raise OperationFailed(f"{role}: this firewalld has no policies (0.9 or later is "
+                                  "needed)", "upgrade firewalld, or limit the failover port "
+                                  "and OMAPI with rich rules in the host's zones yourself")
         if det.firewalld_drift.strip():
             raise OperationFailed(
                 f"{role}: firewalld's runtime differs from its permanent config, and the "

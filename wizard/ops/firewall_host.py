@@ -41,43 +41,59 @@ echo "==== nftables-conf-ours"; grep -q '^# BEGIN dhcp-wizard' /etc/nftables.con
 true
 """
 
-# What only `protect firewall` needs (a dozen firewall-cmd calls, ~3 s): our firewalld
-# objects, permanent and runtime, and whether the host's runtime differs from its permanent
-# config, which the reload that loads our policy would throw away. Our own objects are left
-# out of that comparison; interface bindings too where NetworkManager runs (firewalld asks it
-# for them again after a reload).
-DETECT_FIREWALLD = r"""
+# What only `protect firewall` needs: our firewalld objects, permanent (our files) and
+# runtime. OURS is the quick look (two firewall-cmd calls); DRIFT also lists the whole runtime
+# and permanent config (8 calls, each a python start: seconds on a busy host) to tell whether
+# the host's runtime differs from its permanent config, which the reload that loads our
+# policy would throw away. Our own objects are left out of that comparison; interface
+# bindings too where NetworkManager runs (firewalld asks it for them again after a reload).
+_FWD_HEAD = r"""
 if command -v firewall-cmd >/dev/null 2>&1 && [ "$(firewall-cmd --state 2>/dev/null)" = running ]; then
-echo "==== firewalld-version"; firewall-cmd --version
 echo "==== firewalld-policy-file"; cat @POLICY_FILE@ 2>/dev/null
 echo "==== firewalld-ipset-file"; cat @IPSET_FILE@ 2>/dev/null
+"""
+DETECT_FIREWALLD_OURS = (_FWD_HEAD + r"""
 echo "==== firewalld-runtime-ours"
-firewall-cmd --get-policies 2>/dev/null | tr ' ' '
-' | grep -qx @POLICY@ && echo policy
-firewall-cmd --get-ipsets 2>/dev/null | tr ' ' '
-' | grep -qx @IPSET@ && echo ipset
+firewall-cmd --get-policies 2>/dev/null | tr ' ' '\n' | grep -qx @POLICY@ && echo policy
+firewall-cmd --get-ipsets 2>/dev/null | tr ' ' '\n' | grep -qx @IPSET@ && echo ipset
+fi
+true
+""")
+DETECT_FIREWALLD = (_FWD_HEAD + r"""
 nm=; [ "$(nmcli -t -f RUNNING general 2>/dev/null)" = running ] && nm=1
 fw_state() {
   firewall-cmd $1 --list-all-zones
-  firewall-cmd $1 --list-all-policies 2>/dev/null
+  firewall-cmd $1 --list-all-policies 2>/dev/null || echo "policies-unsupported"
   for s in $(firewall-cmd $1 --get-ipsets); do
-    [ "$s" = @IPSET@ ] || echo "ipset $s: $(firewall-cmd $1 --ipset="$s" --get-entries | tr '
-' ' ')"
+    printf 'ipset-%s\n  entries: %s\n' "$s" "$(firewall-cmd $1 --ipset="$s" --get-entries | tr '\n' ' ')"
   done
   firewall-cmd $1 --direct --get-all-rules 2>/dev/null
 }
+# One line per setting value, sorted: the order firewall-cmd lists things in is not a
+# difference (runtime lists in the order things were added, permanent in file order).
 norm() {
-  awk -v nm="$nm" '/^$/{next} /^@POLICY@( |$)/{skip=1;next} skip&&/^[^ 	]/{skip=0} skip{next}
-    /^[^ 	]/{sub(/ \(.*\)$/,"")} nm&&/^  interfaces:/{next} {print}'
+  awk -v nm="$nm" '/^$/{next}
+    /^[^ \t]/{name=$0; sub(/ \(.*\)$/,"",name); skip=(name=="@POLICY@"||name=="ipset-@IPSET@");
+      if(!skip)print name; next}
+    skip{next}
+    nm&&/^  interfaces:/{next}
+    /^  [a-z][a-z -]*:/{k=$0; sub(/:.*/,"",k); v=$0; sub(/^[^:]*:/,"",v); n=split(v,a," ");
+      if(n==0)print name " |" k ":"; for(i=1;i<=n;i++)print name " |" k ": " a[i]; next}
+    {print name " |" $0}' | LC_ALL=C sort
 }
 t=$(mktemp -d)
-fw_state "" | norm > "$t/runtime"; fw_state --permanent | norm > "$t/permanent"
+fw_state "" > "$t/runtime.raw"; fw_state --permanent > "$t/permanent.raw"
+echo "==== firewalld-runtime"; cat "$t/runtime.raw"
+norm < "$t/runtime.raw" > "$t/runtime"; norm < "$t/permanent.raw" > "$t/permanent"
 echo "==== firewalld-drift"; diff "$t/permanent" "$t/runtime" | grep '^[<>]' | head -40
 rm -rf "$t"
 fi
 true
-""".replace("@POLICY_FILE@", fwd.POLICY_FILE).replace("@IPSET_FILE@", fwd.IPSET_FILE) \
+""")
+DETECT_FIREWALLD_OURS, DETECT_FIREWALLD = (
+    x.replace("@POLICY_FILE@", fwd.POLICY_FILE).replace("@IPSET_FILE@", fwd.IPSET_FILE)
     .replace("@POLICY@", fwd.POLICY).replace("@IPSET@", fwd.IPSET)
+    for x in (DETECT_FIREWALLD_OURS, DETECT_FIREWALLD))
 
 # Unprivileged on purpose: sudo clears SSH_CONNECTION.
 SSH_CLIENT = 'echo "==== ssh"; echo "$SSH_CONNECTION"'

@@ -41,7 +41,8 @@ class Detected:
     iptables_tools: tuple[str, ...] = ()   # iptables variants with both -save and -restore
     rules_v4: str | None = None       # /etc/iptables/rules.v4, None when absent
     nftables_conf_ours: bool = False  # our marked block is in /etc/nftables.conf
-    firewalld_version: str = ""
+    firewalld_policies: bool = True   # firewalld has policies (0.9 and later)
+    firewalld_listing: str = ""       # the runtime config as firewall-cmd lists it
     firewalld_policy: str = ""        # our permanent files, "" when absent
     firewalld_ipset: str = ""
     firewalld_runtime: tuple[str, ...] = ()    # of ours loaded at runtime: "policy", "ipset"
@@ -115,9 +116,15 @@ def parse_detection(text: str, ports: dict[str, str]) -> Detected:
     if ours:
         detail += f"; dhcp-wizard's own table {FAMILY} {TABLE} is in place"
     tools = tuple(s.get("iptables-tools", "").split())
+    runtime_ours = tuple(s.get("firewalld-runtime-ours", "").split())
+    if "firewalld-runtime" in s:
+        listing = s["firewalld-runtime"]
+        runtime_ours = tuple(name for name, pat in (("policy", r"^dhcp-wizard( \(.*\))?$"),
+                                                    ("ipset", r"^ipset-dhcp-wizard-admin$"))
+                             if re.search(pat, listing, re.M))
     if kind == "iptables" and ipt and f":{CHAIN} " in ipt[1]:
         detail += f"; dhcp-wizard's own chain {CHAIN} is in place"
-    if kind == "firewalld" and "policy" in s.get("firewalld-runtime-ours", "").split():
+    if kind == "firewalld" and "policy" in runtime_ours:
         detail += "; dhcp-wizard's own firewalld policy is in place"
     return Detected(kind, detail, ruleset, ours, has_nft, ipt[1] if ipt else "", zone,
                     ssh_client, effects, tuple(s.get("persist", "").split()),
@@ -125,10 +132,12 @@ def parse_detection(text: str, ports: dict[str, str]) -> Detected:
                     iptables_tools=tools,
                     rules_v4=s["rules-v4"] + "\n" if "rules-v4" in s else None,
                     nftables_conf_ours=s.get("nftables-conf-ours", "").strip() == "yes",
-                    firewalld_version=s.get("firewalld-version", "").strip(),
+                    firewalld_policies="policies-unsupported" not in
+                    s.get("firewalld-runtime", ""),
+                    firewalld_listing=s.get("firewalld-runtime", ""),
                     firewalld_policy=_file(s, "firewalld-policy-file"),
                     firewalld_ipset=_file(s, "firewalld-ipset-file"),
-                    firewalld_runtime=tuple(s.get("firewalld-runtime-ours", "").split()),
+                    firewalld_runtime=runtime_ours,
                     firewalld_drift=s.get("firewalld-drift") if "firewalld-drift" in s else None)
 
 
