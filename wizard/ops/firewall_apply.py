@@ -190,9 +190,14 @@ class Protect:
     def _detect_all(self) -> None:
         """Detect both peers and pick the way each takes our rules; refuses (nothing
         changed) when one cannot, with the reason and the fix."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Side by side: a firewalld host's detection takes seconds (a dozen firewall-cmd).
+        with ThreadPoolExecutor(len(ROLES)) as pool:
+            found = dict(zip(ROLES, pool.map(
+                lambda r: detect(self.pair.conn(r), self.answers, r, deep=True), ROLES)))
         for role in ROLES:
-            det = detect(self.pair.conn(role), self.answers, role, deep=True)
-            self.found[role] = det
+            det = self.found[role] = found[role]
             self.session.event("protect", "detected", host=role, firewall=det.kind,
                                detail=det.detail, effects=det.effects)
         for role in ROLES:
