@@ -204,3 +204,17 @@ def test_which_way_each_host_takes_the_rules():
     be = backend_for(det, "primary")
     assert isinstance(be, Iptables) and be.v == "iptables-nft"
     assert det.rules_v4 == "*filter\nCOMMIT\n" and be.persist_files == (ipt.RULES_V4,)
+
+
+def test_check_sees_our_rules_limit_what_the_host_accepts():
+    listing = "public (default, active)\n  ports: 519/tcp 7911/tcp\n\ndhcp-wizard (active)\n"
+    det = parse_detection("==== firewalld\nrunning\n==== firewalld-list\n  ports: 519/tcp "
+                          "7911/tcp\n==== firewalld-runtime\n" + listing, PORTS)
+    assert det.effects["7911/tcp"] == "accepted (port in the zone) (from some sources: " \
+        "dhcp-wizard's policy drops the rest)"
+    assert det.effects["67/udp"].startswith("dropped")
+    ours = parse_detection("==== iptables-legacy\n" + _with_ours(HOST_SAVE).replace(
+        "--dport 22 -j ACCEPT", "--dport 22 -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 7911 -j "
+        "ACCEPT"), PORTS)
+    assert "some sources" in ours.effects["7911/tcp"]
+    assert ours.effects["519/tcp"] == "drop by policy"

@@ -45,9 +45,10 @@ def ports_of(answers, role: str) -> dict[str, str]:
             f"{answers.omapi.port}/tcp": "OMAPI", "67/udp": "DHCP"}
 
 
-def detect(conn, answers, role: str, deep: bool | str = False) -> Detected:
-    """deep: also what only `protect firewall` needs: True, firewalld's objects and whether
-    its runtime differs from its permanent config; "ours", only its objects (quicker)."""
+def detect(conn, answers, role: str, deep: bool | str = "ours") -> Detected:
+    """deep: True, also firewalld's whole config and whether its runtime differs from its
+    permanent config (what `protect firewall` needs); "ours" (default), only our firewalld
+    objects, so that `check` can tell our policy is there; False, neither."""
     script = host.DETECT + {True: host.DETECT_FIREWALLD, "ours": host.DETECT_FIREWALLD_OURS
                             }.get(deep, "")
     res = conn.run(script, privileged=True, label="firewall-detect", timeout=60)

@@ -126,6 +126,9 @@ def parse_detection(text: str, ports: dict[str, str]) -> Detected:
         detail += f"; dhcp-wizard's own chain {CHAIN} is in place"
     if kind == "firewalld" and "policy" in runtime_ours:
         detail += "; dhcp-wizard's own firewalld policy is in place"
+        effects = _limited(effects, ports, "dhcp-wizard's policy drops the rest")
+    if kind == "iptables" and ipt and f":{CHAIN} " in ipt[1]:
+        effects = _limited(effects, ports, f"dhcp-wizard's chain {CHAIN} drops the rest")
     return Detected(kind, detail, ruleset, ours, has_nft, ipt[1] if ipt else "", zone,
                     ssh_client, effects, tuple(s.get("persist", "").split()),
                     iptables_variant=ipt[0] if ipt else (tools[0] if tools else ""),
@@ -139,6 +142,14 @@ def parse_detection(text: str, ports: dict[str, str]) -> Detected:
                     firewalld_ipset=_file(s, "firewalld-ipset-file"),
                     firewalld_runtime=runtime_ours,
                     firewalld_drift=s.get("firewalld-drift") if "firewalld-drift" in s else None)
+
+
+def _limited(effects: dict[str, str], ports: dict[str, str], why: str) -> dict[str, str]:
+    """What the host accepts on the failover port and OMAPI, once our rules (which the
+    zone or INPUT listing does not show) limit the sources."""
+    return {p: f"{e} (from some sources: {why})" if ports[p] in ("failover", "OMAPI")
+            and e.startswith("accept") and "some sources" not in e else e
+            for p, e in effects.items()}
 
 
 def _file(s: dict[str, str], name: str) -> str:
