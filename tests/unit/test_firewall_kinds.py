@@ -218,3 +218,19 @@ def test_check_sees_our_rules_limit_what_the_host_accepts():
         "ACCEPT"), PORTS)
     assert "some sources" in ours.effects["7911/tcp"]
     assert ours.effects["519/tcp"] == "drop by policy"
+
+
+def test_as_planned_but_not_in_effect_is_still_a_change_and_a_removal():
+    """Firewalld files written by a run killed before its reload; an iptables jump pushed
+    down by rules added since: the text of ours is the plan's, the state is not."""
+    unloaded = backend_for(_firewalld(fwd.policy_xml(PLAN), fwd.ipset_xml(PLAN)), "secondary")
+    assert "not in effect" in unloaded.change(PLAN, "secondary")
+    loaded_only = backend_for(_firewalld(runtime="policy\nipset"), "secondary")
+    assert "still loaded at runtime" in loaded_only.removal("secondary")
+    pushed = Iptables(parse_detection("==== iptables-legacy\n" + _with_ours(HOST_SAVE, first=False)
+                                      + "==== iptables-tools\niptables-legacy\n", PORTS))
+    assert pushed.change(PLAN, "primary")
+    in_place = Iptables(parse_detection("==== iptables-legacy\n" + _with_ours(HOST_SAVE)
+                                        + "==== iptables-tools\niptables-legacy\n", PORTS))
+    assert in_place.change(PLAN, "primary") == ""
+    assert "-:DHCP-WIZARD - [0:0]" in in_place.removal("primary")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from wizard.errors import OperationFailed
 from wizard.ops import firewall_host as host
 from wizard.ops.firewall_backends import Backend, backend_for
-from wizard.ops.firewall_rules import Detected, Plan, admin_set, admits, diff, parse_detection
+from wizard.ops.firewall_rules import Detected, Plan, admin_set, admits, parse_detection
 from wizard.roles import OTHER, ROLES
 
 PROBE_TIMEOUT = 1.5
@@ -225,12 +225,7 @@ class Protect:
         self.plans = plan_pair(self.answers, self.pair, self.found, self.extra)
         diffs = {}
         for role, plan in self.plans.items():
-            be = self.backends[role]
-            if be.in_place(plan):
-                diffs[role] = ""
-            else:
-                diffs[role] = _nft_leftover_diff(be, role) + \
-                    diff(be.ours(), be.planned(plan), role, be.what)
+            diffs[role] = self.backends[role].change(plan, role)
             self.session.artifact(f"firewall-{role}-plan.diff", diffs[role] or "(unchanged)\n",
                                   step="protect", host=role)
         return diffs
@@ -282,12 +277,7 @@ class Protect:
         self._detect_all()
         diffs = {}
         for role in ROLES:
-            be = self.backends[role]
-            if not be.anything():
-                diffs[role] = ""
-            else:
-                diffs[role] = _nft_leftover_diff(be, role) + \
-                    diff(be.ours(), "", role, be.what, to="removed") + be.persisted_note()
+            diffs[role] = self.backends[role].removal(role)
             self.session.artifact(f"firewall-{role}-remove.diff",
                                   diffs[role] or "(nothing of ours)\n", step="protect",
                                   host=role)
@@ -432,11 +422,3 @@ class Protect:
 def _probe_summary(probes: list[dict]) -> str:
     return "; ".join(f"{p['from']}->{p['to']}:{p['port']} {p['what']} {p['outcome']} "
                      f"(expected {p['expect']})" for p in probes)
-
-
-def _nft_leftover_diff(be: Backend, role: str) -> str:
-    """Our nft table on a host that now takes another way (left by an earlier release):
-    it goes with this change."""
-    if be.name == "nftables" or not be.det.ours:
-        return ""
-    return diff(be.det.ours, "", role)

@@ -72,6 +72,25 @@ class Backend:
         """Anything of ours on the host, runtime or persisted."""
         raise NotImplementedError
 
+    def change(self, plan: Plan, role: str) -> str:
+        """What applying the plan changes, as a diff; "" when it is in place. Never "" when
+        it is not: our rules as planned but not in effect (firewalld files not loaded, our
+        iptables jump pushed down) have no diff of their text, and still need the apply."""
+        if self.in_place(plan):
+            return ""
+        text = _nft_leftover_diff(self, role) + diff(self.ours(), self.planned(plan), role,
+                                                     self.what)
+        return text or (f"{role}: {self.what}: as planned, but not in effect (not loaded, or "
+                        "not first); the apply puts it in effect\n")
+
+    def removal(self, role: str) -> str:
+        """What removal takes out, as a diff; "" when nothing of ours is there."""
+        if not self.anything():
+            return ""
+        text = _nft_leftover_diff(self, role) + diff(self.ours(), "", role, self.what,
+                                                     to="removed") + self.persisted_note()
+        return text or f"{role}: {self.what}: still loaded at runtime; the removal drops it\n"
+
     # -- the transaction ---------------------------------------------------------------
     def arm_parts(self) -> tuple[str, str]:
         """(backup shell, restore.sh) for the watchdog."""
@@ -313,6 +332,14 @@ class Firewalld(Backend):
 
     def unpersist(self, conn) -> str:
         return "unpersisted (our firewalld files removed with the reload)"
+
+
+def _nft_leftover_diff(be: Backend, role: str) -> str:
+    """Our nft table on a host that now takes another way (left by an earlier release):
+    it goes with this change."""
+    if be.name == "nftables" or not be.det.ours:
+        return ""
+    return diff(be.det.ours, "", role)
 
 
 def backend_for(det: Detected, role: str) -> Backend:
