@@ -164,7 +164,9 @@ def test_rules_that_cut_the_wizards_ssh_are_undone_by_the_watchdog(fw_lab, fw_sp
     assert our_policy(fw_spec) == policy and firewalld_files(fw_spec) == files
     assert "test only" not in in_host(fw_spec, "secondary", "firewall-cmd", "--permanent",
                                       "--info-policy=dhcp-wizard").stdout
-    assert took < 40       # two watchdogs of 5 s, a firewalld reload, a busy 2-CPU host
+    # Bounded: the watchdogs fire 5 s after arming; the rest is detection, a firewalld
+    # reload each way and SSH timeouts on a busy 2-CPU host (24-32 s measured).
+    assert took < 60
     # SSH is back: a check logs in again.
     res = run_cli("check", "--answers", str(fw_spec.answers_path), "--json",
                   "--session", str(tmp_path / "s2"))

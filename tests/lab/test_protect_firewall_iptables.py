@@ -1,7 +1,7 @@
 """`protect firewall` on iptables hosts in the lab: both peers run iptables-legacy rules
 loaded from /etc/iptables/rules.v4 (iptables-persistent's layout); the secondary's file is
 taken away, so it shows the runtime-only case. Apply, verify and persist (a reload of
-rules.v4 as at boot gives the same rules), re-run, the watchdog's rollback, removal; the
+rules.v4 as at boot gives the same rules), the watchdog's rollback, removal; the
 host's own rules never flushed or reordered."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def protect(spec, tmp_path, name, *extra):
                    "--confirm-timeout", "5", *extra, "--session", str(tmp_path / name))
 
 
-def test_apply_verify_persist_as_iptables_persistent_and_rerun(ipt_lab, ipt_spec, tmp_path):
+def test_apply_verify_persist_as_iptables_persistent(ipt_lab, ipt_spec, tmp_path):
     own = {r: hosts_own(ipt_spec, r) for r in ("primary", "secondary")}
     res = protect(ipt_spec, tmp_path, "s")
     assert res.returncode == 0, res.stdout + res.stderr
@@ -90,11 +90,8 @@ def test_apply_verify_persist_as_iptables_persistent_and_rerun(ipt_lab, ipt_spec
     assert before["sha256_ruleset"] != after["sha256_ruleset"]
     assert "# BEGIN dhcp-wizard" in (tmp_path / "s" / "artifacts" /
                                      "firewall-primary-after.iptables").read_text()
-    res = protect(ipt_spec, tmp_path, "s2")
-    assert res.returncode == 0 and "already in place" in res.stdout, res.stdout + res.stderr
-    assert filter_rules(ipt_spec, "primary") == running
-    assert in_host(ipt_spec, "primary", "grep", "-c", "BEGIN dhcp-wizard",
-                   "/etc/iptables/rules.v4").stdout.strip() == "1"
+    # A re-run with the same plan ("already in place") is the nft and firewalld module's,
+    # and the iptables side of it (digest, jump first) a unit test's: not run again here.
 
 
 def test_watchdog_restores_the_filter_table_and_rules_v4(ipt_lab, ipt_spec, tmp_path):

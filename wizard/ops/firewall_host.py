@@ -82,7 +82,8 @@ norm() {
     {print name " |" $0}' | LC_ALL=C sort
 }
 t=$(mktemp -d)
-fw_state "" > "$t/runtime.raw"; fw_state --permanent > "$t/permanent.raw"
+# Side by side: each firewall-cmd is a python start, the two listings are independent.
+fw_state "" > "$t/runtime.raw" & fw_state --permanent > "$t/permanent.raw"; wait
 echo "==== firewalld-runtime"; cat "$t/runtime.raw"
 norm < "$t/runtime.raw" > "$t/runtime"; norm < "$t/permanent.raw" > "$t/permanent"
 echo "==== firewalld-drift"; diff "$t/permanent" "$t/runtime" | grep '^[<>]' | head -40
