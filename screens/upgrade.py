@@ -138,6 +138,7 @@ class UpgradeScreen(StepScreen):
         self.query_one("#resume").display = False
         self.query_one("#postflight", Static).update("")
         self.outcome = None
+        self.out = resume                   # resuming: that peer is out from the start
         if not self.lines:
             self.t0 = self.app.engine.now()
         self.gate = OperatorGate()
@@ -161,10 +162,12 @@ class UpgradeScreen(StepScreen):
                 self.show_states()
             return
         role = out_of_service(step, text)
-        if role is not None and self.out != role:
+        if role is not None and self._watch_stop is None:
             self.window_opened(role, manual="upgrade it now" in text)
         elif step.startswith(("window-", "verify-")):
             self.window_closed()
+        elif step.startswith("shutdown-") and text.startswith("ok: "):
+            self.out = step.removeprefix("shutdown-")       # out before its window opens
         elif step.startswith("recover-") and text.startswith("ok: "):
             self.out = None
             self.query_one("#window").display = False
@@ -197,6 +200,7 @@ class UpgradeScreen(StepScreen):
     def window_closed(self) -> None:
         if self._watch_stop is not None:
             self._watch_stop.set()
+            self._watch_stop = None
         self.query_one("#window-buttons").display = False
 
     @work(thread=True, group="survivor", exit_on_error=False)
@@ -294,7 +298,10 @@ class UpgradeScreen(StepScreen):
         self.query_one("#setup").display = True
         self.query_one("#command", Input).disabled = False
         if self.quit_after:
-            self.app.exit(1)
+            self.app.exit(1, message=Text(
+                f"dhcp-wizard upgrade: stopped by an error ({error}); `dhcp-wizard check "
+                f"--answers {self.state.answers.source or 'FILE'}` shows where the pair "
+                "stands."))
         return False
 
     @on(Button.Pressed, "#resume")
@@ -319,7 +326,6 @@ class UpgradeScreen(StepScreen):
             choices = {"restore": "Bring back, quit" if self.out else "Stop, quit"}
             if waiting:
                 choices["leave"] = "Leave out, quit"
-            choices["anyway"] = "Quit now"
             choices["stay"] = "Keep going"
             self.app.push_screen(ChoiceModal("The rolling upgrade is running",
                                              quit_question(self.out, waiting), choices),
@@ -346,17 +352,6 @@ class UpgradeScreen(StepScreen):
                 self.token.cancel("cancelled: the operator quit during the upgrade")
                 self.notify("Putting the pair back into operation; the wizard quits when "
                             "both are normal.", timeout=10)
-        elif value == "anyway":
-            self.app.engine.record(UPGRADE, "abandoned", out_of_service=self.out,
-                                   note="quit during the upgrade; the guard on the peer out "
-                                   "of service puts it back by itself")
-            self.app.end_status = "abandoned"
-            self.app.exit(1, message=Text(
-                f"dhcp-wizard upgrade: quit with {self.out} out of service; its guard puts "
-                "it back into operation by itself within seconds (after the upgrade "
-                "command, if one runs). `dhcp-wizard check` shows where the pair stands."
-                if self.out else "dhcp-wizard upgrade: quit between peers; `dhcp-wizard "
-                "check` shows where the pair stands."))
 
     def interrupted(self, name: str, signum: int) -> bool:
         """SIGTERM/SIGHUP while it runs: as the drill, put the peer back, then quit."""
@@ -365,6 +360,15 @@ class UpgradeScreen(StepScreen):
         self.quit_after = True
         self.token.cancel(f"interrupted by {name}", "interrupted", signum)
         return True
+
+    def on_unmount(self) -> None:
+        # The screen gone with a worker still on (the app failed, or exited some other way):
+        # the pause must not wait for ever, holding the process and the peer's guard alive.
+        # As a drill's cancel: the peer out of service is checked and put back.
+        if self.running == "upgrade":
+            self.token.cancel("cancelled: the upgrade screen closed")
+        if self._watch_stop is not None:
+            self._watch_stop.set()
 
     def action_next(self) -> None:
         if not self.running and self.quit_requested():

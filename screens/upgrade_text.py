@@ -84,21 +84,22 @@ def quit_words(outcome, answers_path: str) -> str:
 
 def quit_question(out: str | None, waiting: bool) -> str:
     """The quit dialog's text while an upgrade runs: the state now, and what each of its
-    buttons (upgrade.QUIT_CHOICES) does."""
+    buttons does. There is no "quit at once": the worker would go on without a screen (the
+    drill's runs to its end; a pause would wait for ever), so quitting always goes through
+    putting the peer back, or through leaving it out with its partner serving."""
     if out is None:
         return ("The rolling upgrade is running; no peer is out of service at this moment.\n"
                 "- Stop, quit (recommended): the peer in progress is finished, the next one "
-                "is not started, and the wizard quits with both in operation.\n"
-                "- Quit now: the wizard quits as things are; `dhcp-wizard check` shows where "
-                "the pair stands.")
+                "is not started, and the wizard quits with both in operation.")
     survivor = OTHER[out]
     text = [f"{out} is out of service right now; {survivor} serves every client alone "
             "(partner-down).",
-            f"- Bring back, quit (recommended): {out} is checked as it is now (version, "
-            "dhcpd -t, lint) and returned to normal; the next peer is not started."]
+            f"- Bring back, quit (recommended): {out} is checked as it is now (after its "
+            "upgrade command ends, if one runs: version, dhcpd -t, lint) and returned to "
+            "normal; the next peer is not started."]
     if waiting:
         text.append(f"- Leave out, quit: {out} stays out of service, {survivor} keeps "
                     "serving, and the wizard says how to resume.")
-    text.append(f"- Quit now: the guard on {out} puts it back into operation by itself once "
-                "the wizard is gone (after the upgrade command, if one runs).")
+    text.append(f"Should the wizard die instead, the guard on {out} puts it back into "
+                "operation by itself.")
     return "\n".join(text)

@@ -155,6 +155,6 @@ def test_the_words_say_what_state_the_pair_is_left_in():
     asked = quit_question("secondary", waiting=True)
     assert "primary serves every client alone" in asked
     assert "Leave out, quit: secondary stays out of service" in asked
-    assert "the guard on secondary puts it back" in asked
+    assert "the guard on secondary puts it back" in asked and "Quit now" not in asked
     assert "Leave out" not in quit_question("primary", waiting=False)
     assert "no peer is out of service" in quit_question(None, waiting=False)
