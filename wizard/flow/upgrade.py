@@ -240,7 +240,10 @@ def run_upgrade(d, order: tuple[str, ...], *, command: str | None = None,
     if not d.hosts:
         d.inspect()
     if d.secret is None:
-        d.plan()                # the OMAPI key in use, from the live configs
+        plan = d.plan()         # the OMAPI key in use, from the live configs
+        if plan.changed:
+            d.progress("pair", "note", "the live configs differ from what these answers "
+                       "would deploy; the upgrade leaves them as they are")
     window = make_window(d, command=command, operator_done=operator_done, progress=progress)
     outcome = RollingUpgrade(d, window, order, answers_path=answers_path).run(resume=resume)
     if not outcome.ok:
