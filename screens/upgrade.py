@@ -265,8 +265,8 @@ class UpgradeScreen(StepScreen):
         self.query_one("#window").display = False
         self.out = None
         outcome = self.outcome = run.outcome
-        colour, mark = ("green", "✔") if outcome.ok and run.post and run.post.ok else \
-            ("red", "✘")
+        colour, mark = (("green", "✔") if run.post is not None and run.post.ok else
+                        ("yellow", "▲") if outcome.ok and run.post is None else ("red", "✘"))
         text = [f"[{colour}]{mark} {escape(outcome.summary)}[/]",
                 *(f"  {escape(v)}" for v in versions_lines(outcome)),
                 f"[b]The pair now:[/b] {escape(pair_left(outcome))}"]

@@ -248,6 +248,12 @@ def run_upgrade(d, order: tuple[str, ...], *, command: str | None = None,
     outcome = RollingUpgrade(d, window, order, answers_path=answers_path).run(resume=resume)
     if not outcome.ok:
         return UpgradeRun(outcome)
+    if d.cancel.is_set():
+        # The operator is quitting (or a signal came) as the last peer finished: the pair
+        # is back; the check is theirs to run, not a wait before the wizard may go.
+        d.progress("pair", "post-flight", "skipped (the upgrade was cancelled): run "
+                   f"`dhcp-wizard check --answers {answers_path}` for version parity")
+        return UpgradeRun(outcome)
     d.progress("pair", "post-flight", "post-flight check, with version parity")
     return UpgradeRun(outcome, post_flight(d))
 
