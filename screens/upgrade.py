@@ -212,12 +212,22 @@ class UpgradeScreen(StepScreen):
         except Exception as exc:  # noqa: BLE001 - shown, the upgrade goes on without it
             self.post_message(SurvivorSeen(None, f"{survivor} cannot be watched: {exc}"))
             return
+        last, seen = None, []
         while not stop.is_set():
             try:
-                self.post_message(SurvivorSeen(watch.poll()))
+                last = watch.poll()
+                if last.state and last.state not in seen:
+                    seen.append(last.state)
+                self.post_message(SurvivorSeen(last))
             except Exception as exc:  # noqa: BLE001 - one failed reading; try again
                 self.post_message(SurvivorSeen(None, str(exc)))
             stop.wait(1.0)
+        if last is not None:
+            # What the survivor did while it served alone, in the evidence with the rest.
+            self.app.engine.record(UPGRADE, "survivor", host=survivor, states=seen,
+                                   leases=last.acks,
+                                   clients=last.clients, seconds=round(last.seconds, 1),
+                                   source=f"lease file {watch.lease_path}")
 
     def on_survivor_seen(self, message: SurvivorSeen) -> None:
         if message.reading is None:

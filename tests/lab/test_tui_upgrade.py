@@ -125,6 +125,11 @@ def test_the_operator_upgrades_both_peers_from_the_check_screen(production, lab_
     assert any(e["kind"] == "override" and "ntp" in e["data"]["accepted"] for e in events)
     post = next(e for e in events if e["step"] == "upgrade" and e["kind"] == "post-flight")
     assert post["data"]["ok"] and "4.4.3-R1" in post["data"]["parity"]
+    # What each survivor served while it was alone: at least the lease the test asked for.
+    served = {e["host"]: e["data"] for e in events
+              if e["step"] == "upgrade" and e["kind"] == "survivor"}
+    assert set(served) == {"primary", "secondary"}, served
+    assert all("partner-down" in d["states"] and d["leases"] >= 1 for d in served.values())
     order = [e["host"] for e in events if e["step"] == "upgrade" and e["kind"] == "peer-done"]
     assert order == ["secondary", "primary"]
 

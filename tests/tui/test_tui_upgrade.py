@@ -46,6 +46,8 @@ class UpgradeEngine(FakeEngine):
 
     def survivor_watch(self, answers, survivor):
         class Watch:
+            lease_path = "/var/lib/dhcp/dhcpd.leases"
+
             def begin(self):
                 pass
 
