@@ -1,7 +1,8 @@
 """The rolling upgrade in the TUI on the real lab, with an hour of MCLT: the test is the
 operator. From "Check an existing pair" it opens the upgrade, and in each pause it upgrades
 the peer itself (`lab-upgrade-dhcpd` on that host), gets a lease from the survivor and
-watches the screen count it, then presses Continue; or it presses Stop, or quits."""
+watches the screen count it, then presses Continue (a client asking every second meanwhile
+is never refused); or it presses Stop, resumes, and quits in the next pause."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ async def served_in_window(pilot, app, spec, survivor: str) -> None:
 
 def test_the_operator_upgrades_both_peers_from_the_check_screen(production, lab_spec,
                                                                 tmp_path):
+    from wizard.lab.continuity import Continuity
+
     app = WizardApp(load_answers(production), session_dir=str(tmp_path / "session"),
                     start="check")
 
@@ -108,7 +111,13 @@ def test_the_operator_upgrades_both_peers_from_the_check_screen(production, lab_
             assert "lint: the two configs agree as a pair" in steps
             assert "pool rebalance done" in steps
             assert "-> recover-wait" not in steps
-    asyncio.run(walk())
+    # A client starting up at any second of it would have been served.
+    with Continuity(lab_spec, every=1.0) as probe:
+        probe.wait(1)
+        asyncio.run(walk())
+    report = probe.report()
+    assert report.unanswered == 0, report.line()
+    print(f"\nTUI rolling upgrade: {report.line()}")
     for role in ("primary", "secondary"):
         assert version(lab_spec, role) == "isc-dhcpd-4.4.3-R1"
     assert states(production) == {"primary": "normal", "secondary": "normal"}
