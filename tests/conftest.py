@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# One lab per pytest-xdist worker, so the slow lab tests run side by side: both halves of
-# 203.0.113.0/24, and the upper half of 198.51.100.0/24 when scripts/test.sh sees that
-# range free (it runs two workers when a developer's own lab is there).
+# One lab per pytest-xdist worker, so the slow lab tests run side by side: the /25 halves of
+# 203.0.113.0/24 and 198.51.100.0/24 (scripts/test.sh passes those no route uses yet, and
+# runs a worker for each).
 # DHCP_WIZARD_TEST_LABS=NAME:SUBNET[,NAME:SUBNET] points the suite at other labs (two
 # developers, one machine); DHCP_WIZARD_TEST_LAB=NAME:SUBNET sets the first.
 _LABS = os.environ.get("DHCP_WIZARD_TEST_LABS",
-                       "dhwt:203.0.113.0/25,dhwu:203.0.113.128/25,dhwv:198.51.100.128/25")
+                       "dhwt:203.0.113.0/25,dhwu:203.0.113.128/25,dhwv:198.51.100.128/25,"
+                       "dhwx:198.51.100.0/25")
 if os.environ.get("DHCP_WIZARD_TEST_LAB"):
     _LABS = os.environ["DHCP_WIZARD_TEST_LAB"] + "," + _LABS
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)

@@ -102,6 +102,31 @@ def test_apply_makes_a_failover_pair_then_is_a_no_op(lab, lab_spec, tmp_path):
     assert result2.ok and "nothing to change" in result2.reason
 
 
+def test_a_running_pair_changed_waits_for_the_new_processes_normal(lab, lab_spec, tmp_path):
+    """A redeploy of a pair already in normal: the old processes' `normal`, read before the
+    restarts take effect, must not end the wait. The wait ends on the new processes', after
+    each has been seen leaving normal (startup, or its partner gone for a moment)."""
+    from dataclasses import replace
+
+    answers = fresh(lab_spec)
+    first = plan(lab_spec, answers)
+    tx, pair, _ = transaction(lab_spec, answers, first)
+    assert tx.run().ok
+    pair.close()
+    changed = replace(answers, failover=replace(
+        answers.failover, load_balance_max_seconds=answers.failover.load_balance_max_seconds + 2))
+    again = plan(lab_spec, changed)
+    assert again.changed
+    tx2, pair2, events = transaction(lab_spec, changed, again)
+    result = tx2.run()
+    pair2.close()
+    assert result.ok, result.reason
+    left = {tr.role for tr in result.timeline if tr.before == "normal" and tr.after != "normal"}
+    assert left == {"primary", "secondary"}, [(t.role, t.before, t.after) for t in result.timeline]
+    restarted = [t for t, _r, s, _m in events if s == "restarted"]
+    assert len(restarted) == 2 and result.waited > 0.3, result.waited
+
+
 def test_config_rejected_by_one_peer_switches_nothing(lab, lab_spec, tmp_path):
     answers = fresh(lab_spec)
     the_plan = plan(lab_spec, answers)

@@ -121,3 +121,34 @@ def test_comment_after_a_host_brace_survives():
     text = "host x { # c\n  a; }\nsubnet 10.0.0.0 netmask 255.0.0.0 { host y { # d\n b; } }\n"
     doc = parse(text)
     assert doc.render() == text and doc.children[0].body == " # c\n  a; "
+
+
+def test_a_copied_tree_renders_the_same_and_edits_stay_apart():
+    text = LAZY + "group {\n  group {\n    host h { fixed-address 198.51.100.9; }\n  }\n}\n"
+    doc = parse(text)
+    twin = doc.copy("/other.conf")
+    assert twin.path == "/other.conf" and twin.render() == text
+    assert _shape(twin.children) == _shape(doc.children)
+    # An edit to one (a block's nodes read, a head rewritten) never shows in the other.
+    block = twin.children[0]
+    block.children[0].set_head("option routers 198.51.100.254")
+    assert twin.render() != text and doc.render() == text
+    assert doc.children[0] is not block
+
+
+def test_a_secondary_with_the_primary_bytes_is_copied_not_parsed_and_models_agree(tmp_path):
+    from wizard.conf.model import load
+
+    path = tmp_path / "p.conf"
+    path.write_text(LAZY)
+    p = load(str(path))
+    s = load(str(tmp_path / "s.conf"), text=LAZY, like=p)
+    fresh = load(str(tmp_path / "s.conf"), text=LAZY)
+    assert s.main.path == str(tmp_path / "s.conf")
+    assert [x.cidr for x in s.subnets] == [x.cidr for x in fresh.subnets]
+    assert [(r.lo, r.hi) for x in s.pools for r in x.ranges] == \
+        [(r.lo, r.hi) for x in fresh.pools for r in x.ranges]
+    assert s.pools and s.pools[0].at.node is not p.pools[0].at.node
+    # Other bytes: parsed as usual.
+    other = load(str(tmp_path / "o.conf"), text=LAZY + "\n", like=p)
+    assert other.main.render() == LAZY + "\n"

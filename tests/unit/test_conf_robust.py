@@ -124,10 +124,16 @@ def test_an_internal_error_says_it_is_a_bug_and_does_not_exit_as_a_failed_check(
         raise RuntimeError(f"secret {SECRET}")
 
     monkeypatch.setattr(lint, "lint_pair", broken)
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the crash file lands here
     (tmp_path / "p.conf").write_bytes(POOL)
     code = cli.main(["lint", str(tmp_path / "p.conf"), str(tmp_path / "p.conf")])
     err = capsys.readouterr().err
     assert code == INTERNAL_ERROR_EXIT and code not in (0, 1, 2)
     assert "bug" in err and "dhcp-wizard-crash-" in err and SECRET not in err
     crash = err.split("the details are in ", 1)[1].split(";", 1)[0]
-    assert "RuntimeError" in open(crash).read()
+    assert crash.startswith(str(tmp_path))
+    details = open(crash).read()
+    # The traceback is there for the bug report, the secret its message quoted is not.
+    assert "RuntimeError" in details and "broken" in details and SECRET not in details

@@ -70,3 +70,18 @@ def test_the_wizard_host_is_its_own_probe_where_it_has_a_leg_on_a_served_subnet(
     # On no served subnet (a management network only), there is no probe to find.
     assert served_leg(["203.0.113.0/25"], legs) is None
     assert served_leg(["not-a-cidr"], legs) is None
+
+
+def test_the_servers_own_segment_is_preferred_to_a_relayed_subnet_of_the_same_config():
+    from wizard.ops.lease_probe import served_leg
+
+    # This host sits in both: 198.51.100.0/24 is served through a relay (no server in it),
+    # and its leg there may be another network with that number; the servers are on 203.0.113/25.
+    legs = [("other-br", "198.51.100.1/25"), ("lab-br", "203.0.113.1/25")]
+    served = ["198.51.100.0/24", "203.0.113.0/25"]
+    assert served_leg(served, legs, ["203.0.113.11", "203.0.113.12"]) == ("lab-br",
+                                                                          "203.0.113.0/25")
+    # Without the servers' addresses, the config's order decides, as before.
+    assert served_leg(served, legs) == ("other-br", "198.51.100.0/24")
+    # Only the relayed subnet is at hand: it is still tried.
+    assert served_leg(served, legs[:1], ["203.0.113.11"]) == ("other-br", "198.51.100.0/24")

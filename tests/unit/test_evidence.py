@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -79,3 +80,18 @@ def test_cli_verify_and_report(session_dir, tmp_path):
     assert bad.returncode == 1 and "NOT VERIFIED" in bad.stdout
     nothing = run_cli("verify", str(tmp_path / "nowhere"))
     assert nothing.returncode == 2 and "not a session directory" in nothing.stderr
+
+
+def test_the_closing_report_trusts_only_its_own_writes_and_verify_reads_every_byte(tmp_path):
+    s = Session.create(tmp_path / "s", command="plan")
+    target = s.artifact("a.conf", "subnet 198.51.100.0 netmask 255.255.255.0 {}\n", step="plan")
+    written = target.stat().st_mtime_ns
+    # Changed behind the recorder's back, size kept: its report reads the file again. (A
+    # coarse file clock may give the rewrite the same time; a real edit comes later.)
+    target.write_text("subnet 203.0.113.0 netmask 255.255.255.0 { }\n")
+    os.utime(target, ns=(written, written + 5_000_000))
+    s.close()
+    assert "PROBLEMS" in (tmp_path / "s" / "report.md").read_text()
+    # Even with its time forged back, `verify` (what an auditor runs) reads every byte.
+    os.utime(target, ns=(written, written))
+    assert any("does not match" in p for p in verify(tmp_path / "s")[1])

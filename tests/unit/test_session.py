@@ -73,3 +73,14 @@ def test_default_location_is_the_user_data_dir(tmp_path, monkeypatch):
     s = Session.create(command="test")
     s.close()
     assert s.path.parent == tmp_path / "dhcp-wizard" / "sessions"
+
+
+def test_scrub_masks_registered_and_free_standing_secrets():
+    from wizard.record.redaction import Redactor, scrub
+
+    Redactor().add("registered-secret-value")
+    text = ("ValueError: bad key: secret AbCdEf0123==, then 'registered-secret-value' "
+            'and secret "quoted one" here')
+    out = scrub(text)
+    assert "AbCdEf0123" not in out and "registered-secret-value" not in out
+    assert "quoted one" not in out and out.startswith("ValueError: bad key: secret ")

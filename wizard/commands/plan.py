@@ -17,12 +17,16 @@ import os
 import sys
 from pathlib import Path
 
+from wizard import forked
 from wizard.answers import load_answers
 from wizard.conf import self_check, tree_out
 from wizard.conf.plan import PairPlan, plan_pair
 from wizard.errors import InputError
 from wizard.record.session import Session
 from wizard.roles import ROLES
+
+# Below this many characters of planned text a fork costs more than the diffs it spares.
+_FORK_ABOVE = 400_000
 
 # Imported where used (SSH targets, the --out probe): `plan --from` needs neither, and the
 # whole process is measured against one `dhcpd -t`.
@@ -50,13 +54,23 @@ def run(args) -> int:
             result = plan_pair(answers, primary, secondary)
         else:
             result = _plan_live(answers, session)
-        # The check's two dhcpd -t run while the plan is recorded and its diffs are made.
-        with self_check.started(result) as check:
-            if args.from_files:
-                result.record(session)
-            # Masked after the record has told the redactor the plan's secret.
-            shown = [(file.role, session.redactor.text(file.diff())) for file in result.files]
-            checked = check.verdict()  # refuses (exit 2) what dhcpd or lint would
+        # The check's two dhcpd -t run while the plan is recorded and its diffs are made;
+        # the diffs of large files in a child process, beside the record (wizard.forked).
+        # Masked with the plan's secret, told to the redactor before the child starts.
+        session.redactor.add(result.secret)
+        # Only from files: after SSH, the connections' threads may still be winding down,
+        # and a child forked while one holds a lock could wait on it for ever.
+        diffs = forked.start(lambda: [session.redactor.text(f.diff()) for f in result.files],
+                             worth_it=bool(args.from_files) and sum(
+                                 len(f.after) for f in result.files) > _FORK_ABOVE)
+        try:
+            with self_check.started(result) as check:
+                if args.from_files:
+                    result.record(session)
+                shown = list(zip((f.role for f in result.files), diffs.result()))
+                checked = check.verdict()  # refuses (exit 2) what dhcpd or lint would
+        finally:
+            diffs.cancel()
         session.event("plan", "checked", result=checked)
         out = sys.stdout
         out.write(session.redactor.text(_summary(result) + checked + "\n"))

@@ -264,7 +264,10 @@ def ip_int(text: str | None) -> int | None:
         return None
 
 
-def load(path: str, loader: Loader | None = None, text: str | None = None) -> Config:
+def load(path: str, loader: Loader | None = None, text: str | None = None,
+         like: Config | None = None) -> Config:
+    """like: a config already loaded and not yet edited; when this file has its very bytes
+    (and neither includes anything), its tree is copied rather than parsed again."""
     loader = loader or LocalLoader()
     if text is None:
         try:
@@ -273,7 +276,11 @@ def load(path: str, loader: Loader | None = None, text: str | None = None) -> Co
             raise InputError(f"cannot read {path}: {exc.strerror or exc}",
                              "check the path and the permissions") from None
     config = Config(loader)
-    doc = parse(text, path)
+    if like is not None and len(like.docs) == 1 and like.main.source == text \
+            and not like.included:
+        doc = like.main.copy(path)
+    else:
+        doc = parse(text, path)
     config.docs.append(doc)
     with paused_gc():
         _Walker(config).walk(doc, doc, None, None, None, top=True, seen=(path,))

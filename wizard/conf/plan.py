@@ -108,7 +108,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     loader = loader or LocalLoader()
     s_loader = secondary_loader or loader
     p = load(primary_path, loader)
-    s = load(secondary_path, s_loader)
+    s = load(secondary_path, s_loader, like=p)
     befores = {(role, d.path): d.source for role, c in (("primary", p), ("secondary", s))
                for d in c.docs}
     scope = failover.Scope(answers.failover.pools)

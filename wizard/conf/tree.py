@@ -162,6 +162,35 @@ class Document:
         self.tail = tail
         self.source = source
 
+    def copy(self, path: str) -> "Document":
+        """The same tree as new nodes (edits to one never show in the other), for a second
+        file with the same bytes: a secondary copied from its primary, the usual case, is
+        copied node by node in a fraction of what parsing it again costs. Runs are shared:
+        nothing changes a run, a block that needs its nodes makes new ones."""
+        root: list = []
+        stack = [(iter(self.children), root)]  # no recursion: groups nest thousands deep
+        while stack:
+            nodes, into = stack[-1]
+            for node in nodes:
+                kind = type(node)
+                if kind is Run:
+                    into.append(node)
+                elif kind is Block:
+                    twin = Block(node.pre, node.head, node.open_post, [], node.tail,
+                                 node.close_post, node.line)
+                    twin.lazy = node.lazy
+                    into.append(twin)
+                    stack.append((iter(node.items), twin.items))
+                    break
+                elif kind is Opaque:
+                    into.append(Opaque(node.pre, node.head, node.body, node.close_post,
+                                       node.line))
+                else:
+                    into.append(Stmt(node.pre, node.head, node.post, node.line))
+            else:
+                stack.pop()
+        return Document(path, root, self.tail, self.source)
+
     def render(self) -> str:
         out: list[str] = []
         for child in self.children:

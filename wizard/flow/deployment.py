@@ -330,4 +330,6 @@ class Deployment:
                                        self.hosts["primary"].config_path)
         if config is None:
             return None
-        return found_probe([n.cidr for n in networks_of(config) if n.servable])
+        servers = [a.address for info in self.hosts.values()
+                   for a in getattr(info, "addresses", ()) or ()]
+        return found_probe([n.cidr for n in networks_of(config) if n.servable], servers)

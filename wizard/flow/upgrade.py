@@ -140,7 +140,23 @@ class RollingUpgrade:
                 f"Never take {survivor} down meanwhile: it is the only server answering.",
             ]
         failed = next((s for s in res.steps if not s.ok), None)
-        if failed is not None and failed.name.startswith(("recover-", "restart-")):
+        if failed is not None and failed.name.startswith("restart-"):
+            # Restarted in service: the pair was normal, the partner answers everyone
+            # (communications-interrupted) until the restarted dhcpd talks to it again.
+            if failed.data.get("lost_contact"):
+                return [f"{role} was back in normal, with the new release installed, when the "
+                        "wizard lost SSH contact with it during the restart that starts the "
+                        "new release; the restart runs on the host and completes by itself.",
+                        f"{survivor} answers every client meanwhile.",
+                        f"Once {role} answers SSH: `dhcp-wizard check --answers FILE` (both "
+                        "normal, version parity); then run the upgrade again for the peers "
+                        "it did not reach."]
+            return [f"{role}'s dhcpd did not come back after the restart that starts the new "
+                    f"release; {survivor} answers every client meanwhile "
+                    "(communications-interrupted).",
+                    f"Start {role}'s dhcpd (or put the old release back and start it); it "
+                    "rejoins by itself, then run `dhcp-wizard check --answers FILE`."]
+        if failed is not None and failed.name.startswith("recover-"):
             return [f"{survivor} serves every client (partner-down) while {role} returns.",
                     f"See what the drill said above; {role} was set to recover where it could "
                     "be, and rejoins by itself once it runs.",

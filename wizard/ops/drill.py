@@ -265,6 +265,12 @@ class Drill:
                       f"(`{net.restart_command}`) so the new release runs; "
                       f"{OTHER[down]} answers every client meanwhile")
         ok, how = net.restart()
+        if not ok and net.lost_contact:
+            self._step(f"restart-{down}", False, f"{how}. The pair needs nothing from the "
+                       f"wizard to get back to normal; once {down} answers SSH again, "
+                       "`dhcp-wizard check` shows both states and which release each runs", t,
+                       lost_contact=True)
+            return False
         if not ok:
             self._step(f"restart-{down}", False, f"{how}. {OTHER[down]} keeps answering "
                        f"clients (communications-interrupted) from its own addresses; fix "

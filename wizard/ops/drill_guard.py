@@ -74,6 +74,7 @@ class DrillGuard:
         self.oms = omshell_script(omapi_port, key_name, secret, relationship)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lost_contact = False
 
     def start(self) -> None:
         """Take the lock and arm the guard; raises RuntimeError with the reason if refused."""
@@ -93,20 +94,36 @@ class DrillGuard:
         self._thread = threading.Thread(target=self._beat, name="drill-heartbeat", daemon=True)
         self._thread.start()
 
-    def restart(self, timeout: float = 90.0) -> tuple[bool, str]:
-        """Restart the shut-down server's dhcpd with the host's own command, detached (so a
-        cut-off wizard never leaves it stopped); it comes back still in shutdown, from where
-        a recover can skip the MCLT wait (docs/dhcpd-behaviour.md). (ok, what happened)."""
+    def restart(self, timeout: float = 90.0, contact_limit: float = 30.0) -> tuple[bool, str]:
+        """Restart the server's dhcpd with the host's own command, detached (so a cut-off
+        wizard never leaves it stopped). (ok, what happened). `lost_contact` is set when the
+        host stopped answering for contact_limit seconds: the restart goes on there, and the
+        wizard cannot tell how it ended."""
         import time
 
+        self.lost_contact = False
         res = self.conn.run(guard.restart_detached(self.stamp), privileged=True, timeout=15,
                             label="drill restart")
         if not res.ok:
             return False, f"could not start `{self.restart_command}`: {res.stderr.strip()}"
         deadline = time.monotonic() + timeout
+        heard = time.monotonic()
         while time.monotonic() < deadline:
-            st = self.conn.run(guard.restart_status(self.stamp), privileged=True, timeout=10,
-                               label="drill restart", quiet=True)
+            try:
+                st = self.conn.run(guard.restart_status(self.stamp), privileged=True,
+                                   timeout=10, label="drill restart", quiet=True)
+            except Exception:  # noqa: BLE001 - the link dropped: the restart runs on; look again
+                st = None
+            if st is None or st.exit_code is None:
+                if time.monotonic() - heard > contact_limit:
+                    self.lost_contact = True
+                    return False, (f"lost contact with {self.role} while its dhcpd restarted "
+                                   f"(no answer over SSH for {contact_limit:.0f} s); the "
+                                   f"restart runs detached there and completes by itself")
+                self._reconnect()
+                time.sleep(2.0)
+                continue
+            heard = time.monotonic()
             state, rc, pids, out = guard.parse_restart_status(st.stdout)
             if state == "done":
                 if not pids:

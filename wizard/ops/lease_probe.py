@@ -144,9 +144,13 @@ def local_interfaces() -> list[tuple[str, str]]:
             for a in link.get("addr_info", []) if a.get("family") == "inet"]
 
 
-def served_leg(served: list[str], interfaces: list[tuple[str, str]]) -> tuple[str, str] | None:
+def served_leg(served: list[str], interfaces: list[tuple[str, str]],
+               servers: list[str] = ()) -> tuple[str, str] | None:
     """(interface, subnet) where this host has an address inside a subnet the pair serves
-    (one with a pool), or None. Pure: the choice is tested without a network."""
+    (one with a pool), or None. A subnet a server has an address in comes first: there a
+    client's broadcast reaches the servers themselves, while a subnet served through a relay
+    is answered only where a relay listens (this host may sit on another segment of that
+    number, another lab's, a VPN's). Pure: the choice is tested without a network."""
     import ipaddress
 
     nets = []
@@ -155,22 +159,24 @@ def served_leg(served: list[str], interfaces: list[tuple[str, str]]) -> tuple[st
             nets.append(ipaddress.IPv4Network(cidr, strict=False))
         except ValueError:
             continue
-    for iface, addr in interfaces:
-        if iface == "lo":
-            continue
-        ip = ipaddress.IPv4Interface(addr).ip
-        for net in nets:
-            if ip in net:
+    at_servers = [ipaddress.IPv4Address(a) for a in servers]
+    nets.sort(key=lambda net: not any(a in net for a in at_servers))   # stable: config order
+    legs = [(iface, ipaddress.IPv4Interface(addr)) for iface, addr in interfaces
+            if iface != "lo"]
+    for net in nets:
+        for iface, addr in legs:
+            if addr.ip in net:
                 return iface, str(net)
     return None
 
 
-def found_probe(served: list[str]) -> LocalProbe | None:
+def found_probe(served: list[str], servers: list[str] = ()) -> LocalProbe | None:
     """The wizard host itself as the probe, when it has a leg on a served subnet and may
-    send as a DHCP client (root: the client port 68 and a raw broadcast)."""
+    send as a DHCP client (root: the client port 68 and a raw broadcast). servers: the
+    peers' own addresses (see served_leg)."""
     import os
 
     if os.geteuid() != 0:
         return None
-    leg = served_leg(served, local_interfaces())
+    leg = served_leg(served, local_interfaces(), servers)
     return LocalProbe(leg[0], found_on=leg[1]) if leg else None

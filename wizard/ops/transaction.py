@@ -137,6 +137,7 @@ class Transaction:
         self.log_reader = log_reader
         self.settle = settle
         self.mrd = max_response_delay
+        self._restarted = threading.Event()     # both new dhcpd processes run (a restart)
         self.expect_failover = expect_failover
         self.miss_limit = miss_limit
         # Beyond this many seconds without a successful heartbeat the host's guard will have
@@ -544,9 +545,14 @@ class Transaction:
         stop = threading.Event()
         box: dict[str, WaitResult] = {}
         total = RESTART_TIMEOUT + self.normal_timeout
+        # Set once both new dhcpd processes run: a `normal` read before that is the old
+        # processes' (a redeploy of a running pair), and says nothing of the new configs.
+        self._restarted = threading.Event()
+        normal = both("normal")
 
         def watch() -> None:
-            cond = both("normal") if self.expect_failover else (lambda samples: False)
+            cond = (lambda samples: self._restarted.is_set() and normal(samples)) \
+                if self.expect_failover else (lambda samples: False)
             box["r"] = wait_for(self.states_reader, cond, total, interval=0.1,
                                 cancel=stop, on_transition=self._on_transition)
 
@@ -605,6 +611,8 @@ class Transaction:
                     raise _Abort("restart", f"{role}: dhcpd is not running after the restart "
                                  f"({how})" + (f"; its log ends: {tail}" if tail else
                                                f"; it printed: {out[-300:]}" if out else ""))
+            if all(t.restarted for t in self.t.values()):
+                self._restarted.set()
             if len(done_at) < len(self.t):
                 if now > restart_deadline:
                     slow = [r for r in self.t if r not in done_at]

@@ -39,6 +39,22 @@ def _mask_statements(value: str) -> str:
     return "".join(out)
 
 
+# Every secret any Redactor of this process was told, for text written outside a session
+# (the crash file): a traceback may quote one in an exception's message.
+_PROCESS_SECRETS: set[str] = set()
+# In free text (an exception's message) a secret may stand without the statement's `;`.
+_SECRET_WORD = re.compile(r'(\bsecret\s+)("[^"]*"|[^\s;,)\'"]+)', re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """Free text with every known secret and every `secret X` masked: for what is written
+    where no session's redactor stands (a crash report)."""
+    text = _SECRET_WORD.sub(lambda m: m.group(1) + MASK, text)
+    for secret in sorted(_PROCESS_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
 class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
@@ -53,6 +69,7 @@ class Redactor:
         if len(secret) >= 6:
             with self._lock:
                 self._secrets.add(secret)
+                _PROCESS_SECRETS.add(secret)
 
     def text(self, value: str) -> str:
         value = _mask_statements(value)

@@ -49,6 +49,9 @@ class Session:
         self._seq = 0
         self._prev = "0" * 64
         self._counts: Counter[tuple[str, str]] = Counter()
+        # name -> (sha256, size, mtime) of the artifacts this object wrote: the report at the end
+        # need not read megabytes back to learn the hashes it has just computed.
+        self._written: dict[str, tuple[str, int, int]] = {}
         if self._events_path.exists():
             # Reopened (e.g. `--session DIR` given twice): continue the chain and the counts.
             for line in self._events_path.read_bytes().splitlines():
@@ -119,8 +122,11 @@ class Session:
                              "never overwritten, so each needs its own name") from None
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
-        self.event(step, "artifact", host, name=name, sha256=hashlib.sha256(body).hexdigest(),
-                   bytes=len(body), **data)
+            fh.flush()
+            stamp = os.fstat(fh.fileno()).st_mtime_ns
+        digest = hashlib.sha256(body).hexdigest()
+        self._written[name] = (digest, len(body), stamp)
+        self.event(step, "artifact", host, name=name, sha256=digest, bytes=len(body), **data)
         return target
 
     def report(self) -> tuple[Path, Path]:
@@ -130,7 +136,7 @@ class Session:
 
         # Held so that no event is half written while the report reads the record.
         with self._lock:
-            return report(self.path, still_open=not self._fh.closed)
+            return report(self.path, still_open=not self._fh.closed, written=self._written)
 
     def close(self, status: str = "done", **data: Any) -> None:
         if self._fh.closed:
@@ -140,7 +146,7 @@ class Session:
         from wizard.record.evidence import report
 
         try:
-            report(self.path)
+            report(self.path, written=self._written)
         except OSError:
             pass  # the record itself is complete; `dhcp-wizard report` can rebuild this
 

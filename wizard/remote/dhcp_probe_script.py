@@ -89,6 +89,15 @@ def main():
         result["error"] = f"cannot listen as a DHCP client on {iface}: {exc.strerror or exc}"
         print(json.dumps(result))
         return 2
+    try:
+        return exchange(sock, iface, xid, mac, start, timeout, release, result)
+    except OSError as exc:  # the interface went away or lost its address meanwhile
+        result["error"] = f"the DHCP exchange on {iface} broke off: {exc.strerror or exc}"
+        print(json.dumps(result))
+        return 2
+
+
+def exchange(sock, iface, xid, mac, start, timeout, release, result) -> int:
     deadline = start + timeout
     offer = None
     while offer is None and time.monotonic() < deadline:
