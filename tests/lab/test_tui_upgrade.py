@@ -14,11 +14,16 @@ from screens.app import WizardApp
 from tests.helpers.lab import sh, ssh
 from tests.helpers.tui import plain, until
 from tests.lab.test_tui_lab import SIZE, name
-from tests.lab.test_upgrade import production, states, version  # noqa: F401 - the fixture
+from tests.helpers.upgrade import production_pair, states, version
 from wizard.answers import load_answers
 from wizard.record.session import read_events
 
 pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def production(lab, lab_spec, tmp_path_factory):
+    yield from production_pair(lab_spec, tmp_path_factory)
 
 
 def on_host(spec, role: str, command: str) -> str:

@@ -148,14 +148,16 @@ class RollingUpgrade:
                         "wizard lost SSH contact with it during the restart that starts the "
                         "new release; the restart runs on the host and completes by itself.",
                         f"{survivor} answers every client meanwhile.",
-                        f"Once {role} answers SSH: `dhcp-wizard check --answers FILE` (both "
+                        f"Once {role} answers SSH: `dhcp-wizard check --answers "
+                        f"{self.answers_path}` (both "
                         "normal, version parity); then run the upgrade again for the peers "
                         "it did not reach."]
             return [f"{role}'s dhcpd did not come back after the restart that starts the new "
                     f"release; {survivor} answers every client meanwhile "
                     "(communications-interrupted).",
                     f"Start {role}'s dhcpd (or put the old release back and start it); it "
-                    "rejoins by itself, then run `dhcp-wizard check --answers FILE`."]
+                    "rejoins by itself, then run `dhcp-wizard check --answers "
+                    f"{self.answers_path}`."]
         if failed is not None and failed.name.startswith("recover-"):
             return [f"{survivor} serves every client (partner-down) while {role} returns.",
                     f"See what the drill said above; {role} was set to recover where it could "
