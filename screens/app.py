@@ -33,7 +33,9 @@ SCREENS = {
     "protect": "screens.protect:ProtectScreen",
     "done": "screens.done:DoneScreen",
     steps.CHECK: "screens.check:CheckScreen",
+    "upgrade": "screens.upgrade:UpgradeScreen",    # from the check, outside the ten steps
 }
+UPGRADE = "upgrade"
 
 
 def screen_class(step_id: str) -> type[Screen]:
@@ -47,7 +49,7 @@ def _import_the_rest() -> None:
     UI thread waiting on it is a visible stall."""
     for module in ("wizard.flow.deployment", "wizard.remote.ssh", "wizard.checks.engine",
                    "wizard.facts", "wizard.checks.clock", "wizard.conf.plan", "wizard.ops.omapi",
-                   "wizard.ops.drill", "paramiko",
+                   "wizard.ops.drill", "wizard.flow.upgrade", "paramiko",
                    *{m.partition(":")[0] for m in SCREENS.values()}):
         importlib.import_module(module)
 
@@ -118,6 +120,8 @@ class WizardApp(App[int]):
         elif self.drilling() and token is not None:
             self.quit_after_drill = True
             token.cancel(f"interrupted by {name}", "interrupted", signum)
+        elif getattr(self.screen, "interrupted", None) and self.screen.interrupted(name, signum):
+            pass    # the upgrade screen puts the peer out of service back, then quits
         else:
             self.exit(128 + signum)
 
@@ -135,8 +139,12 @@ class WizardApp(App[int]):
         here = self.current
         if result.direction == steps.CHECK:
             target = steps.CHECK
+        elif result.direction == UPGRADE:
+            target = UPGRADE
         elif here == steps.CHECK:
             target = "welcome" if result.direction == "back" else None
+        elif here == UPGRADE:
+            target = steps.CHECK if result.direction == "back" else None
         elif result.direction == "back":
             target = steps.previous_step(here)
         else:
@@ -203,6 +211,10 @@ class WizardApp(App[int]):
                 "`dhcp-wizard check` then shows what is out of service and how to bring it "
                 "back.", {"restore": "Put back, then quit", "anyway": "Quit anyway",
                           "stay": "Keep going"}), choice)
+            return
+        # The upgrade screen says what state the pair is in, and asks, before quitting.
+        asks = getattr(self.screen, "quit_requested", None)
+        if asks is not None and asks():
             return
         self.exit(0)
 

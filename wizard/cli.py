@@ -82,10 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--flavor-secondary", choices=("debian", "rhel"), default=None,
                     help="lay the secondary out as Debian (default) or RHEL 9 / Rocky")
     for role in ("primary", "secondary"):
-        up.add_argument(f"--firewall-{role}", choices=("none", "nftables", "firewalld"),
+        up.add_argument(f"--firewall-{role}", choices=("none", "nftables", "firewalld",
+                                                       "iptables"),
                         default=None, help=f"a host firewall on the {role}: none (default), "
                         "nftables (an input ruleset: policy drop, SSH, DHCP, failover, OMAPI "
-                        "open) or firewalld (the real daemon; DHCP, failover, OMAPI open)")
+                        "open), firewalld (the real daemon; DHCP, failover, OMAPI open) or "
+                        "iptables (iptables-legacy rules from /etc/iptables/rules.v4, the same "
+                        "ports open)")
     up.add_argument("--no-root-login", action="store_true", default=None,
                     help="sshd refuses root; the answers log in as the lab's sudo user")
     down = lab_sub.add_parser("down", help="remove every namespace, mount, link and process of the lab")
@@ -229,8 +232,12 @@ def _protect_firewall_parser(protect_sub) -> None:
     fw.add_argument("--confirm-timeout", type=_bounded(5, 600, "a timeout"), default=60.0,
                     metavar="S", help="the watchdogs restore the old rules unless confirmed "
                     "within S seconds (default 60)")
-    # Test-only: a plan that also drops SSH from this wizard, to prove the watchdog.
-    fw.add_argument("--test-cut-ssh", action="store_true", help=argparse.SUPPRESS)
+    fw.add_argument("--remove", action="store_true", help="take dhcp-wizard's rules out of "
+                    "both peers (runtime and persisted); nothing of ours there is exit 0")
+    # Test-only: a plan that also drops SSH from this wizard (on the primary, the role given,
+    # or both), to prove the watchdog.
+    fw.add_argument("--test-cut-ssh", nargs="?", const="primary", default=None,
+                    choices=("primary", "secondary", "both"), help=argparse.SUPPRESS)
     fw.set_defaults(module="protect")
 
 

@@ -23,7 +23,8 @@ def firewall(args) -> int:
     answers = load_answers(args.answers)
     check_ssh_targets(answers)
     passphrase = secret_prompt()
-    session = Session.create(args.session, command="protect firewall")
+    session = Session.create(args.session, command="protect firewall"
+                             + (" --remove" if getattr(args, "remove", False) else ""))
     with session, Pair(answers, session=session,
                                          passphrase=passphrase) as pair:
         missing = [r for r in ("primary", "secondary") if pair.conn(r) is None]
@@ -38,27 +39,57 @@ def firewall(args) -> int:
 
         extra = {}
         if args.test_cut_ssh:
-            extra = {r: (f"\t\ttcp dport 22 ip saddr {pair.conn(r).local_address} drop "
-                         'comment "test only: cuts the wizard"',) for r in ("primary",)}
+            roles = ("primary", "secondary") if args.test_cut_ssh == "both" \
+                else (args.test_cut_ssh,)
+            extra = {r: ((22, pair.conn(r).local_address),) for r in roles}
         job = Protect(answers, pair, session, reconnect, args.confirm_timeout, extra,
                       progress=lambda m: print(m, file=sys.stderr))
+        if getattr(args, "remove", False):
+            return _remove(job, args, session)
         diffs = job.prepare()
-        for role, det in job.found.items():
-            print(f"{role}: {det.detail}")
-            for port, effect in det.effects.items():
-                print(f"    {port}: {effect}")
+        _show_found(job)
         for role, d in diffs.items():
             print(d if d else f"{role}: dhcp-wizard's rules already in place, unchanged")
-        if any(diffs.values()) and not args.yes:
-            if not sys.stdin.isatty():
-                raise InputError("not applied: no terminal to ask on",
-                                 "review the diff above and run again with --yes")
-            if input("apply these rules? [y/N] ").strip().lower() not in ("y", "yes"):
-                session.event("protect", "declined")
-                print("not applied")
-                return 1
+        if any(diffs.values()) and not _agreed(args, session, "apply these rules?"):
+            print("not applied")
+            return 1
         outcome = job.apply(diffs)
         session.event("protect", "done", ok=outcome.ok, message=outcome.message)
+    print(("OK: " if outcome.ok else "FAILED: ") + outcome.message)
+    print(f"session recorded in {session.path}")
+    return 0 if outcome.ok else 1
+
+
+def _show_found(job) -> None:
+    for role, det in job.found.items():
+        print(f"{role}: {det.detail} (rules as: {job.backends[role].name})")
+        for port, effect in det.effects.items():
+            print(f"    {port}: {effect}")
+
+
+def _agreed(args, session, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise InputError("not done: no terminal to ask on",
+                         "review the changes above and run again with --yes")
+    if input(f"{question} [y/N] ").strip().lower() in ("y", "yes"):
+        return True
+    session.event("protect", "declined")
+    return False
+
+
+def _remove(job, args, session) -> int:
+    """`protect firewall --remove`: what goes is shown first; nothing of ours is exit 0."""
+    diffs = job.prepare_removal()
+    _show_found(job)
+    for role, d in diffs.items():
+        print(d if d else f"{role}: nothing of dhcp-wizard's here")
+    if any(diffs.values()) and not _agreed(args, session, "remove these rules?"):
+        print("not removed")
+        return 1
+    outcome = job.remove(diffs)
+    session.event("protect", "done", ok=outcome.ok, message=outcome.message, action="remove")
     print(("OK: " if outcome.ok else "FAILED: ") + outcome.message)
     print(f"session recorded in {session.path}")
     return 0 if outcome.ok else 1

@@ -13,11 +13,6 @@ import sys
 from wizard.commands.deploy import checks_pass, print_results, run_recorded
 from wizard.errors import InputError
 
-# Mid-upgrade (resuming), the peers differ in release and one is out of service: that is
-# the situation being finished, not a reason to refuse.
-RESUME_EXPECTED = {"version-parity", "failover-state"}
-
-
 def run(args) -> int:
     from wizard.flow.upgrade import parse_order
 
@@ -31,17 +26,13 @@ def run(args) -> int:
 
 
 def _upgrade(d, say, args, order) -> int:
-    from wizard.flow.upgrade import RollingUpgrade
-    from wizard.ops.upgrade import UpgradeWindow
+    from wizard.flow.upgrade import RollingUpgrade, make_window, post_flight, preflight
 
     say.step("Pre-flight: both servers, clocks, networks, firewalls (check)")
-    results = d.check()
-    if args.resume:
-        shown = [r for r in results if r.id in RESUME_EXPECTED and r.status != "pass"]
-        results = [r for r in results if not (r.id in RESUME_EXPECTED and r.status != "pass")]
-        for r in shown:
-            print(f"  note: {r.id}{f' [{r.host}]' if r.host else ''}: {r.detail} "
-                  "(expected while resuming)")
+    results, expected, _gate = preflight(d.check(), args.resume)
+    for r in expected:
+        print(f"  note: {r.id}{f' [{r.host}]' if r.host else ''}: {r.detail} "
+              "(expected while resuming)")
     if not checks_pass(d.session, results, set(args.accept or ())):
         return 1
     d.inspect()
@@ -62,14 +53,12 @@ def _upgrade(d, say, args, order) -> int:
             print("Nothing was changed.")
             return 1
 
-    window = UpgradeWindow(
-        lambda r: d.pair.conn(r), {r: d.hosts[r].dhcpd for r in d.hosts},
-        {r: d.hosts[r].config_path for r in d.hosts}, command=args.upgrade_command,
-        operator_done=None if args.upgrade_command else _ask_operator,
-        timeout=args.command_timeout, session=d.session,
-        progress=lambda step, msg: say("upgrade", step, msg))
+    window = make_window(d, command=args.upgrade_command, operator_done=_ask_operator,
+                         timeout=args.command_timeout,
+                         progress=lambda step, msg: say("upgrade", step, msg))
     say.step("Rolling upgrade, one peer at a time")
-    outcome = RollingUpgrade(d, window, order).run(resume=args.resume)
+    outcome = RollingUpgrade(d, window, order, answers_path=args.answers).run(
+        resume=args.resume)
     print()
     for role in order:
         rec = outcome.versions.get(role, {})
@@ -82,16 +71,13 @@ def _upgrade(d, say, args, order) -> int:
         return 1
 
     say.step("Post-flight: check, with version parity")
-    after = d.check()
-    print_results(after)
-    from wizard.flow.policy import judge
-
-    parity = [r for r in after if r.id == "version-parity"]
-    if judge(after).reasons or not parity or parity[0].status != "pass":
+    post = post_flight(d)
+    print_results(post.results)
+    if not post.ok:
         print("\nFAILED: the peers are back in operation, but the post-flight check above "
               "is not clean")
         return 1
-    print(f"\nDONE: {outcome.summary}; {parity[0].detail}")
+    print(f"\nDONE: {outcome.summary}; {post.parity}")
     return 0
 
 

@@ -209,3 +209,19 @@ class Engine:
             return run_tunnel(d, tunnel_plan)
         finally:
             d.answers = answers       # the screens' answers stay on the underlay addresses
+
+    # -- the rolling upgrade (from the check screen) ---------------------------------------
+    def upgrade(self, answers, order: tuple[str, ...], command: str | None = None,
+                operator_done=None, resume: str | None = None):
+        """wizard.flow.upgrade.run_upgrade on this pair; a wizard.flow.upgrade.UpgradeRun."""
+        from wizard.flow.upgrade import run_upgrade
+
+        d = self.deployment(answers)
+        return run_upgrade(d, order, command=command, operator_done=operator_done,
+                           resume=resume, answers_path=answers.source or "FILE")
+
+    def survivor_watch(self, answers, survivor: str):
+        """A wizard.ops.survivor_watch.SurvivorWatch on the peer serving alone."""
+        from wizard.flow.upgrade import survivor_watch
+
+        return survivor_watch(self.deployment(answers), survivor)

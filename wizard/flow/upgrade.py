@@ -53,9 +53,10 @@ class RollingUpgrade:
     """Drives Deployment `d` (connected, inspected) through both peers' windows."""
 
     def __init__(self, d, window, order: tuple[str, ...] = DEFAULT_ORDER,
-                 settle_timeout: float = 60.0):
+                 settle_timeout: float = 60.0, answers_path: str = "FILE"):
         self.d, self.window, self.order = d, window, order
         self.settle_timeout = settle_timeout
+        self.answers_path = answers_path     # as the advice names it
 
     def _say(self, role: str, step: str, msg: str) -> None:
         self.d.progress(role, step, msg)
@@ -135,7 +136,7 @@ class RollingUpgrade:
                 f"{role} is shut down (failover state shutdown) and serves no one; its old "
                 "dhcpd may still run, in shutdown.",
                 f"Fix what failed on {role} (above), then bring it back with: dhcp-wizard "
-                f"upgrade --answers FILE --resume {role}",
+                f"upgrade --answers {self.answers_path} --resume {role}",
                 f"Never take {survivor} down meanwhile: it is the only server answering.",
             ]
         failed = next((s for s in res.steps if not s.ok), None)
@@ -147,19 +148,22 @@ class RollingUpgrade:
                         "wizard lost SSH contact with it during the restart that starts the "
                         "new release; the restart runs on the host and completes by itself.",
                         f"{survivor} answers every client meanwhile.",
-                        f"Once {role} answers SSH: `dhcp-wizard check --answers FILE` (both "
+                        f"Once {role} answers SSH: `dhcp-wizard check --answers "
+                        f"{self.answers_path}` (both "
                         "normal, version parity); then run the upgrade again for the peers "
                         "it did not reach."]
             return [f"{role}'s dhcpd did not come back after the restart that starts the new "
                     f"release; {survivor} answers every client meanwhile "
                     "(communications-interrupted).",
                     f"Start {role}'s dhcpd (or put the old release back and start it); it "
-                    "rejoins by itself, then run `dhcp-wizard check --answers FILE`."]
+                    "rejoins by itself, then run `dhcp-wizard check --answers "
+                    f"{self.answers_path}`."]
         if failed is not None and failed.name.startswith("recover-"):
             return [f"{survivor} serves every client (partner-down) while {role} returns.",
                     f"See what the drill said above; {role} was set to recover where it could "
                     "be, and rejoins by itself once it runs.",
-                    "Re-run `dhcp-wizard check --answers FILE` to see where the pair stands."]
+                    f"Re-run `dhcp-wizard check --answers {self.answers_path}` to see where the "
+                    "pair stands."]
         return ["Both peers stayed in operation; nothing was upgraded on this peer.",
                 "Fix what the pre-condition said, then run the upgrade again."]
 
@@ -168,3 +172,119 @@ class RollingUpgrade:
         self._event("result", ok=out.ok, summary=out.summary, upgraded=out.upgraded,
                     left_out=out.left_out, advice=out.advice, versions=out.versions)
         return out
+
+
+# Mid-upgrade (resuming), the peers differ in release and one is out of service: that is
+# the situation being finished, not a reason to refuse.
+RESUME_EXPECTED = {"version-parity", "failover-state"}
+
+
+def preflight(results, resume: str | None = None):
+    """The pre-flight judgement, the same for `upgrade` and the TUI: (the results that
+    count, the ones set aside as expected while resuming, the Gate they make)."""
+    from wizard.flow.policy import judge
+
+    if resume is None:
+        return list(results), [], judge(results)
+    expected = [r for r in results if r.id in RESUME_EXPECTED and r.status != "pass"]
+    kept = [r for r in results if r not in expected]
+    return kept, expected, judge(kept)
+
+
+def offer(results, accepted=()):
+    """Whether "Check an existing pair" offers the rolling upgrade: the pre-flight
+    judgement of `upgrade` (its fails block, its warnings need accepting), and a failover
+    pair in operation, which the first peer's shutdown needs anyway. (open, reasons, Gate)."""
+    _kept, _expected, gate = preflight(results)
+    reasons = list(gate.reasons)
+    states = [r for r in results if r.id == "failover-state"]
+    if not states:
+        reasons.append("the pair's failover state was not read: the upgrade needs a running "
+                       "failover pair, both normal")
+    reasons += [f"a peer is taken out of service only while both are normal: {r.detail}"
+                for r in states if r.status != "pass" and r.detail not in reasons]
+    return not reasons and gate.open(accepted), reasons, gate
+
+
+def make_window(d, *, command: str | None = None, operator_done=None,
+                timeout: float | None = None, progress=None):
+    """The work in each peer's window for Deployment `d` (inspected): `command` run on the
+    host (headless, or the TUI's command field), else a wait for `operator_done`."""
+    from wizard.ops.upgrade import COMMAND_TIMEOUT, UpgradeWindow
+
+    return UpgradeWindow(
+        lambda r: d.pair.conn(r), {r: d.hosts[r].dhcpd for r in d.hosts},
+        {r: d.hosts[r].config_path for r in d.hosts}, command=command,
+        operator_done=None if command else operator_done,
+        timeout=timeout or COMMAND_TIMEOUT, session=d.session,
+        progress=progress or (lambda step, msg: d.progress("upgrade", step, msg)))
+
+
+@dataclass
+class PostFlight:
+    ok: bool
+    results: list
+    parity: str            # what version-parity said
+    reasons: tuple[str, ...] = ()
+
+
+def post_flight(d) -> PostFlight:
+    """After both peers: the whole check again; clean only with version parity passing."""
+    from wizard.flow.policy import judge
+
+    results = d.check()
+    parity = next((r for r in results if r.id == "version-parity"), None)
+    reasons = judge(results).reasons
+    ok = not reasons and parity is not None and parity.status == "pass"
+    said = parity.detail if parity is not None else "version parity was not checked"
+    if d.session is not None:
+        d.session.event("upgrade", "post-flight", ok=ok, parity=said, reasons=list(reasons))
+    return PostFlight(ok, results, said, tuple(reasons))
+
+
+@dataclass
+class UpgradeRun:
+    """What the TUI's upgrade worker hands back."""
+
+    outcome: UpgradeOutcome
+    post: PostFlight | None = None
+
+
+def run_upgrade(d, order: tuple[str, ...], *, command: str | None = None,
+                operator_done=None, resume: str | None = None, progress=None,
+                answers_path: str = "FILE") -> UpgradeRun:
+    """The TUI's rolling upgrade on Deployment `d`, after its check passed on screen:
+    what `dhcp-wizard upgrade` does after its pre-flight (blocking: run it in a worker)."""
+    if not d.hosts:
+        d.inspect()
+    if d.secret is None:
+        plan = d.plan()         # the OMAPI key in use, from the live configs
+        if plan.changed:
+            d.progress("pair", "note", "the live configs differ from what these answers "
+                       "would deploy; the upgrade leaves them as they are")
+    window = make_window(d, command=command, operator_done=operator_done, progress=progress)
+    outcome = RollingUpgrade(d, window, order, answers_path=answers_path).run(resume=resume)
+    if not outcome.ok:
+        return UpgradeRun(outcome)
+    if d.cancel.is_set():
+        # The operator is quitting (or a signal came) as the last peer finished: the pair
+        # is back; the check is theirs to run, not a wait before the wizard may go.
+        d.progress("pair", "post-flight", "skipped (the upgrade was cancelled): run "
+                   f"`dhcp-wizard check --answers {answers_path}` for version parity")
+        return UpgradeRun(outcome)
+    d.progress("pair", "post-flight", "post-flight check, with version parity")
+    return UpgradeRun(outcome, post_flight(d))
+
+
+def survivor_watch(d, survivor: str):
+    """The live view of the peer that serves alone (wizard.ops.survivor_watch)."""
+    from wizard.ops.omapi import read_states
+    from wizard.ops.survivor_watch import SurvivorWatch
+
+    ep = d.endpoints()[survivor]
+    fo, key_name = d.answers.failover, d.answers.omapi.key_name
+
+    def read():
+        return read_states({survivor: (ep.address, ep.omapi_port)}, key_name, d.secret,
+                           fo.name, timeout=3)[survivor]
+    return SurvivorWatch(d.pair.conn(survivor), survivor, d.hosts[survivor].lease_path, read)

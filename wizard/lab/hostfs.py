@@ -213,6 +213,21 @@ def _rhel_prelude(spec: LabSpec, role: str, files: Path) -> list[str]:
     return lines
 
 
+def _firewall_files(spec: LabSpec, role: str, files: Path) -> list[str]:
+    """The host firewall's boot-time files, in the host's own /etc (an overlay): where
+    iptables-persistent loads rules from, and firewalld's permanent zone (so the host's
+    runtime is its permanent config, as after a boot, and a `firewall-cmd --reload` keeps
+    what the admin opened)."""
+    if spec.firewall(role) == "iptables":
+        return ["mkdir -p /etc/iptables",
+                f"install -m 0640 {files / 'rules.v4'} /etc/iptables/rules.v4"]
+    if spec.firewall(role) == "firewalld":
+        return ["mkdir -p /etc/firewalld/zones",
+                f"install -m 0644 {files / 'firewalld-public.xml'} "
+                "/etc/firewalld/zones/public.xml"]
+    return []
+
+
 def mount_script(spec: LabSpec, role: str) -> str:
     """Shell run inside the host's new mount namespace: private dirs and a private /dev.
 
@@ -234,6 +249,15 @@ def mount_script(spec: LabSpec, role: str) -> str:
                   f"mount -t overlay lab-usr -o lowerdir=/usr,upperdir={ovl / 'upper'},"
                   f"workdir={ovl / 'work'} /usr",
                   "[ \"$(findmnt -n -o FSTYPE /usr)\" = overlay ]"]
+        if spec.own_etc(role):
+            # The firewall's permanent rules are written under /etc: an /etc of its own.
+            etc = spec.run_dir / f"{role}.overlay" / "etc"
+            lines += [f"mkdir -p {etc / 'upper'} {etc / 'work'}",
+                      f"mount -t overlay lab-etc -o lowerdir=/etc,upperdir={etc / 'upper'},"
+                      f"workdir={etc / 'work'} /etc",
+                      "[ \"$(findmnt -n -o FSTYPE /etc)\" = overlay ]"]
+    if role != "router":
+        lines += _firewall_files(spec, role, files)
     if role != "router":
         lines.append(f"install -m 0755 {files / 'lab-upgrade-dhcpd'} "
                      "/usr/local/sbin/lab-upgrade-dhcpd")

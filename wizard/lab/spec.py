@@ -39,8 +39,9 @@ class LabError(OperationFailed):
     """The lab could not be built, torn down or used."""
 
 
-# iptables is not offered: this machine has no iptables binaries (nft only).
-FIREWALLS = ("none", "nftables", "firewalld")
+# iptables: rules loaded with iptables-legacy from /etc/iptables/rules.v4, as Debian's
+# iptables-persistent does at boot.
+FIREWALLS = ("none", "nftables", "firewalld", "iptables")
 
 
 def state_root() -> Path:
@@ -58,8 +59,9 @@ class LabSpec:
     # runs everything privileged through sudo, as many production pairs are run.
     root_login: bool = True
     # A host firewall per server (issue 13): "none" (default: the lab stays as open as it
-    # always was and builds as fast), "nftables" (a typical host ruleset) or "firewalld"
-    # (the real daemon on the host's own system bus).
+    # always was and builds as fast), "nftables" (a typical host ruleset), "firewalld"
+    # (the real daemon on the host's own system bus) or "iptables" (iptables-legacy rules and
+    # iptables-persistent's /etc/iptables/rules.v4).
     firewall_primary: str = "none"
     firewall_secondary: str = "none"
 
@@ -92,6 +94,14 @@ class LabSpec:
     def firewall(self, role: str) -> str:
         return {"primary": self.firewall_primary,
                 "secondary": self.firewall_secondary}.get(role, "none")
+
+    def own_etc(self, role: str) -> bool:
+        """Whether the host has an /etc of its own (an overlay of the machine's): RHEL hosts,
+        and hosts whose firewall keeps its permanent rules under /etc (firewalld's
+        /etc/firewalld, iptables-persistent's /etc/iptables), which must never be this
+        machine's."""
+        return role in ROLES and (self.flavor(role) == "rhel"
+                                  or self.firewall(role) in ("firewalld", "iptables"))
 
     def flavor(self, role: str) -> str:
         return {"primary": self.flavor_primary, "secondary": self.flavor_secondary}.get(

@@ -1,5 +1,7 @@
 """`protect firewall` as a transaction over both peers: detect, plan, arm a watchdog on each,
 apply, confirm over NEW SSH connections, verify with probes, persist; or put it all back.
+And its undoing (`--remove`): our rules out of both peers, runtime and persisted, checked.
+How each kind of host firewall takes the rules is wizard/ops/firewall_backends.py.
 
 Why a new connection confirms: the rules are in place before it is opened, so if they cut
 the admin's SSH the confirmation never arrives and each host's watchdog restores by itself,
@@ -17,8 +19,8 @@ from dataclasses import dataclass, field
 
 from wizard.errors import OperationFailed
 from wizard.ops import firewall_host as host
-from wizard.ops.firewall_rules import (Detected, Plan, admin_set, admits, apply_script, diff,
-                                       parse_detection, planned_digest, restore_script)
+from wizard.ops.firewall_backends import Backend, backend_for
+from wizard.ops.firewall_rules import Detected, Plan, admin_set, admits, parse_detection
 from wizard.roles import OTHER, ROLES
 
 PROBE_TIMEOUT = 1.5
@@ -43,8 +45,13 @@ def ports_of(answers, role: str) -> dict[str, str]:
             f"{answers.omapi.port}/tcp": "OMAPI", "67/udp": "DHCP"}
 
 
-def detect(conn, answers, role: str) -> Detected:
-    res = conn.run(host.DETECT, privileged=True, label="firewall-detect")
+def detect(conn, answers, role: str, deep: bool | str = "ours") -> Detected:
+    """deep: True, also firewalld's whole config and whether its runtime differs from its
+    permanent config (what `protect firewall` needs); "ours" (default), only our firewalld
+    objects, so that `check` can tell our policy is there; False, neither."""
+    script = host.DETECT + {True: host.DETECT_FIREWALLD, "ours": host.DETECT_FIREWALLD_OURS
+                            }.get(deep, "")
+    res = conn.run(script, privileged=True, label="firewall-detect", timeout=60)
     if not res.ok and not res.stdout:
         raise OperationFailed(f"{role}: cannot read the host firewall ({res.stderr.strip()})",
                               "the login needs root or sudo for nft/iptables-save")
@@ -69,7 +76,8 @@ def peer_address(answers, pair, role: str) -> str:
     return address or pair.conn(role).remote_address
 
 
-def plan_pair(answers, pair, found: dict[str, Detected], extra: dict[str, tuple[str, ...]]):
+def plan_pair(answers, pair, found: dict[str, Detected],
+              extra: dict[str, tuple[tuple[int, str], ...]]):
     plans = {}
     for role in ROLES:
         det = found[role]
@@ -165,10 +173,11 @@ def verify(answers, pair, plans: dict[str, Plan], session=None, extra_probes=())
 
 
 class Protect:
-    """One run. `reconnect(role)` opens a fresh Connection (same target, same checks)."""
+    """One run. `reconnect(role)` opens a fresh Connection (same target, same checks).
+    extra: test-only drops per role, ((tcp port, source address), ...)."""
 
     def __init__(self, answers, pair, session, reconnect, confirm_timeout: float = 60.0,
-                 extra: dict[str, tuple[str, ...]] | None = None, progress=print,
+                 extra: dict[str, tuple[tuple[int, str], ...]] | None = None, progress=print,
                  extra_probes=()):
         self.answers, self.pair, self.session = answers, pair, session
         self.reconnect, self.timeout = reconnect, confirm_timeout
@@ -177,29 +186,46 @@ class Protect:
         self.extra_probes = extra_probes
         self.found: dict[str, Detected] = {}
         self.plans: dict[str, Plan] = {}
+        self.backends: dict[str, Backend] = {}
+
+    def _detect_all(self) -> None:
+        """Detect both peers and pick the way each takes our rules; refuses (nothing
+        changed) when one cannot, with the reason and the fix."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Side by side: a firewalld host's detection takes seconds (a dozen firewall-cmd).
+        with ThreadPoolExecutor(len(ROLES)) as pool:
+            found = dict(zip(ROLES, pool.map(
+                lambda r: detect(self.pair.conn(r), self.answers, r, deep=True), ROLES)))
+        for role in ROLES:
+            det = self.found[role] = found[role]
+            self.session.event("protect", "detected", host=role, firewall=det.kind,
+                               detail=det.detail, effects=det.effects)
+        for role in ROLES:
+            self.backends[role] = backend_for(self.found[role], role)
+            self.session.event("protect", "method", host=role,
+                               method=self.backends[role].name)
+        for role in ROLES:
+            self._evidence(role, "before")
+
+    def _evidence(self, role: str, when: str) -> str:
+        be = self.backends[role]
+        text = be.listing_found() if when == "before" else None
+        if text is None:
+            text = self.pair.conn(role).run(be.listing, privileged=True, label="firewall-list",
+                                            timeout=60).stdout
+        self.session.artifact(f"firewall-{role}-{when}.{be.artifact_ext}", text,
+                              step="protect", host=role, firewall=self.found[role].kind,
+                              method=be.name, sha256_ruleset=sha(text))
+        return text
 
     def prepare(self) -> dict[str, str]:
         """Detect and plan; returns the diff per role ('' where already in place)."""
-        for role in ROLES:
-            det = detect(self.pair.conn(role), self.answers, role)
-            self.found[role] = det
-            self.session.artifact(f"firewall-{role}-before.nft", det.nft_ruleset, step="protect",
-                                  host=role, firewall=det.kind, sha256_ruleset=sha(det.nft_ruleset))
-            self.session.event("protect", "detected", host=role, firewall=det.kind,
-                               detail=det.detail, effects=det.effects)
-            if det.kind == "iptables" and not det.has_nft:
-                raise OperationFailed(f"{role}: iptables without nft: not supported yet",
-                                      "install nftables (iptables-nft coexists with it)")
-            if not det.has_nft:
-                raise OperationFailed(f"{role}: no `nft` on the host",
-                                      "install nftables; the wizard's rules live in their own "
-                                      "nft table")
+        self._detect_all()
         self.plans = plan_pair(self.answers, self.pair, self.found, self.extra)
         diffs = {}
         for role, plan in self.plans.items():
-            current = self.found[role].ours
-            diffs[role] = "" if planned_digest(current) == plan.digest else \
-                diff(current, plan.table, role)
+            diffs[role] = self.backends[role].change(plan, role)
             self.session.artifact(f"firewall-{role}-plan.diff", diffs[role] or "(unchanged)\n",
                                   step="protect", host=role)
         return diffs
@@ -238,44 +264,91 @@ class Protect:
                            + _probe_summary(bad), probes)
         persisted: dict[str, str] = {}
         for role in todo:
-            det = self.found[role]
-            conn = self.pair.conn(role)
-            if det.kind == "firewalld":
-                # firewalld hosts do not load /etc/nftables.conf at boot; our table must become
-                # firewalld's own (a zone or policy) to persist there: not done yet.
-                persisted[role] = "runtime only (firewalld host: not persisted)"
-            else:
-                res = conn.run(host.persist(), privileged=True, label="firewall-persist")
-                persisted[role] = res.stdout.strip().splitlines()[-1] if res.ok and res.stdout \
-                    else f"failed: {res.stderr.strip()[:200]}"
-                if persisted[role] == "persisted" and "nftables-enabled" not in det.persist:
-                    persisted[role] += (" in /etc/nftables.conf (nftables.service is not "
-                                        "enabled: `systemctl enable nftables` loads it at boot)")
-            after = conn.run("nft list ruleset", privileged=True).stdout
-            self.session.artifact(f"firewall-{role}-after.nft", after, step="protect", host=role,
-                                  sha256_ruleset=sha(after), persisted=persisted[role],
-                                  firewall=det.kind)
+            persisted[role] = self.backends[role].persist(self.pair.conn(role), self.plans[role])
+            self.session.event("protect", "persisted", host=role, result=persisted[role])
+            self._evidence(role, "after")
         kept = ", ".join(f"{r}: {p}" for r, p in persisted.items())
         return Outcome(True, f"applied and verified ({kept}): " + _probe_summary(probes),
                        probes, True)
 
+    # -- removal -------------------------------------------------------------------------
+    def prepare_removal(self) -> dict[str, str]:
+        """Detect; returns what goes per role ('' where nothing of ours is there)."""
+        self._detect_all()
+        diffs = {}
+        for role in ROLES:
+            diffs[role] = self.backends[role].removal(role)
+            self.session.artifact(f"firewall-{role}-remove.diff",
+                                  diffs[role] or "(nothing of ours)\n", step="protect",
+                                  host=role)
+        return diffs
+
+    def remove(self, diffs: dict[str, str]) -> Outcome:
+        """Our rules out (persisted first, then runtime, so an interrupted removal leaves
+        them at most running until the next boot, and a re-run finishes it). Removing only
+        ever takes drops away, so it cannot cut this wizard off: no watchdog."""
+        todo = [r for r in ROLES if diffs[r]]
+        if not todo:
+            self.session.event("protect", "nothing-to-remove")
+            return Outcome(True, "nothing of dhcp-wizard's on either peer: nothing to remove")
+        results = {}
+        for role in todo:
+            conn, be = self.pair.conn(role), self.backends[role]
+            gone = be.unpersist(conn)
+            res = conn.run(be.remove_sh(), privileged=True, label="firewall-remove", timeout=150)
+            self.session.event("protect", "removed", host=role, ok=res.ok, persisted=gone,
+                               stderr=res.stderr.strip()[:300])
+            results[role] = (res.ok, gone, res.stderr.strip()[:300])
+        left = {}
+        for role in todo:
+            det = detect(self.pair.conn(role), self.answers, role, deep="ours")
+            be = type(self.backends[role])(det)
+            left[role] = be.anything()
+            self._evidence(role, "after")
+        probes = self._probes_after_removal()
+        bad = [r for r in todo if left[r] or not results[r][0]]
+        if bad:
+            return Outcome(False, "not all removed: " + ", ".join(
+                f"{r}: {'still there' if left[r] else 'failed'} ({results[r][2] or results[r][1]})"
+                for r in bad), probes, True)
+        return Outcome(True, "removed and checked, nothing of dhcp-wizard's left (" + ", ".join(
+            f"{r}: {results[r][1]}" for r in todo) + "): " + _probe_summary(probes), probes, True)
+
+    def _probes_after_removal(self) -> list[dict]:
+        """What reaches the ports now, as evidence: after the removal the host's own
+        firewall decides, so these are recorded, not judged (the claim checked is that
+        nothing of ours is left)."""
+        try:
+            plans = plan_pair(self.answers, self.pair, self.found, {})
+        except OperationFailed:
+            return []
+        probes = verify(self.answers, self.pair, plans, None, ())
+        for p in probes:
+            p["expect"], p["ok"] = "(the host's own firewall decides)", None
+        self.session.event("protect", "probes", probes=probes, judged=False)
+        return probes
+
+    # -- the watchdog --------------------------------------------------------------------
     def _arm(self, role: str) -> None:
         conn = self.pair.conn(role)
-        res = conn.run(host.arm(restore_script(self.found[role].ours), self.timeout),
-                       privileged=True, label="firewall-arm")
+        backup, restore = self.backends[role].arm_parts()
+        res = conn.run(host.arm(backup, restore, self.timeout), privileged=True,
+                       label="firewall-arm")
         if not res.ok:
             raise OperationFailed(f"{role}: cannot arm the firewall watchdog: "
                                   f"{res.stderr.strip()}", "nothing was changed on this host")
         self.session.event("protect", "watchdog-armed", host=role, seconds=self.timeout,
-                           pid=res.stdout.strip())
+                           pid=res.stdout.strip(), method=self.backends[role].name)
 
     def _apply(self, role: str) -> None:
-        res = self.pair.conn(role).run(host.apply(apply_script(self.plans[role])),
-                                       privileged=True, label="firewall-apply", timeout=15)
-        self.session.event("protect", "applied", host=role, ok=res.ok)
+        be = self.backends[role]
+        res = self.pair.conn(role).run(be.apply_sh(self.plans[role]), privileged=True,
+                                       label="firewall-apply", timeout=150)
+        self.session.event("protect", "applied", host=role, ok=res.ok, method=be.name)
         if not res.ok:
-            raise OperationFailed(f"{role}: nft refused the planned rules: "
-                                  f"{res.stderr.strip()[:300]}", "this is a bug; report it")
+            raise OperationFailed(f"{role}: {be.name} refused the planned rules: "
+                                  f"{res.stderr.strip()[:300]}", "this is a bug; report it "
+                                  "(the rules as they were have been put back)")
 
     def _confirm(self, roles: list[str]) -> bool:
         fresh = {}
@@ -304,9 +377,9 @@ class Protect:
         for role in roles:
             conn = self.pair.conn(role)
             try:
-                cmd = host.restore_now() if not force else \
-                    f"nft -f {host.RUN_DIR}/restore.nft && echo restored"
-                res = conn.run(cmd, privileged=True, label="firewall-restore", timeout=10)
+                cmd = host.restore_now() if not force else host.restore_again()
+                res = conn.run(cmd, privileged=True, label="firewall-restore",
+                               timeout=self.backends[role].restore_timeout)
                 self.session.event("protect", "restored", host=role, why=why, ok=res.ok)
             except Exception as exc:  # noqa: BLE001 - the watchdog is the fallback
                 self.session.event("protect", "restore-failed", host=role, why=why,
@@ -327,13 +400,15 @@ class Protect:
                     continue
                 try:
                     states[role] = c.run(host.result(), privileged=True).stdout.strip()
-                    ours = c.run(host.list_ours(), privileged=True).stdout
+                    if states[role] == "restored":
+                        now = detect(c, self.answers, role, deep="ours")
                 finally:
                     c.close()
                 if states[role] == "restored":
-                    back[role] = ours.strip() == self.found[role].ours.strip()
+                    be, was = type(self.backends[role])(now), self.backends[role]
+                    back[role] = be.ours() == was.ours() and now.ours == self.found[role].ours
                     self.session.event("protect", "watchdog-restored", host=role,
-                                       back_as_before=back[role], sha256_table=sha(ours))
+                                       back_as_before=back[role], sha256_ours=sha(be.ours()))
             if all(states.get(r) in ("restored", "restore-failed") for r in roles):
                 break
             time.sleep(1)

@@ -18,6 +18,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from wizard.ops.firewall_iptables import CHAIN
+
 TABLE = "dhcp_wizard"
 FAMILY = "inet"
 KINDS = ("nftables", "iptables", "firewalld", "none")
@@ -35,6 +37,16 @@ class Detected:
     ssh_client: str | None = None     # the wizard's address as this host sees it
     effects: dict[str, str] = field(default_factory=dict)   # "519/tcp" -> what happens
     persist: tuple[str, ...] = ()     # how the host loads rules at boot (nftables.conf, ...)
+    iptables_variant: str = ""        # the iptables whose rules are in use (or the first found)
+    iptables_tools: tuple[str, ...] = ()   # iptables variants with both -save and -restore
+    rules_v4: str | None = None       # /etc/iptables/rules.v4, None when absent
+    nftables_conf_ours: bool = False  # our marked block is in /etc/nftables.conf
+    firewalld_policies: bool = True   # firewalld has policies (0.9 and later)
+    firewalld_listing: str = ""       # the runtime config as firewall-cmd lists it
+    firewalld_policy: str = ""        # our permanent files, "" when absent
+    firewalld_ipset: str = ""
+    firewalld_runtime: tuple[str, ...] = ()    # of ours loaded at runtime: "policy", "ipset"
+    firewalld_drift: str | None = None  # runtime vs permanent (None: not looked at)
 
 
 def sections(text: str) -> dict[str, str]:
@@ -103,8 +115,46 @@ def parse_detection(text: str, ports: dict[str, str]) -> Detected:
         effects = {p: "open (nothing filters it)" for p in ports}
     if ours:
         detail += f"; dhcp-wizard's own table {FAMILY} {TABLE} is in place"
+    tools = tuple(s.get("iptables-tools", "").split())
+    runtime_ours = tuple(s.get("firewalld-runtime-ours", "").split())
+    if "firewalld-runtime" in s:
+        listing = s["firewalld-runtime"]
+        runtime_ours = tuple(name for name, pat in (("policy", r"^dhcp-wizard( \(.*\))?$"),
+                                                    ("ipset", r"^ipset-dhcp-wizard-admin$"))
+                             if re.search(pat, listing, re.M))
+    if kind == "iptables" and ipt and f":{CHAIN} " in ipt[1]:
+        detail += f"; dhcp-wizard's own chain {CHAIN} is in place"
+    if kind == "firewalld" and "policy" in runtime_ours:
+        detail += "; dhcp-wizard's own firewalld policy is in place"
+        effects = _limited(effects, ports, "dhcp-wizard's policy drops the rest")
+    if kind == "iptables" and ipt and f":{CHAIN} " in ipt[1]:
+        effects = _limited(effects, ports, f"dhcp-wizard's chain {CHAIN} drops the rest")
     return Detected(kind, detail, ruleset, ours, has_nft, ipt[1] if ipt else "", zone,
-                    ssh_client, effects, tuple(s.get("persist", "").split()))
+                    ssh_client, effects, tuple(s.get("persist", "").split()),
+                    iptables_variant=ipt[0] if ipt else (tools[0] if tools else ""),
+                    iptables_tools=tools,
+                    rules_v4=s["rules-v4"] + "\n" if "rules-v4" in s else None,
+                    nftables_conf_ours=s.get("nftables-conf-ours", "").strip() == "yes",
+                    firewalld_policies="policies-unsupported" not in
+                    s.get("firewalld-runtime", ""),
+                    firewalld_listing=s.get("firewalld-runtime", ""),
+                    firewalld_policy=_file(s, "firewalld-policy-file"),
+                    firewalld_ipset=_file(s, "firewalld-ipset-file"),
+                    firewalld_runtime=runtime_ours,
+                    firewalld_drift=s.get("firewalld-drift") if "firewalld-drift" in s else None)
+
+
+def _limited(effects: dict[str, str], ports: dict[str, str], why: str) -> dict[str, str]:
+    """What the host accepts on the failover port and OMAPI, once our rules (which the
+    zone or INPUT listing does not show) limit the sources."""
+    return {p: f"{e} (from some sources: {why})" if ports[p] in ("failover", "OMAPI")
+            and e.startswith("accept") and "some sources" not in e else e
+            for p, e in effects.items()}
+
+
+def _file(s: dict[str, str], name: str) -> str:
+    text = s.get(name, "")
+    return text + "\n" if text.strip() else ""
 
 
 def _iptables_rules(s: dict[str, str]) -> tuple[str, str] | None:
@@ -185,7 +235,12 @@ class Plan:
     peer: str
     omapi_port: int
     admin: tuple[str, ...]
-    extra_drops: tuple[str, ...] = ()     # test-only rules (a plan that cuts SSH, on purpose)
+    # Test-only drops, (tcp port, source address): a plan that cuts SSH, on purpose.
+    extra_drops: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def admin_sorted(self) -> list[str]:
+        return sorted(self.admin, key=_net_key)
 
     @property
     def table(self) -> str:
@@ -204,7 +259,8 @@ class Plan:
             "\tchain input {",
             "\t\ttype filter hook input priority filter - 10; policy accept;",
             '\t\tiif "lo" accept',
-            *self.extra_drops,
+            *(f'\t\ttcp dport {port} ip saddr {src} drop comment "test only: cuts the wizard"'
+              for port, src in self.extra_drops),
             f"\t\ttcp dport {self.failover_port} ip saddr != {self.peer} drop "
             f'comment "failover only from the peer {self.peer}"',
             f"\t\ttcp dport {self.omapi_port} ip saddr != {{ {admin} }} drop "
@@ -250,7 +306,8 @@ def apply_script(plan: Plan) -> str:
     return f"table {FAMILY} {TABLE} {{}}\ndelete table {FAMILY} {TABLE}\n{plan.table}"
 
 
-def diff(before: str, after: str, role: str) -> str:
+def diff(before: str, after: str, role: str, what: str = f"{FAMILY} {TABLE}",
+         to: str = "planned") -> str:
     return "".join(difflib.unified_diff(
         before.splitlines(keepends=True), after.splitlines(keepends=True),
-        f"{role}: {FAMILY} {TABLE} (now)", f"{role}: {FAMILY} {TABLE} (planned)"))
+        f"{role}: {what} (now)", f"{role}: {what} ({to})"))

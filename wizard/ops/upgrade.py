@@ -5,8 +5,10 @@ Headless, the window runs the operator's command on the host, detached under the
 guard (a dropped link or a killed wizard never stops a package manager half-way). In the
 TUI it waits for the operator's "done". Either way it ends by asking the host's dhcpd, the
 binary that will start next, for its version and for its verdict on the config it will run
-(`dhcpd -t`): a peer whose new dhcpd rejects its config is not restarted, so the old one
-stays in shutdown and the survivor keeps serving.
+(`dhcpd -t`), and by linting that config against its partner's as a pair (a package's
+post-install may have replaced it): a peer whose new dhcpd rejects its config, or whose
+config no longer agrees with its partner's, is not restarted, so the old one stays in
+shutdown and the survivor keeps serving.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Callable
 
 from wizard.facts.parse import dhcpd_binary
 from wizard.remote import shell as sh
+from wizard.roles import OTHER
 
 COMMAND_TIMEOUT = 1800.0    # a package upgrade over a slow mirror; --command-timeout
 
@@ -41,6 +44,7 @@ class PeerRecord:
     command_rc: int | None = None
     output: str = ""
     validated: bool = False
+    lint: list[dict] = field(default_factory=list)   # the pair's findings after the window
     running: str | None = None      # what the restarted dhcpd reports, read from its process
     notes: list[str] = field(default_factory=list)
 
@@ -83,7 +87,8 @@ class UpgradeWindow:
         return self.verify(role, net, what)
 
     def verify(self, role: str, net=None, what: str = "") -> tuple[bool, str]:
-        """The binary that will start next: its version, and `dhcpd -t` of the config."""
+        """The binary that will start next: its version, `dhcpd -t` of the config, and the
+        config linted against its partner's."""
         rec = self.records.setdefault(role, PeerRecord(role))
         conn = self.conn_for(role)
         rec.after = read_version(conn, self.dhcpd[role])
@@ -94,12 +99,45 @@ class UpgradeWindow:
                    else f"dhcpd reports {rec.after or '?'}")
         what = f"{what}; " if what else ""
         rec.validated = res.ok
-        self._record(rec)
         if not res.ok:
+            self._record(rec)
             tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-6:])
             return False, (f"{what}{changed}, and the dhcpd that would start next rejects "
                            f"{self.config[role]} (`dhcpd -t` exited {res.exit_code}):\n{tail}")
-        return True, f"{what}{changed}; `dhcpd -t` accepts {self.config[role]}"
+        linted, said = self.lint(role)
+        self._record(rec)
+        if not linted:
+            return False, f"{what}{changed}; `dhcpd -t` accepts {self.config[role]}, but {said}"
+        return True, f"{what}{changed}; `dhcpd -t` accepts {self.config[role]}; {said}"
+
+    def lint(self, role: str) -> tuple[bool, str]:
+        """The config this peer will run, linted against its partner's as a pair (the
+        check's config-lint): an error keeps it out of service, a warning is said."""
+        from wizard.conf.lint import lint_pair
+        from wizard.facts import read_config
+
+        rec = self.records.setdefault(role, PeerRecord(role))
+        configs = {}
+        for r in (role, OTHER[role]):
+            config, summary = read_config(self.conn_for(r), self.config[r])
+            if config is None:
+                rec.lint = [{"id": "unreadable", "severity": "error", "location":
+                             self.config[r], "message": summary.get("error", "")}]
+                return False, (f"{r}'s {self.config[r]} cannot be read as a config to lint "
+                               f"it: {summary.get('error')}")
+            configs[r] = config
+        findings = lint_pair(configs["primary"], configs["secondary"])
+        rec.lint = [f.as_dict() for f in findings]
+        errors = [f for f in findings if f.severity == "error"]
+        warns = [f for f in findings if f.severity == "warn"]
+        if errors:
+            return False, (f"the two configs no longer agree as a failover pair "
+                           f"({len(errors)} lint error(s)): "
+                           + " | ".join(f.render() for f in errors[:3]))
+        if warns:
+            return True, (f"lint: {len(warns)} warning(s), no error: "
+                          + " | ".join(f.render() for f in warns[:2]))
+        return True, "lint: the two configs agree as a pair"
 
     def confirm_running(self, role: str) -> tuple[bool, str]:
         """After the restart: the process that runs now is the release that was installed."""
@@ -148,19 +186,29 @@ class UpgradeWindow:
 
 
 class OperatorGate:
-    """The TUI's pause: the window waits until the operator says done (or stops)."""
+    """The TUI's pause: the window waits until the operator says done (or stops).
 
-    def __init__(self) -> None:
+    A cancel (Esc, quitting, SIGTERM/SIGHUP) while it waits ends the wait as "done": the
+    peer is then checked (version, `dhcpd -t`, lint) and brought back as it is, as the
+    drill puts a peer back when it is cancelled, and as the guard would if the wizard died.
+    Only Stop leaves it out of service."""
+
+    def __init__(self, cancel: threading.Event | None = None) -> None:
         self._event = threading.Event()
+        self.cancel = cancel
         self.waiting_for: str | None = None
         self._go_on = False
 
     def __call__(self, role: str) -> bool:
         self.waiting_for = role
-        self._event.wait()
-        self._event.clear()
-        self.waiting_for = None
-        return self._go_on
+        try:
+            while not self._event.wait(0.2):
+                if self.cancel is not None and self.cancel.is_set():
+                    return True
+            return self._go_on
+        finally:
+            self._event.clear()
+            self.waiting_for = None
 
     def done(self, go_on: bool = True) -> None:
         self._go_on = go_on
