@@ -233,25 +233,19 @@ class ProtectScreen(StepScreen):
             self.tunnel_plan is not None and self.tunnel_plan.in_place)
 
     def enable_buttons(self) -> None:
-        """The firewall's rules admit the failover port only from the partner's underlay
-        address, which a tunnel's traffic does not come from: the two are not combined (yet),
-        so each is offered only while the other is not in place, and the screen says why."""
+        """Both fixes may go in, in either order: the firewall's rules admit failover from
+        the partner's tunnel end (the answers' [tunnel]) as well as from its underlay
+        address (wizard.ops.firewall_apply.tunnel_address)."""
         fw = self.query_one("#fw-apply", Button)
-        fw.disabled = self.running is not None or self.fw_plan is None or \
-            self.tunnel_in_place() or self.fw_applied
+        fw.disabled = self.running is not None or self.fw_plan is None or self.fw_applied
         tun = self.query_one("#tunnel-apply", Button)
         tun.disabled = self.running is not None or self.tunnel_plan is None or \
-            self.rules_in_place() or self.tunnel_in_place()
+            self.tunnel_in_place()
+        both = self.fw_plan is not None and self.tunnel_plan is not None
         self.query_one("#fw-why", Static).update(
-            "[yellow]▲ not beside the tunnel: these rules admit the failover port only from "
-            "the partner's underlay address, so failover through the tunnel would be "
-            "dropped.[/]" if self.tunnel_in_place() and self.fw_plan is not None else "")
-        self.query_one("#tunnel-why", Static).update(
-            "[yellow]▲ not together with dhcp-wizard's firewall rules yet: they admit the "
-            "failover port only from the partner's underlay address, so failover through the "
-            "tunnel would be dropped (the transaction would roll back). Remove the rules first "
-            "to tunnel this pair.[/]" if self.rules_in_place() and self.tunnel_plan is not None
-            and not self.tunnel_in_place() else "")
+            "[dim]the rules admit failover from the partner's tunnel end too, so they go "
+            "with the tunnel in either order[/dim]" if both else "")
+        self.query_one("#tunnel-why", Static).update("")
 
     # -- the tunnel ------------------------------------------------------------------------
     def plan_tunnel(self) -> None:

@@ -246,6 +246,35 @@ def test_underlay_failover_ports_dropped_the_pair_stays_normal(pair, tunneled, r
             ns(routed_spec, role, "nft", "delete", "table", "inet", "dhwtest_underlay")
 
 
+def test_the_firewall_on_the_tunnelled_pair_lets_failover_through_the_tunnel(
+        pair, tunneled, routed_spec):
+    """Both protections on one pair: `protect firewall` after the tunnel admits failover
+    from the peer's tunnel end (and its underlay address), so the pair stays normal over
+    the tunnel under the rules; the rules then come out again."""
+    assert tunneled.returncode == 0
+    proc = run_cli("protect", "firewall", "--answers", str(pair["answers"]), "--yes",
+                   "--confirm-timeout", "40", "--session", str(pair["base"] / "fw"),
+                   timeout=180)
+    try:
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
+        p_ip, s_ip = sorted(pair["tunnel"])
+        for role, other in (("primary", s_ip), ("secondary", p_ip)):
+            table = ns(routed_spec, role, "nft", "list", "table", "inet", "dhcp_wizard").stdout
+            assert re.search(rf"ip saddr != {{ [\d.]+, {re.escape(other)} }} drop", table), \
+                table
+        until = time.monotonic() + MRD + 3
+        while time.monotonic() < until:
+            assert both_normal(routed_spec, pair["secret"])
+            time.sleep(0.5)
+        assert normal_over(routed_spec, pair["secret"], pair["tunnel"], timeout=5)
+    finally:
+        gone = run_cli("protect", "firewall", "--answers", str(pair["answers"]), "--yes",
+                       "--remove", "--session", str(pair["base"] / "fw-remove"), timeout=120)
+    assert gone.returncode == 0, gone.stdout[-3000:] + gone.stderr
+    for role in ROLES:
+        assert "dhcp_wizard" not in ns(routed_spec, role, "nft", "list", "tables").stdout
+
+
 def test_remove_puts_failover_back_on_the_underlay(pair, tunneled, routed_spec):
     assert tunneled.returncode == 0
     proc = tunnel_cli(pair, "--remove", session="remove")

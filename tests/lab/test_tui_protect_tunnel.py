@@ -65,8 +65,9 @@ def test_the_tunnel_from_the_protection_step(deployed, routed_spec):
             assert "public key" in outcome and "normal over the tunnel" in outcome
             progress = plain(screen.query_one("#tunnel-progress"))    # live, the last lines
             assert "both normal" in progress and "drop removed" in progress, progress
-            # Beside the tunnel, the firewall's rules would drop failover: not offered.
-            assert screen.query_one("#fw-apply").disabled
+            # The firewall's rules admit failover from the partner's tunnel end: still
+            # offered beside the tunnel (headless, both together: test_protect_tunnel.py).
+            assert not screen.query_one("#fw-apply").disabled
             assert "protect-tunnel" not in [w.key for w in gate("protect", screen.state).warnings]
             await pilot.press("ctrl+q")
     asyncio.run(walk())

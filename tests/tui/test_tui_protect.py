@@ -117,7 +117,7 @@ def test_sigterm_during_the_apply_stops_it_the_same_way():
     asyncio.run(go())
 
 
-def test_the_tunnel_is_offered_on_a_routed_path_and_not_beside_the_firewall_rules():
+def test_the_tunnel_is_offered_on_a_routed_path_and_the_firewall_rules_still_after_it():
     engine = FakeEngine()
 
     async def go():
@@ -135,15 +135,15 @@ def test_the_tunnel_is_offered_on_a_routed_path_and_not_beside_the_firewall_rule
             outcome = plain(app.screen.query_one("#tunnel-outcome"))
             assert "public key PUBKEYP=" in outcome and "10.99.0.1:519 <-> 10.99.0.2:520" in outcome
             assert "wireguard-go" in plain(app.screen.query_one("#tunnel-progress"))
-            # The firewall's rules would drop failover through the tunnel: not offered now.
-            assert app.screen.query_one("#fw-apply").disabled
-            assert "not beside the tunnel" in plain(app.screen.query_one("#fw-why"))
+            # The rules admit failover from the partner's tunnel end: still offered.
+            assert not app.screen.query_one("#fw-apply").disabled
+            assert "tunnel end too" in plain(app.screen.query_one("#fw-why"))
             assert [w.key for w in gate("protect", app.screen.state).warnings] == \
                 ["protect-firewall"]
     asyncio.run(go())
 
 
-def test_with_the_firewall_rules_in_the_tunnel_is_not_offered_and_says_why():
+def test_with_the_firewall_rules_in_the_tunnel_is_still_offered():
     engine = FakeEngine()
 
     async def go():
@@ -154,14 +154,12 @@ def test_with_the_firewall_rules_in_the_tunnel_is_not_offered_and_says_why():
                                and app.screen.running is None)
             await pilot.press("ctrl+r")
             assert await until(pilot, lambda: app.screen.state.firewall_ok is True)
-            assert app.screen.query_one("#tunnel-apply").disabled
-            assert "not together with dhcp-wizard's firewall rules" in \
-                plain(app.screen.query_one("#tunnel-why"))
+            assert not app.screen.query_one("#tunnel-apply").disabled
             assert app.screen.query_one("#fw-apply").disabled       # applied: a new plan first
-            engine.tunneled = False
             app.screen.query_one("#tunnel-apply").press()
-            await pilot.pause(0.2)
-            assert not engine.tunneled and type(app.screen).__name__ == "ProtectScreen"
+            assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
+            await pilot.click("#yes")
+            assert await until(pilot, lambda: app.screen.state.tunnel_ok is True)
     asyncio.run(go())
 
 

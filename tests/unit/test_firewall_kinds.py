@@ -234,3 +234,36 @@ def test_as_planned_but_not_in_effect_is_still_a_change_and_a_removal():
                                         + "==== iptables-tools\niptables-legacy\n", PORTS))
     assert in_place.change(PLAN, "primary") == ""
     assert "-:DHCP-WIZARD - [0:0]" in in_place.removal("primary")
+
+
+def test_a_tunnelled_pair_admits_failover_from_the_peers_tunnel_end_in_every_kind():
+    """With [tunnel] set, failover comes from the peer's underlay address before the tunnel
+    and from its tunnel address after: both pass, nobody else does, in every backend."""
+    from dataclasses import replace
+
+    tunnel = replace(PLAN, tunnel_peer="10.99.0.2")
+    assert tunnel.digest != PLAN.digest
+    nft = tunnel.table
+    assert "tcp dport 519 ip saddr != { 10.0.0.2, 10.99.0.2 } drop" in nft
+    assert "ip saddr != 10.0.0.2 drop" in PLAN.table          # unchanged without a tunnel
+    rules = ipt.chain_rules(tunnel)
+    ret = rules.index(f"-A {ipt.CHAIN} -s 10.99.0.2/32 -p tcp -m tcp --dport 519 -j RETURN")
+    drop = next(i for i, r in enumerate(rules) if "! -s 10.0.0.2/32" in r and "519" in r)
+    assert ret < drop and not any("ACCEPT" in r for r in rules)
+    xml = fwd.policy_xml(tunnel)
+    accept = xml.index('<rule family="ipv4" priority="-1">\n    <source address="10.99.0.2"/>'
+                       '\n    <port port="519" protocol="tcp"/>\n    <accept/>')
+    assert accept < xml.index('address="10.0.0.2" invert="True"')
+    assert "priority=" not in fwd.policy_xml(PLAN).split("<rule", 1)[1].split(">", 1)[0]
+
+
+def test_the_tunnel_address_comes_from_the_answers_only_when_both_ends_are_set():
+    from types import SimpleNamespace
+
+    from wizard.ops.firewall_apply import tunnel_address
+
+    answers = SimpleNamespace(tunnel=SimpleNamespace(addresses=("10.99.0.1/30", "10.99.0.2/30")))
+    assert tunnel_address(answers, "secondary") == "10.99.0.2"
+    assert tunnel_address(answers, "primary") == "10.99.0.1"
+    assert tunnel_address(SimpleNamespace(tunnel=SimpleNamespace(addresses=())), "primary") \
+        is None

@@ -87,8 +87,23 @@ def plan_pair(answers, pair, found: dict[str, Detected],
                                   'set [protect] admin = ["CIDR", ...] in the answers')
         plans[role] = Plan(role, getattr(answers.failover, f"{role}_port"),
                            peer_address(answers, pair, OTHER[role]), answers.omapi.port,
-                           admin, extra.get(role, ()))
+                           admin, extra.get(role, ()), tunnel_address(answers, OTHER[role]))
     return plans
+
+
+def tunnel_address(answers, role: str) -> str | None:
+    """The peer's end of `protect tunnel`'s WireGuard, where the answers set one: failover
+    may come from it (after the tunnel) as well as from the underlay (before it, and while
+    the tunnel's transaction switches), so either order of the two protections works."""
+    import ipaddress
+
+    addresses = answers.tunnel.addresses
+    if len(addresses) != len(ROLES):
+        return None
+    try:
+        return str(ipaddress.IPv4Interface(addresses[ROLES.index(role)]).ip)
+    except ValueError:
+        return None
 
 
 def probe_script(address: str, port: int) -> str:
@@ -135,10 +150,13 @@ def verify(answers, pair, plans: dict[str, Plan], session=None, extra_probes=())
         addr = peer_address(answers, pair, role)
         admin = plans[role].admin
         wizard_addr = pair.conn(role).local_address
+        # OMAPI listens everywhere; the wizard reaches it where SSH does (a failover address
+        # may be a tunnel's, which only the peers reach).
+        reached = pair.conn(role).remote_address
         omapi, fo = answers.omapi.port, plans[role].failover_port
         jobs.append(("wizard", role, omapi, "OMAPI",
                      admits(admin, wizard_addr) if wizard_addr else True,
-                     lambda a=addr: local_probe(a, omapi)))
+                     lambda a=reached: local_probe(a, omapi)))
         other = OTHER[role]
         conn = pair.conn(other)
         jobs.append((other, role, fo, "failover", True, on_peer(conn, addr, fo)))

@@ -34,15 +34,22 @@ FILES = (POLICY_FILE, IPSET_FILE)
 PRIORITY = -100        # before every zone; after firewalld's own allow-host-ipv6 (-15000)
 
 
-def _rule(family: str, port: int, source: str = "", drop: str = "drop") -> str:
+def _rule(family: str, port: int, source: str = "", drop: str = "drop",
+          priority: int | None = None) -> str:
     src = f"    <source {source}/>\n" if source else ""
-    return (f'  <rule family="{family}">\n{src}'
+    order = f' priority="{priority}"' if priority is not None else ""
+    return (f'  <rule family="{family}"{order}>\n{src}'
             f'    <port port="{port}" protocol="tcp"/>\n    <{drop}/>\n  </rule>\n')
 
 
 def policy_xml(plan) -> str:
     rules = "".join(_rule("ipv4", port, f"address={quoteattr(src)}")
                     for port, src in plan.extra_drops)
+    if plan.tunnel_peer:
+        # A rich rule negates one source only: the tunnel's end is let through first (a
+        # negative priority runs before the rules without one).
+        rules += _rule("ipv4", plan.failover_port, f"address={quoteattr(plan.tunnel_peer)}",
+                       "accept", priority=-1)
     rules += _rule("ipv4", plan.failover_port, f"address={quoteattr(plan.peer)} invert=\"True\"")
     rules += _rule("ipv4", plan.omapi_port, f'ipset="{IPSET}" invert="True"')
     rules += "".join(_rule("ipv6", p) for p in (plan.failover_port, plan.omapi_port))
@@ -50,7 +57,7 @@ def policy_xml(plan) -> str:
             f'<policy target="CONTINUE" priority="{PRIORITY}">\n'
             f"  <short>dhcp-wizard</short>\n"
             f"  <description>dhcp-wizard protect plan {plan.digest}: failover only from the "
-            f"peer {escape(plan.peer)}, OMAPI only from the admin addresses (ipset {IPSET})"
+            f"peer {escape(plan.peer_words)}, OMAPI only from the admin addresses (ipset {IPSET})"
             "</description>\n"
             '  <ingress-zone name="ANY"/>\n  <egress-zone name="HOST"/>\n'
             f"{rules}</policy>\n")

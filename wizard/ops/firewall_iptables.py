@@ -33,8 +33,11 @@ def chain_rules(plan) -> list[str]:
              f"-A {CHAIN} -i lo -j RETURN"]
     lines += [f"-A {CHAIN} -s {_host(src)} -p tcp -m tcp --dport {port} -m comment --comment "
               f'"test only: cuts the wizard" -j DROP' for port, src in plan.extra_drops]
+    if plan.tunnel_peer:     # one source negated per rule: the tunnel's end RETURNs first
+        lines.append(f"-A {CHAIN} -s {_host(plan.tunnel_peer)} -p tcp -m tcp --dport "
+                     f"{plan.failover_port} -j RETURN")
     lines.append(f"-A {CHAIN} ! -s {_host(plan.peer)} -p tcp -m tcp --dport {plan.failover_port}"
-                 f' -m comment --comment "failover only from the peer {plan.peer}" -j DROP')
+                 f' -m comment --comment "failover only from the peer {plan.peer_words}" -j DROP')
     # iptables cannot negate a list of sources: the admins RETURN, everyone else is dropped.
     lines += [f"-A {CHAIN} -s {a} -p tcp -m tcp --dport {plan.omapi_port} -j RETURN"
               for a in plan.admin_sorted]

@@ -237,6 +237,18 @@ class Plan:
     admin: tuple[str, ...]
     # Test-only drops, (tcp port, source address): a plan that cuts SSH, on purpose.
     extra_drops: tuple[tuple[int, str], ...] = ()
+    # The peer's other failover source: its tunnel address, where [tunnel] is set (the pair
+    # then talks through WireGuard, which only the peer can send into).
+    tunnel_peer: str | None = None
+
+    @property
+    def peers(self) -> list[str]:
+        return [self.peer] + ([self.tunnel_peer] if self.tunnel_peer else [])
+
+    @property
+    def peer_words(self) -> str:
+        return self.peer + (f" (and its tunnel address {self.tunnel_peer})"
+                            if self.tunnel_peer else "")
 
     @property
     def admin_sorted(self) -> list[str]:
@@ -261,8 +273,9 @@ class Plan:
             '\t\tiif "lo" accept',
             *(f'\t\ttcp dport {port} ip saddr {src} drop comment "test only: cuts the wizard"'
               for port, src in self.extra_drops),
-            f"\t\ttcp dport {self.failover_port} ip saddr != {self.peer} drop "
-            f'comment "failover only from the peer {self.peer}"',
+            f"\t\ttcp dport {self.failover_port} ip saddr != "
+            f"{self.peer if not self.tunnel_peer else '{ ' + ', '.join(self.peers) + ' }'} "
+            f'drop comment "failover only from the peer {self.peer_words}"',
             f"\t\ttcp dport {self.omapi_port} ip saddr != {{ {admin} }} drop "
             'comment "OMAPI only from the admin addresses"',
             f"\t\tmeta nfproto ipv6 tcp dport {{ {self.failover_port}, {self.omapi_port} }} drop "
