@@ -45,12 +45,33 @@ def _require_lab() -> bool:
     return os.environ.get("DHCP_WIZARD_REQUIRE_LAB") == "1"
 
 
+# The lab test files that take longest (minutes of a worker each, in CI's slowest-25 list),
+# heaviest first. xdist hands out files in collection order (--dist loadfile), so these go
+# out first and the quick ones fill the gaps after: a heavy file dealt last would keep one
+# worker busy minutes after the others are done.
+_HEAVY_FIRST = ("test_interrupt_kill", "test_apply", "test_interrupt_faults", "test_upgrade",
+                "test_upgrade_bad_day", "test_tui_upgrade", "test_tui_lab_interrupt",
+                "test_routed_deploy", "test_protect_firewall", "test_protect_tunnel",
+                "test_routed_tui", "test_tui_lab", "test_deploy", "test_deploy_faults",
+                "test_tui_protect_tunnel", "test_protect_firewall_iptables")
+
+
 def pytest_collection_modifyitems(items):
     """Whatever uses the lab is a lab test, marked or not: `-m "not lab"` must never bring
-    the lab up, or take down one that another run is using."""
+    the lab up, or take down one that another run is using. Heavy lab files first (see
+    _HEAVY_FIRST), then the other lab files, then the rest; a file's tests keep their order."""
     for item in items:
         if "lab" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.lab)
+    rank = {name: i for i, name in enumerate(_HEAVY_FIRST)}
+
+    def weight(item) -> tuple[int, int]:
+        stem = item.path.stem if hasattr(item, "path") else ""
+        if stem in rank:
+            return (0, rank[stem])
+        return (1, 0) if item.get_closest_marker("lab") else (2, 0)
+
+    items.sort(key=weight)    # stable: within a file, and among equals, the order stays
 
 
 @pytest.fixture(scope="session")
