@@ -36,4 +36,7 @@ fi
 export DHCP_WIZARD_TEST_LABS="$labs"
 workers=$(echo "$labs" | tr ',' '\n' | wc -l)
 # The slowest tests are named at the end, so that the suite's time can be kept in check.
-exec .venv/bin/python -m pytest -n "$workers" --dist loadfile --durations=25 "$@"
+# Files go out in collection order, heaviest lab files first (tests/conftest.py), not
+# xdist's default of most tests first, which deals the long lab files out last.
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder \
+    --durations=25 "$@"

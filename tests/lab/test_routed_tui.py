@@ -97,7 +97,10 @@ async def protect(pilot, app, spec):
     assert "routed" in found and "round trip" in found and "path MTU" in found, found
     assert "nftables" in found or "none" in found
     diff = plain(app.screen.query_one("#primary-fw-diff"))
-    assert f"tcp dport 519 ip saddr != {spec.address('secondary')} drop" in diff, diff
+    # The partner's underlay address, and its tunnel end (the lab's answers set [tunnel]).
+    tunnel_end = spec.tunnel_addresses[1].split("/")[0]
+    assert f"tcp dport 519 ip saddr != {{ {spec.address('secondary')}, {tunnel_end} }} drop" \
+        in diff, diff
     gate = plain(app.screen.query_one("#gate"))
     assert "not tunnelled" in gate and "firewall rules" in gate, gate
     await pilot.press("ctrl+r")
