@@ -61,6 +61,21 @@ def failover_peers(spec, role: str) -> set[tuple[str, str]]:
     return pairs
 
 
+def wireguard_go(spec, role: str) -> list[int]:
+    """The wireguard-go processes in this lab host's network namespace."""
+    pids = subprocess.run(["ip", "netns", "pids", spec.netns(role)], capture_output=True,
+                          text=True, timeout=10).stdout.split()
+    found = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as fh:
+                if fh.read().strip() == "wireguard-go":
+                    found.append(int(pid))
+        except OSError:
+            pass          # ended meanwhile
+    return found
+
+
 def both_normal(spec, secret: str) -> bool:
     try:
         return all(omshell_states(spec, r, secret, "failover-partner") == (2, 2) for r in ROLES)
@@ -92,9 +107,9 @@ def assert_pre_state(spec, secret, before, underlay):
     for role in ROLES:
         assert not has_link(spec, role), f"{IF} still up on the {role}"
         assert wg_files(spec, role) == [], f"{role}: {wg_files(spec, role)} left"
-        # wireguard-go ends on its own once its interface is deleted.
-        assert wait_until(lambda: ns(spec, role, "pgrep", "-x", "wireguard-go").returncode
-                          == 1, 5), ns(spec, role, "pgrep", "-a", "wireguard-go").stdout
+        # wireguard-go ends on its own once its interface is deleted. Only this host's
+        # count: pgrep sees every namespace's processes, another lab's tunnel among them.
+        assert wait_until(lambda: not wireguard_go(spec, role), 5), wireguard_go(spec, role)
     assert normal_over(spec, secret, underlay)
 
 

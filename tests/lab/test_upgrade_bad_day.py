@@ -132,9 +132,13 @@ def test_ssh_cut_while_the_new_release_starts_the_restart_completes_and_the_wiza
     # The restart ran to its end on the host: the process that runs is the new release.
     from tests.helpers.lab import sh, ssh
 
+    from wizard.remote.shell import dhcpd_pids
+
     client = ssh(lab_spec, "secondary")
     try:
-        running = sh(client, "$(readlink /proc/$(pidof dhcpd | cut -d' ' -f1)/exe) --version "
+        # This host's dhcpd (the lab hosts share the machine's process list; the product's
+        # own filter keeps the one in this network namespace), its program as started.
+        running = sh(client, f"p=$({dhcpd_pids()} | head -n 1); /proc/$p/exe --version "
                              "2>&1")[1].strip()
     finally:
         client.close()
