@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.upgrade import production_pair, states, version
+from tests.helpers.upgrade import (assert_answered_but_at_restarts, production_pair,
+                                   session_events, states, version)
 from wizard.lab.continuity import Continuity
 
 pytestmark = pytest.mark.lab
@@ -143,9 +144,5 @@ def test_ssh_cut_while_the_new_release_starts_the_restart_completes_and_the_wiza
     finally:
         client.close()
     assert running == version(lab_spec, "secondary"), (running, version(lab_spec, "secondary"))
-    # The in-service restart: the partner answers everyone once it sees the connection go,
-    # but a DISCOVER that reached the restarting server in its last instant, and that the
-    # partner left to it by load balancing, is lost (seen once in CI, 1 of 62, with four
-    # labs busy). A client's retransmission gets its answer: never two in a row.
-    report = probe.report()
-    assert report.unanswered <= 1 and report.longest_gap <= 1.5, report.line()
+    # At most the one DISCOVER the old process was still ping-checking when it stopped.
+    assert_answered_but_at_restarts(probe.report(), session_events(out))

@@ -251,7 +251,9 @@ class Drill:
         """Start the release the window installed: restart the peer's dhcpd while the pair
         is normal. Its partner notices a lost connection (communications-interrupted) and
         answers every client for the seconds it takes; the restarted peer comes straight
-        back to normal. Restarted in shutdown instead, it would reload the leases it offered
+        back to normal. What it costs: the DISCOVERs the old process was still ping-checking
+        when it stopped (docs/dhcpd-behaviour.md); their clients' retransmissions are
+        answered. Restarted in shutdown instead, it would reload the leases it offered
         while serving alone as updates still to send, and dhcpd would make it wait out MCLT
         in recover-wait (docs/dhcpd-behaviour.md). The guard is stood down first: its
         recovery (set recover) is for a peer out of service, not for a normal one."""
