@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Static
 
 from screens.base import StepScreen
-from wizard.ops.omapi import EXPLAIN
+from screens.widgets import state_markup
 from wizard.roles import ROLES
 
 STEP_NAMES = {"precondition": "both servers normal before the test",
@@ -90,12 +90,7 @@ class DrillScreen(StepScreen):
 
     def show_states(self) -> None:
         for role in ROLES:
-            st = self.states[role]
-            colour = "green" if st == "normal" else "yellow" if st in (
-                "partner-down", "communications-interrupted") else "red"
-            self.query_one(f"#{role}-state", Static).update(
-                f"[b]{role.title()}[/b]  [{colour}]{escape(st)}[/]\n"
-                f"[dim]{escape(EXPLAIN.get(st, ''))}[/dim]")
+            self.query_one(f"#{role}-state", Static).update(state_markup(role, self.states[role]))
 
     def done_drill(self, result) -> None:
         timings = []

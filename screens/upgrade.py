@@ -22,8 +22,8 @@ from screens.check import grouped
 from screens.drill import parse_state
 from screens.upgrade_text import (STEP_NAMES, out_of_service, pair_left, quit_question,
                                   quit_words, versions_lines, window_prompt)
+from screens.widgets import state_markup
 from wizard.flow.upgrade import DEFAULT_ORDER, WHY_ORDER
-from wizard.ops.omapi import EXPLAIN
 from wizard.ops.upgrade import OperatorGate
 from wizard.roles import OTHER, ROLES
 
@@ -262,12 +262,8 @@ class UpgradeScreen(StepScreen):
 
     def show_states(self) -> None:
         for role in ROLES:
-            st = self.states[role]
-            colour = "green" if st == "normal" else "yellow" if st in (
-                "partner-down", "communications-interrupted") else "red"
-            self.query_one(f"#{role}-state", Static).update(
-                f"[b]{role.title()}[/b] {escape(self.state.answers.host(role).host or '')}  "
-                f"[{colour}]{escape(st)}[/]\n[dim]{escape(EXPLAIN.get(st, ''))}[/dim]")
+            self.query_one(f"#{role}-state", Static).update(state_markup(
+                role, self.states[role], self.state.answers.host(role).host or ""))
 
     # -- the end ---------------------------------------------------------------------------
     def done_upgrade(self, run) -> None:

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from assets import asset_path
 from wizard.flow.steps import STEP_IDS, STEPS
+from wizard.ops.omapi import EXPLAIN
 
 MARKS = {"pass": ("✔", "green"), "warn": ("▲", "yellow"), "fail": ("✘", "red"),
          "skip": ("–", "grey50"), "run": ("…", "cyan")}
@@ -79,3 +80,13 @@ def result_line(status: str, detail: str, fix: str | None = None, host: str | No
 def results_markup(results) -> str:
     return "\n".join(result_line(r.status, r.detail, r.fix) for r in results) or \
         "[dim]nothing checked yet[/]"
+
+
+def state_markup(role: str, state: str, host: str = "") -> str:
+    """One peer's failover state for a state panel: green in normal, yellow where the
+    other serves alone, red otherwise, with what the state means."""
+    colour = "green" if state == "normal" else "yellow" if state in (
+        "partner-down", "communications-interrupted") else "red"
+    where = f" {escape(host)} " if host else " "
+    return (f"[b]{role.title()}[/b]{where} [{colour}]{escape(state)}[/]\n"
+            f"[dim]{escape(EXPLAIN.get(state, ''))}[/dim]")

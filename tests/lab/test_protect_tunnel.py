@@ -179,8 +179,9 @@ def test_killed_after_the_tunnel_is_up_the_guards_put_both_back(pair, routed_spe
     assert has_link(routed_spec, "primary") and has_link(routed_spec, "secondary")
 
     def back():
+        # The guard's undo takes the link down, then removes its files: wait for both.
         return ({r: conf(routed_spec, r) for r in ROLES} == pair["before"] and
-                not any(has_link(routed_spec, r) for r in ROLES))
+                not any(has_link(routed_spec, r) or wg_files(routed_spec, r) for r in ROLES))
     assert wait_until(back, 40), {r: wg_files(routed_spec, r) for r in ROLES}
     took = time.monotonic() - killed_at
     assert took < 35, took

@@ -55,6 +55,10 @@ def firewall(args) -> int:
             return 1
         outcome = job.apply(diffs)
         session.event("protect", "done", ok=outcome.ok, message=outcome.message)
+    return _told(outcome, session)
+
+
+def _told(outcome, session) -> int:
     print(("OK: " if outcome.ok else "FAILED: ") + outcome.message)
     print(f"session recorded in {session.path}")
     return 0 if outcome.ok else 1
@@ -90,6 +94,4 @@ def _remove(job, args, session) -> int:
         return 1
     outcome = job.remove(diffs)
     session.event("protect", "done", ok=outcome.ok, message=outcome.message, action="remove")
-    print(("OK: " if outcome.ok else "FAILED: ") + outcome.message)
-    print(f"session recorded in {session.path}")
-    return 0 if outcome.ok else 1
+    return _told(outcome, session)
