@@ -42,7 +42,7 @@ workers=$(echo "$labs" | tr ',' '\n' | wc -l)
 # a run that selects none of its kind (exit 5) is no failure.
 others=$(mktemp) labout=$(mktemp)
 trap 'rm -f "$others" "$labout"' EXIT
-nice -n 10 .venv/bin/python -m pytest -n 2 -m "not lab" -p no:cacheprovider --durations=10 \
+nice -n 19 .venv/bin/python -m pytest -n 1 -m "not lab" -p no:cacheprovider --durations=10 \
     "$@" > "$others" 2>&1 &
 others_pid=$!
 # Under set -e a failing command in the trap would become the exit status: none may fail.

@@ -63,17 +63,24 @@ def test_killed_drill_leaves_the_peer_to_put_itself_back(lab, lab_spec, tmp_path
     from wizard.ops.statewatch import both, wait_for
 
     deployed(lab_spec, tmp_path)
-    proc = start_drill(lab_spec, tmp_path / "drill")
-    read_until(proc, moment)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    killed = time.monotonic()
     answers = load_answers(lab_spec.answers_path)
     secret = open(answers.omapi.secret_file).read().strip()
-    res = wait_for(reader(lab_spec, answers, secret), both("normal"),
-                   timeout=BOUND + answers.failover.mclt + 30)
-    assert res.ok, res.states()
-    print(f"\nkill -9 mid-drill ({moment}): both normal again "
-          f"{time.monotonic() - killed:.1f} s later")
-    assert guard_results(lab_spec)["primary"][-1] == "recovered"
+    # Right after its proof of service the drill sets the primary back to recover itself, in
+    # well under a second: on a busy machine the kill can land after that return (its guard
+    # then says `committed`, the case this test is not about). Then it is tried again.
+    for attempt in range(3):
+        proc = start_drill(lab_spec, tmp_path / f"drill{attempt}")
+        read_until(proc, moment)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        killed = time.monotonic()
+        res = wait_for(reader(lab_spec, answers, secret), both("normal"),
+                       timeout=BOUND + answers.failover.mclt + 30)
+        assert res.ok, res.states()
+        print(f"\nkill -9 mid-drill ({moment}): both normal again "
+              f"{time.monotonic() - killed:.1f} s later")
+        outcome = guard_results(lab_spec)["primary"][-1]
+        if outcome != "committed":
+            break
+    assert outcome == "recovered", outcome
     assert not (lab_spec.host_dir("primary") / "run" / "dhcp-wizard" / "lock").is_symlink()
