@@ -367,62 +367,52 @@ class ProtectScreen(StepScreen):
 
     # -- the bad day: quit, Ctrl+C, a signal while the rules go in --------------------------
     def hold_quit(self, signum: int | None = None) -> bool:
-        """True when this screen takes the quit over: rules are going in right now."""
-        from screens.modals import ConfirmModal
-
+        """True when this screen takes the quit over: rules or the tunnel are going in."""
+        if self.running == "fw-apply":
+            timeout = self.fw_plan.job.timeout if self.fw_plan is not None else 60
+            return self._hold_quit(
+                signum, "the firewall apply", "Firewall rules are going in",
+                "Quitting now stops before the rules are confirmed: the wizard puts back "
+                "what it armed, then quits. Should this wizard die first, each host's "
+                f"watchdog puts its old rules back by itself {timeout:g} s after arming "
+                "them. Rules already confirmed stay and are verified first.",
+                "Put back and quit",
+                "Stopping: rules not yet confirmed are put back now; the wizard quits when "
+                "that is done.")
         if self.running == "tunnel-apply":
-            return self.hold_quit_tunnel(signum)
-        if self.running != "fw-apply":
-            return False
-        timeout = self.fw_plan.job.timeout if self.fw_plan is not None else 60
+            return self._hold_quit(
+                signum, "the tunnel", "The tunnel is going in",
+                "Quitting now rolls the transaction back: both servers get their previous "
+                "configs, the tunnel is taken down and its files removed, dhcpd restarted; "
+                "the wizard quits when both run it. During the proof, the drop on the "
+                "underlay is removed (a timer on each host removes it by itself should the "
+                "wizard die). Once the transaction has committed, the tunnel stays.",
+                "Roll back and quit",
+                "Stopping: both servers are put back on the underlay (their previous "
+                "configs, the tunnel down); the wizard quits when they run it.")
+        return False
 
-        def stop(reason: str, signal: int | None = None) -> None:
-            self.quit_after = True
-            self.app.end_status = "interrupted" if signal else "cancelled"
-            self.token.cancel(reason, "interrupted" if signal else "cancelled", signal)
-            self.notify("Stopping: rules not yet confirmed are put back now; the wizard "
-                        "quits when that is done.", timeout=10)
-
-        if signum is not None:
-            from wizard.interrupt import SIGNALS
-
-            stop(f"interrupted by {SIGNALS.get(signum, f'signal {signum}')}", signum)
-            return True
-        self.app.push_screen(ConfirmModal(
-            "Firewall rules are going in",
-            "Quitting now stops before the rules are confirmed: the wizard puts back what it "
-            "armed, then quits. Should this wizard die first, each host's watchdog puts its "
-            f"old rules back by itself {timeout:g} s after arming them. Rules already "
-            "confirmed stay and are verified first.", yes="Put back and quit",
-            no="Keep going"),
-            lambda yes: stop("cancelled: the operator quit during the firewall apply")
-            if yes and self.running == "fw-apply" else None)
-        return True
-
-    def hold_quit_tunnel(self, signum: int | None) -> bool:
+    def _hold_quit(self, signum: int | None, during: str, title: str, text: str, yes: str,
+                   stopping: str) -> bool:
+        """A signal stops the running apply at once; a quit asks first. Either way the
+        worker puts back what it armed, and the app quits when that is done."""
         from screens.modals import ConfirmModal
 
+        running = self.running
+
         def stop(reason: str, signal: int | None = None) -> None:
             self.quit_after = True
             self.app.end_status = "interrupted" if signal else "cancelled"
             self.token.cancel(reason, "interrupted" if signal else "cancelled", signal)
-            self.notify("Stopping: both servers are put back on the underlay (their previous "
-                        "configs, the tunnel down); the wizard quits when they run it.",
-                        timeout=10)
+            self.notify(stopping, timeout=10)
 
         if signum is not None:
             from wizard.interrupt import SIGNALS
 
             stop(f"interrupted by {SIGNALS.get(signum, f'signal {signum}')}", signum)
             return True
-        self.app.push_screen(ConfirmModal(
-            "The tunnel is going in",
-            "Quitting now rolls the transaction back: both servers get their previous "
-            "configs, the tunnel is taken down and its files removed, dhcpd restarted; the "
-            "wizard quits when both run it. During the proof, the drop on the underlay is "
-            "removed (a timer on each host removes it by itself should the wizard die). Once "
-            "the transaction has committed, the tunnel stays.", yes="Roll back and quit",
-            no="Keep going"),
-            lambda yes: stop("cancelled: the operator quit during the tunnel")
-            if yes and self.running == "tunnel-apply" else None)
+        # Asked while the apply ran; answered, it may have ended by itself meanwhile.
+        self.app.push_screen(ConfirmModal(title, text, yes=yes, no="Keep going"),
+                             lambda ok: stop(f"cancelled: the operator quit during {during}")
+                             if ok and self.running == running else None)
         return True

@@ -110,8 +110,9 @@ def test_each_step_screen_shows_every_result_the_registry_gives_it(step):
                 text = _shown_text(app.screen)
                 return all(_token(i) in text for i in ids_of(step))
             if not await until(pilot, shown):
-                Path(f"/tmp/shown-{step}.txt").write_text(_shown_text(app.screen))
-                raise AssertionError(f"{step}: {[i for i in ids_of(step) if _token(i) not in _shown_text(app.screen)]}")
+                text = _shown_text(app.screen)
+                missing = [i for i in ids_of(step) if _token(i) not in text]
+                raise AssertionError(f"{step}: not shown {missing}; the screen says:\n{text}")
             engine.release.set()
 
     try:

@@ -12,6 +12,7 @@ import shlex
 
 from wizard.ops import firewall_firewalld as fwd
 from wizard.ops.firewall_rules import FAMILY, TABLE
+from wizard.remote import shell
 
 RUN_DIR = "/run/dhcp-wizard-firewall"
 NFTABLES_CONF = "/etc/nftables.conf"
@@ -115,7 +116,7 @@ def arm(backup: str, restore_sh: str, seconds: float) -> str:
             f"else echo restore-failed > {d}/result; fi; fi")
     return (f"set -e; rm -rf {d}; mkdir -p -m 700 {d}; {backup}; "
             f"printf %s {shlex.quote(restore_sh)} > {d}/restore.sh; "
-            f"setsid sh -c {shlex.quote(body)} </dev/null >/dev/null 2>&1 & "
+            f"{shell.detached(body)} "
             f"echo $! > {d}/watchdog.pid; cat {d}/watchdog.pid")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 
 from wizard.ops.tunnel_conf import WG_DIR, TunnelEnd
-from wizard.remote import guard
+from wizard.remote import guard, shell
 
 q = shlex.quote
 
@@ -166,7 +166,7 @@ def drop_on(dev: str, ports: list[int], remove_after: int) -> str:
              f"nft delete table inet {PROOF_TABLE} 2>/dev/null; rm -f {TIMER_PID}")
     return (f"{undrop()}; "
             f"printf '%s' {q(ruleset)} | nft -f - && "
-            f"{{ nohup setsid sh -c {q(timer)} >/dev/null 2>&1 </dev/null & }}")
+            f"{{ {shell.detached(timer)} }}")
 
 
 def drop_counters() -> str:

@@ -229,7 +229,7 @@ def run_detached(stamp: str, name: str) -> str:
     body = (f"echo $$ > {f}.started; sh {f} > {f}.out 2>&1; "
             f"echo $? > {f}.rc.tmp; mv -f {f}.rc.tmp {f}.rc")
     return (f"rm -f {f}.started {f}.rc; "
-            f"nohup setsid sh -c {q(body)} >/dev/null 2>&1 </dev/null & "
+            f"{sh.detached(body)} "
             f"n=0; while [ ! -e {f}.started ] && [ $n -lt 50 ]; do sleep 0.1; "
             f"n=$((n+1)); done; [ -e {f}.started ]")
 

@@ -31,6 +31,14 @@ def write_like(target: str, like: str, private: bool) -> str:
     return "\n".join(lines)
 
 
+def detached(script: str) -> str:
+    """Start `script` in the background, in a session of its own and holding none of ours
+    (no terminal, no SSH channel): it outlives the SSH session that started it, which is the
+    point of every timer, watchdog and maintenance window run this way. `$!` right after is
+    its shell's pid (nohup and setsid exec, they do not fork)."""
+    return f"nohup setsid sh -c {q(script)} >/dev/null 2>&1 </dev/null &"
+
+
 def validate(dhcpd: str, conf: str) -> str:
     # Never -q: it hides the errors. -4: failover is IPv4 only.
     return f"{q(dhcpd)} -4 -t -cf {q(conf)}"
