@@ -25,6 +25,13 @@ async def planned(pilot, app) -> None:
                        and app.screen.running is None)
 
 
+async def applying(pilot, app) -> None:
+    """Planned, then the apply started (the fake engine holds it until told)."""
+    await planned(pilot, app)
+    await pilot.press("ctrl+r")
+    assert await until(pilot, lambda: app.screen.running == "fw-apply")
+
+
 def test_the_admin_field_plans_again_and_refuses_what_is_not_an_address():
     engine = FakeEngine()
 
@@ -62,9 +69,7 @@ def test_quit_during_the_apply_puts_back_what_is_not_confirmed_then_quits():
     async def go():
         app = at_protect(engine)
         async with app.run_test(size=SIZE) as pilot:
-            await planned(pilot, app)
-            await pilot.press("ctrl+r")
-            assert await until(pilot, lambda: app.screen.running == "fw-apply")
+            await applying(pilot, app)
             await pilot.press("ctrl+c")
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
             body = plain(app.screen.query_one(".modal-body"))
@@ -85,9 +90,7 @@ def test_keep_going_leaves_the_apply_alone():
     async def go():
         app = at_protect(engine)
         async with app.run_test(size=SIZE) as pilot:
-            await planned(pilot, app)
-            await pilot.press("ctrl+r")
-            assert await until(pilot, lambda: app.screen.running == "fw-apply")
+            await applying(pilot, app)
             await pilot.press("ctrl+q")
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
             await pilot.click("#no")
@@ -107,9 +110,7 @@ def test_sigterm_during_the_apply_stops_it_the_same_way():
     async def go():
         app = at_protect(engine)
         async with app.run_test(size=SIZE) as pilot:
-            await planned(pilot, app)
-            await pilot.press("ctrl+r")
-            assert await until(pilot, lambda: app.screen.running == "fw-apply")
+            await applying(pilot, app)
             app.on_signal(signal.SIGTERM)
             assert await until(pilot, lambda: app.return_value is not None)
         assert app.return_value == 1 and app.end_status == "interrupted"
