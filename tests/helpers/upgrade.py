@@ -81,3 +81,22 @@ def assert_answered_but_at_restarts(report, events: list[dict]) -> None:
         per_restart[near[0]] = per_restart.get(near[0], 0) + 1
     assert all(n <= 1 for n in per_restart.values()), report.line()
     assert report.longest_gap <= 1.5 * report.every, report.line()
+
+
+def reconcile_spans(events: list[dict]) -> list[tuple[float, float]]:
+    """(start, end), epoch seconds, of each return through dhcpd's conflict resolution."""
+    return [(e["t"] - e["data"]["seconds"], e["t"]) for e in events
+            if e.get("step") == "drill" and e.get("kind", "").startswith("reconcile-")]
+
+
+def assert_answered_but_in(report, spans: list[tuple[float, float]], most: int) -> None:
+    """Every request answered, except within the given spans (a second of slack before,
+    REACH_AFTER after), and at most `most` in each."""
+    per_span: dict[tuple[float, float], int] = {}
+    for req in report.requests:
+        if req.answered:
+            continue
+        inside = [s for s in spans if s[0] - 1.0 <= req.t <= s[1] + REACH_AFTER]
+        assert inside, (f"request {req.seq} went unanswered outside {spans}: " + report.line())
+        per_span[inside[0]] = per_span.get(inside[0], 0) + 1
+    assert all(n <= most for n in per_span.values()), (per_span, report.line())

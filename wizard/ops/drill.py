@@ -163,7 +163,7 @@ class Drill:
         finally:
             self._stand_down(down, net)
         if back and verify is not None:
-            self._restart_in_service(down, net)
+            self._start_release(down, net)
         return self._result()
 
     def _fresh_contact(self) -> tuple[bool, str]:
@@ -238,7 +238,7 @@ class Drill:
         finally:
             self._stand_down(down, net)
         if ok and self._restart_after == down:
-            return self._restart_in_service(down, net)
+            return self._start_release(down, net)
         return ok
 
     def _stand_down(self, down: str, net) -> None:
@@ -246,6 +246,15 @@ class Drill:
             outcome = net.finish()
             if self.session is not None:
                 self.session.event("drill", "guard", host=down, result=outcome)
+
+    def _start_release(self, down: str, net) -> bool:
+        """After a window: the new release runs already, or it is restarted onto it."""
+        already = getattr(self.window, "already_running", None)
+        why = already(down) if already is not None else None
+        if why:
+            self._step(f"release-{down}", True, why, time.monotonic())
+            return True
+        return self._restart_in_service(down, net)
 
     def _restart_in_service(self, down: str, net) -> bool:
         """Start the release the window installed: restart the peer's dhcpd while the pair
@@ -356,7 +365,42 @@ class Drill:
         self._step("service", from_survivor, detail, t, proven=from_survivor, lease=lease)
         return from_survivor
 
+    def _reconcile(self, down: str) -> bool:
+        """Return a peer whose dhcpd was restarted while it was shut down (a package's own
+        restart in the window). The fresh process reloaded its lease file and holds binding
+        updates to send, so dhcpd would take recover to recover-wait for the whole MCLT
+        (failover.c skips the wait from shutdown only with both its queues empty;
+        docs/dhcpd-behaviour.md). Set to communications-interrupted instead, it meets its
+        partner's partner-down and both go through dhcpd's own conflict resolution
+        (potential-conflict, updates both ways, then normal): about a second in which
+        neither answers. Safe because the peer served no client while shut down, and every
+        binding its partner gave meanwhile is queued for it and sent in the resolution."""
+        t = time.monotonic()
+        self.progress("reconcile", f"{down}'s dhcpd was restarted while it was shut down (the "
+                      "window's own work, as package upgrades do): recover would make it wait "
+                      f"out MCLT ({self.mclt} s), so it rejoins through dhcpd's conflict "
+                      "resolution instead (potential-conflict, then normal; about a second in "
+                      "which neither peer answers)")
+        try:
+            self._set(down, "communications-interrupted")
+        except OmapiError as exc:
+            self._step(f"reconcile-{down}", False, f"{exc.message}; setting it to recover "
+                       "instead", t)
+            return False
+        res = wait_for(self._read, both("normal"), timeout=self.mrd + 30,
+                       on_transition=self._on_transition, known=self._known)
+        self._step(f"reconcile-{down}", res.ok, (
+            f"both peers normal {res.waited:.1f} s later, through potential-conflict; no MCLT "
+            "wait") if res.ok else ("not normal after the conflict resolution (" + ", ".join(
+                f"{r} {st}" for r, st in res.states().items()) + "): setting it to recover"),
+            t, seconds_to_normal=round(res.waited, 3))
+        return res.ok
+
     def _restore(self, down: str, net, broken_link: bool = False) -> bool:
+        restarted = getattr(self.window, "restarted_while_out", None)
+        if not broken_link and restarted is not None and restarted(down) \
+                and self._reconcile(down):
+            return True
         t = time.monotonic()
         try:
             self._set(down, "recover")

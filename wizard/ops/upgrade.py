@@ -28,12 +28,23 @@ def read_version(conn, dhcpd: str, running: bool = False) -> str | None:
     """What the dhcpd binary on disk says it is ("4.4.3-P1"); None when it will not say.
     With `running`, the release of the dhcpd that runs now, where one does: its program as
     it was started (/proc/PID/exe), which an upgrade on disk does not change."""
-    disk = f"{sh.q(dhcpd)} --version 2>&1"
-    cmd = (f"p=$({sh.dhcpd_pids()} | head -n 1); "
-           f"if [ -n \"$p\" ]; then /proc/$p/exe --version 2>&1; else {disk}; fi"
-           if running else disk)
-    res = conn.run(cmd, privileged=True, timeout=15, label="dhcpd --version")
+    if running:
+        return read_running(conn, dhcpd)[1]
+    res = conn.run(f"{sh.q(dhcpd)} --version 2>&1", privileged=True, timeout=15,
+                   label="dhcpd --version")
     return dhcpd_binary(res.stdout).version
+
+
+def read_running(conn, dhcpd: str) -> tuple[str | None, str | None]:
+    """(pid, release) of the dhcpd that runs now; with none running, (None, the release on
+    disk)."""
+    cmd = (f"p=$({sh.dhcpd_pids()} | head -n 1); echo \"pid=$p\"; "
+           f"if [ -n \"$p\" ]; then /proc/$p/exe --version 2>&1; "
+           f"else {sh.q(dhcpd)} --version 2>&1; fi")
+    res = conn.run(cmd, privileged=True, timeout=15, label="dhcpd --version")
+    first, _, rest = res.stdout.partition("\n")
+    pid = first[4:].strip() if first.startswith("pid=") else ""
+    return (pid or None), dhcpd_binary(rest if first.startswith("pid=") else res.stdout).version
 
 
 @dataclass
@@ -46,6 +57,9 @@ class PeerRecord:
     validated: bool = False
     lint: list[dict] = field(default_factory=list)   # the pair's findings after the window
     running: str | None = None      # what the restarted dhcpd reports, read from its process
+    pid_before: str | None = None   # the dhcpd that ran when the window began
+    restarted: bool = False         # another dhcpd process runs than when the window began
+    restarted_in_window: bool = False  # ... and it runs the installed release
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -71,13 +85,13 @@ class UpgradeWindow:
 
     def before(self, role: str) -> str | None:
         rec = self.records.setdefault(role, PeerRecord(role))
-        rec.before = read_version(self.conn_for(role), self.dhcpd[role], running=True)
+        rec.pid_before, rec.before = read_running(self.conn_for(role), self.dhcpd[role])
         return rec.before
 
     def __call__(self, role: str, net) -> tuple[bool, str]:
         rec = self.records.setdefault(role, PeerRecord(role))
         if rec.before is None:
-            rec.before = read_version(self.conn_for(role), self.dhcpd[role], running=True)
+            self.before(role)
         if self.command is not None:
             done, what = self._command(role, net, rec)
         else:
@@ -92,6 +106,12 @@ class UpgradeWindow:
         rec = self.records.setdefault(role, PeerRecord(role))
         conn = self.conn_for(role)
         rec.after = read_version(conn, self.dhcpd[role])
+        # Package upgrades restart the service themselves (Debian's postinst, RPM's
+        # %postun try-restart): a new process on the installed release needs no second
+        # restart, which would cost its clients a few seconds for nothing.
+        pid, running = read_running(conn, self.dhcpd[role])
+        rec.restarted = bool(pid and rec.pid_before and pid != rec.pid_before)
+        rec.restarted_in_window = bool(rec.restarted and rec.after and running == rec.after)
         res = conn.run(sh.validate(self.dhcpd[role], self.config[role]), privileged=True,
                        timeout=120, label="dhcpd -t")
         changed = (f"dhcpd {rec.before or '?'} -> {rec.after or '?'}"
@@ -138,6 +158,19 @@ class UpgradeWindow:
             return True, (f"lint: {len(warns)} warning(s), no error: "
                           + " | ".join(f.render() for f in warns[:2]))
         return True, "lint: the two configs agree as a pair"
+
+    def restarted_while_out(self, role: str) -> bool:
+        """The peer's dhcpd was restarted during its window (drill.Drill._reconcile)."""
+        rec = self.records.get(role)
+        return rec is not None and rec.restarted
+
+    def already_running(self, role: str) -> str | None:
+        """Why no restart is needed after the return, or None when one is."""
+        rec = self.records.get(role)
+        if rec is None or not rec.restarted_in_window:
+            return None
+        return (f"{role} already runs dhcpd {rec.after}: the window's own work restarted it "
+                f"(pid {rec.pid_before} -> a new process), so it is not restarted again")
 
     def confirm_running(self, role: str) -> tuple[bool, str]:
         """After the restart: the process that runs now is the release that was installed."""
