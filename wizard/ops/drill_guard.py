@@ -19,7 +19,7 @@ from wizard.remote import guard
 q = shlex.quote
 
 SCRIPT = guard.PRELUDE + r"""
-CLEANUP=recover.oms
+CLEANUP="recover.oms state.oms"
 miss=0
 while :; do
     case "$(readlink decided 2>/dev/null)" in
@@ -39,8 +39,16 @@ while :; do
         fi
         # The wizard may have been cut off while it restarted dhcpd: the restart completes
         # (it runs detached), and OMAPI answers again once dhcpd is up, so try for a minute.
+        # Only a server still shut down is put back: one the wizard already returned (normal,
+        # or on its way) would be thrown out of normal by a recover, into an MCLT wait.
+        sed '/^set local-state/,$d' recover.oms > state.oms
         n=0
         while [ $n -lt 30 ]; do
+            omshell < state.oms > omshell.out 2>&1
+            if grep -Eq 'local-state = ' omshell.out && \
+                    ! grep -Eq 'local-state = (8|00:00:00:08)$' omshell.out; then
+                finish "already-back"
+            fi
             omshell < recover.oms > omshell.out 2>&1
             # omshell echoes the object after the update, the value as it was set (6).
             if grep -Eq 'local-state = (6|00:00:00:06)$' omshell.out; then finish recovered; fi
