@@ -314,9 +314,10 @@ class Deployment:
         drill = self._drill(window)
         return drill.run(roles or (("primary", "secondary") if swap else ("primary",)))
 
-    def bring_back(self, role: str, verify=None):
-        """A peer left in shutdown by a failed window, returned to normal (upgrade --resume)."""
-        return self._drill().bring_back(role, verify)
+    def bring_back(self, role: str, window=None):
+        """A peer left in shutdown by a failed window, returned to normal (upgrade --resume):
+        the window's checks first (wizard.ops.upgrade.UpgradeWindow.verify)."""
+        return self._drill(window).bring_back(role, window.verify if window else None)
 
     def _found_probe(self):
         """No probe configured: this host, where it has a leg on a subnet the pair serves."""

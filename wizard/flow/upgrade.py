@@ -80,7 +80,7 @@ class RollingUpgrade:
             todo = todo[todo.index(resume) + 1:]
             self._say(resume, "resume", f"bringing {resume} back: its dhcpd checked, "
                       "restarted, set to recover")
-            res = self.d.bring_back(resume, verify=self.window.verify)
+            res = self.d.bring_back(resume, window=self.window)
             if not self._peer_done(resume, res, out):
                 return self._end(out)
         for role in todo:

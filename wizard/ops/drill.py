@@ -143,6 +143,9 @@ class Drill:
                            f"{r} {s}" for r, s in start.states().items()), t0)
             return self._result()
         running = start.last[survivor].state
+        noted = getattr(self.window, "out_since", None)
+        if noted is not None:
+            noted(down, start.last[down].state.local_stos)
         self.mclt = running.mclt or self.mclt
         self.mrd = running.max_response_delay or self.mrd
         self._step("precondition", True, f"{down} is shut down and {survivor} serves alone "
@@ -365,7 +368,7 @@ class Drill:
         self._step("service", from_survivor, detail, t, proven=from_survivor, lease=lease)
         return from_survivor
 
-    def _reconcile(self, down: str) -> bool:
+    def _reconcile(self, down: str) -> str:
         """Return a peer whose dhcpd was restarted while it was shut down (a package's own
         restart in the window). The fresh process reloaded its lease file and holds binding
         updates to send, so dhcpd would take recover to recover-wait for the whole MCLT
@@ -374,8 +377,12 @@ class Drill:
         partner's partner-down and both go through dhcpd's own conflict resolution
         (potential-conflict, updates both ways, then normal): about a second in which
         neither answers. Safe because the peer served no client while shut down, and every
-        binding its partner gave meanwhile is queued for it and sent in the resolution."""
+        binding its partner gave meanwhile is queued for it and sent in the resolution.
+        "normal"; "untouched" (OMAPI refused: still shut down, recover it as usual); or
+        "left-out": no normal came, and it is shut down again so that its partner serves
+        everyone (in potential-conflict neither would; a recover now would take both there)."""
         t = time.monotonic()
+        survivor = OTHER[down]
         self.progress("reconcile", f"{down}'s dhcpd was restarted while it was shut down (the "
                       "window's own work, as package upgrades do): recover would make it wait "
                       f"out MCLT ({self.mclt} s), so it rejoins through dhcpd's conflict "
@@ -386,21 +393,37 @@ class Drill:
         except OmapiError as exc:
             self._step(f"reconcile-{down}", False, f"{exc.message}; setting it to recover "
                        "instead", t)
-            return False
+            return "untouched"
         res = wait_for(self._read, both("normal"), timeout=self.mrd + 30,
                        on_transition=self._on_transition, known=self._known)
-        self._step(f"reconcile-{down}", res.ok, (
-            f"both peers normal {res.waited:.1f} s later, through potential-conflict; no MCLT "
-            "wait") if res.ok else ("not normal after the conflict resolution (" + ", ".join(
-                f"{r} {st}" for r, st in res.states().items()) + "): setting it to recover"),
-            t, seconds_to_normal=round(res.waited, 3))
-        return res.ok
+        if res.ok:
+            self._step(f"reconcile-{down}", True, f"both peers normal {res.waited:.1f} s later, "
+                       "through potential-conflict; no MCLT wait", t,
+                       seconds_to_normal=round(res.waited, 3))
+            return "normal"
+        where = ", ".join(f"{r} {st}" for r, st in res.states().items())
+        try:
+            self._set(down, "shutdown")
+            back = wait_for(self._read, roles_in(**{down: "shutdown", survivor: "partner-down"}),
+                            timeout=TAKEOVER_WAIT, on_transition=self._on_transition,
+                            known=self._known).ok
+        except OmapiError:
+            back = False
+        self._step(f"reconcile-{down}", False, f"not normal after the conflict resolution "
+                   f"({where}); " + (f"{down} is shut down again and {survivor} serves every "
+                                     "client (partner-down)" if back else
+                                     f"and {down} could not be shut down again: look at both "
+                                     "servers' logs now"), t)
+        return "left-out"
 
     def _restore(self, down: str, net, broken_link: bool = False) -> bool:
         restarted = getattr(self.window, "restarted_while_out", None)
-        if not broken_link and restarted is not None and restarted(down) \
-                and self._reconcile(down):
-            return True
+        if not broken_link and restarted is not None and restarted(down):
+            outcome = self._reconcile(down)
+            if outcome != "untouched":
+                if outcome == "left-out":
+                    self.left_out = down
+                return outcome == "normal"
         t = time.monotonic()
         try:
             self._set(down, "recover")

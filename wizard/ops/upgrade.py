@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from wizard.facts.parse import dhcpd_binary
 from wizard.remote import shell as sh
@@ -29,22 +29,31 @@ def read_version(conn, dhcpd: str, running: bool = False) -> str | None:
     With `running`, the release of the dhcpd that runs now, where one does: its program as
     it was started (/proc/PID/exe), which an upgrade on disk does not change."""
     if running:
-        return read_running(conn, dhcpd)[1]
+        return read_running(conn, dhcpd).version
     res = conn.run(f"{sh.q(dhcpd)} --version 2>&1", privileged=True, timeout=15,
                    label="dhcpd --version")
     return dhcpd_binary(res.stdout).version
 
 
-def read_running(conn, dhcpd: str) -> tuple[str | None, str | None]:
-    """(pid, release) of the dhcpd that runs now; with none running, (None, the release on
-    disk)."""
+class Running(NamedTuple):
+    pid: str | None          # None: no dhcpd runs
+    version: str | None      # of the running process, else of the binary on disk
+    started: int | None      # epoch seconds, by the host's clock
+
+
+def read_running(conn, dhcpd: str) -> Running:
     cmd = (f"p=$({sh.dhcpd_pids()} | head -n 1); echo \"pid=$p\"; "
-           f"if [ -n \"$p\" ]; then /proc/$p/exe --version 2>&1; "
-           f"else {sh.q(dhcpd)} --version 2>&1; fi")
+           "if [ -n \"$p\" ]; then e=$(ps -o etimes= -p \"$p\" 2>/dev/null | tr -d ' '); "
+           "case \"$e\" in ''|*[!0-9]*) echo started= ;; "
+           "*) echo \"started=$(( $(date +%s) - e ))\" ;; esac; "
+           f"/proc/$p/exe --version 2>&1; else echo started=; {sh.q(dhcpd)} --version 2>&1; fi")
     res = conn.run(cmd, privileged=True, timeout=15, label="dhcpd --version")
-    first, _, rest = res.stdout.partition("\n")
-    pid = first[4:].strip() if first.startswith("pid=") else ""
-    return (pid or None), dhcpd_binary(rest if first.startswith("pid=") else res.stdout).version
+    lines = res.stdout.split("\n", 2)
+    if len(lines) < 3 or not lines[0].startswith("pid=") or not lines[1].startswith("started="):
+        return Running(None, dhcpd_binary(res.stdout).version, None)
+    started = lines[1][8:].strip()
+    return Running(lines[0][4:].strip() or None, dhcpd_binary(lines[2]).version,
+                   int(started) if started.isdigit() else None)
 
 
 @dataclass
@@ -58,6 +67,7 @@ class PeerRecord:
     lint: list[dict] = field(default_factory=list)   # the pair's findings after the window
     running: str | None = None      # what the restarted dhcpd reports, read from its process
     pid_before: str | None = None   # the dhcpd that ran when the window began
+    out_since: int | None = None    # resumed: shut down since then (epoch, the host's clock)
     restarted: bool = False         # another dhcpd process runs than when the window began
     restarted_in_window: bool = False  # ... and it runs the installed release
     notes: list[str] = field(default_factory=list)
@@ -85,8 +95,16 @@ class UpgradeWindow:
 
     def before(self, role: str) -> str | None:
         rec = self.records.setdefault(role, PeerRecord(role))
-        rec.pid_before, rec.before = read_running(self.conn_for(role), self.dhcpd[role])
+        now = read_running(self.conn_for(role), self.dhcpd[role])
+        rec.pid_before, rec.before = now.pid, now.version
         return rec.before
+
+    def out_since(self, role: str, epoch: int | None) -> None:
+        """A peer resumed after an earlier run left it out: it has been shut down since
+        `epoch` (its failover STOS), so a dhcpd started after that was restarted while out."""
+        rec = self.records.setdefault(role, PeerRecord(role))
+        # The pid read at the start of this run is the restarted one already, if any.
+        rec.out_since, rec.pid_before = epoch, None
 
     def __call__(self, role: str, net) -> tuple[bool, str]:
         rec = self.records.setdefault(role, PeerRecord(role))
@@ -109,9 +127,12 @@ class UpgradeWindow:
         # Package upgrades restart the service themselves (Debian's postinst, RPM's
         # %postun try-restart): a new process on the installed release needs no second
         # restart, which would cost its clients a few seconds for nothing.
-        pid, running = read_running(conn, self.dhcpd[role])
-        rec.restarted = bool(pid and rec.pid_before and pid != rec.pid_before)
-        rec.restarted_in_window = bool(rec.restarted and rec.after and running == rec.after)
+        now = read_running(conn, self.dhcpd[role])
+        rec.restarted = bool(now.pid and (
+            now.pid != rec.pid_before if rec.pid_before else
+            rec.out_since is not None and now.started is not None
+            and now.started > rec.out_since))
+        rec.restarted_in_window = bool(rec.restarted and rec.after and now.version == rec.after)
         res = conn.run(sh.validate(self.dhcpd[role], self.config[role]), privileged=True,
                        timeout=120, label="dhcpd -t")
         changed = (f"dhcpd {rec.before or '?'} -> {rec.after or '?'}"
