@@ -6,6 +6,7 @@ so that edits land where the declaration is, including inside included files.
 
 from __future__ import annotations
 
+import re
 import reprlib
 
 # _socket, not socket: the same inet_aton without importing enum and selectors.
@@ -317,11 +318,31 @@ def peer_setting_key(stmt: Stmt) -> str:
     return _PEER_SETTING_ALIASES.get(key, key)
 
 
+# A part that starts with 0 and goes on: inet_aton reads it as octal (or hex after 0x), dhcpd
+# as decimal (`10.1.0.010` is .10 to dhcpd, .8 to inet_aton): such addresses are read here.
+_PADDED = re.compile(r"(?:^|\.)0[^.]")
+
+
 def ip_int(text: str | None) -> int | None:
+    if not text or text.count(".") != 3:
+        return None
+    if _PADDED.search(text) is not None:
+        return _padded_int(text)
     try:
-        return int.from_bytes(inet_aton(text), "big") if text and text.count(".") == 3 else None
+        return int.from_bytes(inet_aton(text), "big")
     except (OSError, ValueError):  # ValueError: a NUL; UnicodeEncodeError: an undecodable byte
         return None
+
+
+def _padded_int(text: str) -> int | None:
+    """What dhcpd's parse_ip_addr makes of a dotted quad: four decimal numbers up to 255,
+    leading zeros and all (`010.001.000.010` is 10.1.0.10)."""
+    value = 0
+    for part in text.split("."):
+        if not (part.isascii() and part.isdigit()) or int(part) > 255:
+            return None
+        value = value << 8 | int(part)
+    return value
 
 
 def load(path: str, loader: Loader | None = None, text: str | None = None,
