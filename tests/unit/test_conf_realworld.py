@@ -3,7 +3,10 @@ engine once got wrong: each test names the input and what went wrong."""
 
 from __future__ import annotations
 
-from tests.helpers.conf import assert_dhcpd_and_lint_accept, needs_dhcpd, planned_pair
+import pytest
+
+from tests.conftest import run_cli
+from tests.helpers.conf import answers, assert_dhcpd_and_lint_accept, needs_dhcpd, planned_pair
 from wizard.conf.lint import lint_pair
 from wizard.conf.model import load
 from wizard.conf.validate import dhcpd_errors
@@ -30,3 +33,30 @@ def test_addresses_with_leading_zeros_are_read_in_decimal_as_dhcpd_reads_them(tm
     assert_dhcpd_and_lint_accept(plan)
     _, plan = planned_pair(tmp_path, _subnet("198.51.100.08", "198.51.100.09"))
     assert_dhcpd_and_lint_accept(plan)
+
+
+OLD_SECRET = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI="
+KEY = ("key omapi_key {{\n  algorithm hmac-md5;\n  secret{sep}{secret};\n}}\n"
+       "omapi-port 7911;\nomapi-key omapi_key;\n")
+
+
+@needs_dhcpd
+@pytest.mark.parametrize("sep", ["\n    ", " # from the vault\n    "])
+def test_a_replaced_secret_on_a_line_of_its_own_is_masked_in_the_diff_and_the_record(
+        tmp_path, sep):
+    # The secondary's own key, replaced by the primary's: the diff's `-    VALUE;` line (the
+    # value below `secret`, or below a comment after it) went to stdout, the .diff and (the
+    # comment case) the session's copy of the input unmasked.
+    pool = _subnet("198.51.100.10", "198.51.100.20")
+    primary = KEY.format(sep=" ", secret="c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ1Ng==")
+    (tmp_path / "p.conf").write_text(primary + pool)
+    (tmp_path / "s.conf").write_text(KEY.format(sep=sep, secret=OLD_SECRET) + pool)
+    answers(tmp_path)
+    proc = run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out",
+                   str(tmp_path / "out"), "--session", str(tmp_path / "session"))
+    assert proc.returncode == 0, proc.stderr
+    assert "its secret replaced" in proc.stdout and "-    ***REDACTED***;" in proc.stdout
+    recorded = [p.read_text() for p in (tmp_path / "session").rglob("*") if p.is_file()]
+    written = (tmp_path / "out" / "secondary.diff").read_text()
+    assert all(OLD_SECRET not in text for text in (proc.stdout, proc.stderr, written, *recorded))
