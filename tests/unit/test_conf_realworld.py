@@ -60,3 +60,32 @@ def test_a_replaced_secret_on_a_line_of_its_own_is_masked_in_the_diff_and_the_re
     recorded = [p.read_text() for p in (tmp_path / "session").rglob("*") if p.is_file()]
     written = (tmp_path / "out" / "secondary.diff").read_text()
     assert all(OLD_SECRET not in text for text in (proc.stdout, proc.stderr, written, *recorded))
+
+
+SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ1Ng=="
+
+
+@needs_dhcpd
+def test_the_omapi_key_is_found_as_dhcpd_finds_it_whatever_its_case_and_the_last_of_two(
+        tmp_path):
+    # dhcpd's key table ignores case and a key declared again replaces the first. The model
+    # matched the spelling exactly: `key OMAPI_KEY` went unseen, a second key with a new
+    # secret was added above it, and dhcpd kept using the old one (the last) while the
+    # wizard held the new; of two `key omapi_key` blocks the model reused the first.
+    pool = _subnet("198.51.100.10", "198.51.100.20")
+    text = ("key OMAPI_KEY { algorithm hmac-md5; secret %s; }\nomapi-port 7911;\n"
+            "omapi-key omapi_key;\n" % SECRET) + pool
+    assert dhcpd_errors(text) == []
+    _, plan = planned_pair(tmp_path, text)
+    assert plan.secret == SECRET
+    for role in ("primary", "secondary"):
+        after = plan.main(role).after
+        assert after.count("\nkey ") + after.startswith("key ") == 1
+        assert "key OMAPI_KEY { algorithm" in after
+    assert_dhcpd_and_lint_accept(plan)
+    twice = ("key omapi_key { algorithm hmac-md5; secret c2VjcmV0LW9uZS1mb3ItdGhlLWZpcnN0; }\n"
+             + text.replace("OMAPI_KEY", "omapi_key"))
+    assert dhcpd_errors(twice) == []
+    _, plan = planned_pair(tmp_path, twice)
+    assert plan.secret == SECRET and "reused" in plan.secret_origin
+    assert_dhcpd_and_lint_accept(plan)

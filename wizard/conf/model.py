@@ -159,6 +159,28 @@ class Key(_Record):
         self.secret = secret
 
 
+class Keys(dict):
+    """The key blocks by name, as dhcpd's key table holds them: names compare without case
+    (omapip/auth.c hashes them with do_case_hash) and a key declared again replaces the one
+    before (omapi_auth_key_enter); `omapi-key` is looked up once the whole config is read, so
+    it gets the last one. A model that took the first, or only the same spelling, edited or
+    reused a key dhcpd does not use, or added a second one beside it."""
+
+    __slots__ = ()
+
+    def __setitem__(self, name: str, key: "Key") -> None:
+        super().__setitem__(name.lower(), key)
+
+    def __getitem__(self, name: str) -> "Key":
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
+
+
 class Config(_Record):
     __slots__ = ("loader", "docs", "settings", "peers", "keys", "omapi_port", "omapi_key",
                  "shared_networks", "subnets", "pools", "groups", "included", "resolved",
@@ -176,7 +198,7 @@ class Config(_Record):
         self.docs = [] if docs is None else docs
         self.settings = {} if settings is None else settings
         self.peers = {} if peers is None else peers
-        self.keys = {} if keys is None else keys
+        self.keys = Keys() if keys is None else keys
         self.omapi_port = omapi_port
         self.omapi_key = omapi_key
         self.shared_networks = [] if shared_networks is None else shared_networks
@@ -493,7 +515,7 @@ class _Walker:
             elif stmt.keyword == "secret":
                 secret = stmt.arg(1)
         key = Key(here, here.node.arg(1) or "", algorithm, secret)
-        self.c.keys.setdefault(key.name, key)
+        self.c.keys[key.name] = key  # the last one wins, as in dhcpd (see Keys)
 
     def _include(self, doc: Document, here: Where, seen: tuple[str, ...]) -> Document:
         loader = self.c.loader
