@@ -89,3 +89,29 @@ def test_the_omapi_key_is_found_as_dhcpd_finds_it_whatever_its_case_and_the_last
     _, plan = planned_pair(tmp_path, twice)
     assert plan.secret == SECRET and "reused" in plan.secret_origin
     assert_dhcpd_and_lint_accept(plan)
+
+
+def _caps_peer(role: str) -> str:
+    me, other = ("11", "12") if role == "primary" else ("12", "11")
+    balance = "  MCLT 3600;\n  SPLIT 128;\n" if role == "primary" else ""
+    return (f'FAILOVER PEER "fo" {{\n  {role.upper()};\n  ADDRESS 198.51.100.{me};\n  PORT 647;\n'
+            f"  PEER ADDRESS 198.51.100.{other};\n  PEER PORT 647;\n  MAX-RESPONSE-DELAY 60;\n"
+            f"  MAX-UNACKED-UPDATES 10;\n{balance}  Load Balance Max Seconds 3;\n}}\n")
+
+
+@needs_dhcpd
+def test_settings_that_already_say_what_the_answers_ask_in_capitals_are_left_alone(tmp_path):
+    # dhcpd reads keywords in any case; the plan rewrote `SPLIT 128;` as `split 128;` (and
+    # `OMAPI-PORT 7911;`, `PRIMARY;`, ...): a diff of lines that change nothing.
+    omapi = ("key omapi_key { algorithm hmac-md5; secret %s; }\nOMAPI-PORT 7911;\n"
+             "Omapi-Key OMAPI_KEY;\n" % SECRET)
+    pool = ('subnet 198.51.100.0 netmask 255.255.255.0 {\n'
+            '  pool { failover peer "fo"; range 198.51.100.10 198.51.100.20; }\n}\n')
+    primary, secondary = (omapi + _caps_peer(role) + pool for role in ("primary", "secondary"))
+    assert dhcpd_errors(primary) == [] and dhcpd_errors(secondary) == []
+    _, plan = planned_pair(tmp_path, primary, secondary)
+    assert not plan.changed, [f.diff() for f in plan.files]
+    _, plan = planned_pair(tmp_path, primary.replace("MCLT 3600", "MCLT 600"), secondary)
+    assert [line for line in plan.main("primary").diff().splitlines()
+            if line[:1] in "+-" and line[:3] not in ("+++", "---")] == ["-  MCLT 600;",
+                                                                        "+  mclt 3600;"]
