@@ -115,3 +115,45 @@ def test_settings_that_already_say_what_the_answers_ask_in_capitals_are_left_alo
     assert [line for line in plan.main("primary").diff().splitlines()
             if line[:1] in "+-" and line[:3] not in ("+++", "---")] == ["-  MCLT 600;",
                                                                         "+  mclt 3600;"]
+
+
+_HAS = "subnet 198.51.100.0 netmask 255.255.255.0 {\n  pool { range 198.51.100.10 198.51.100.20; }\n}\n"
+
+
+@needs_dhcpd
+@pytest.mark.parametrize("defines, uses, says", [
+    ("option voip-tftp code 150 = ip-address;\n", "option voip-tftp 192.0.2.5;",
+     "uses option voip-tftp, which only the primary defines"),
+    ("option space PXE;\noption PXE.mtftp-ip code 1 = ip-address;\n",
+     "option PXE.mtftp-ip 192.0.2.5;", "uses option space PXE"),
+    ("option space ubnt;\noption ubnt.unifi code 1 = ip-address;\n",
+     "pool { vendor-option-space ubnt; range 203.0.113.10 203.0.113.20; }",
+     "uses option space ubnt"),
+    ("", "host printer { hardware ethernet 02:00:00:00:00:05; fixed-address 203.0.113.5; }",
+     "host printer is declared in what the secondary must get"),
+])
+def test_a_copied_subnet_that_needs_a_definition_the_secondary_lacks_is_a_located_error(
+        tmp_path, defines, uses, says):
+    # The secondary lacks a subnet: the plan copies the primary's, which sets an option (or
+    # space) that only the primary defines, or holds a host the secondary already declares
+    # elsewhere (hosts are global). dhcpd refused the copy, and the plan's last check called
+    # it a bug in the planner.
+    extra = ("subnet 203.0.113.0 netmask 255.255.255.0 {\n"
+             f"  {uses}\n  pool {{ range 203.0.113.30 203.0.113.40; }}\n}}\n")
+    secondary = _HAS + ("host printer { hardware ethernet 02:00:00:00:00:05; }\n"
+                        if "host" in uses else "")
+    primary = defines + _HAS + extra
+    assert dhcpd_errors(primary) == [] and dhcpd_errors(secondary) == []
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(secondary)
+    answers(tmp_path)
+    proc = run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
+                   "--session", str(tmp_path / "session"))
+    assert proc.returncode == 2, proc.stderr
+    line = primary.split("\n").index("  " + uses) + 1
+    assert f"p.conf:{line}:" in proc.stderr and says in proc.stderr, proc.stderr
+    assert "bug" not in proc.stderr
+    # Defined on the secondary too (or no such host there), the copy goes through.
+    _, plan = planned_pair(tmp_path, primary, defines + _HAS)
+    assert_dhcpd_and_lint_accept(plan)
