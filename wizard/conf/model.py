@@ -348,7 +348,9 @@ _PADDED = re.compile(r"(?:^|\.)0[^.]")
 def ip_int(text: str | None) -> int | None:
     if not text or text.count(".") != 3:
         return None
-    if _PADDED.search(text) is not None:
+    # The `in` tests first: most addresses have no zero after a dot, and they cost a tenth
+    # of the search (a campus plan reads tens of thousands).
+    if (text[0] == "0" or ".0" in text) and _PADDED.search(text) is not None:
         return _padded_int(text)
     try:
         return int.from_bytes(inet_aton(text), "big")
