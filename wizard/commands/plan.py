@@ -57,7 +57,7 @@ def run(args) -> int:
         # The check's two dhcpd -t run while the plan is recorded and its diffs are made;
         # the diffs of large files in a child process, beside the record (wizard.forked).
         # Masked with the plan's secret, told to the redactor before the child starts.
-        session.redactor.add(result.secret)
+        result.register_secrets(session.redactor)
         # Only from files: after SSH, the connections' threads may still be winding down,
         # and a child forked while one holds a lock could wait on it for ever.
         diffs = forked.start(lambda: [session.redactor.text(f.diff()) for f in result.files],

@@ -274,8 +274,12 @@ def remove(owner: Block | Document, node: Stmt) -> None:
 
 
 def set_words(stmt: Stmt, text: str) -> bool:
-    """Give stmt the head `text` unless it already says the same words; True when changed."""
-    if stmt.words == parse(text + ";", "<generated>").children[0].words:
+    """Give stmt the head `text` unless it already says the same words; True when changed.
+    Words compare without case: dhcpd reads keywords in any case, and what the plan sets
+    after them (addresses, host names, numbers, hex, key names) means the same in any case,
+    so `MCLT 3600;` or `OMAPI-PORT 7911;` is left as written rather than shown changed."""
+    wanted = parse(text + ";", "<generated>").children[0].words
+    if [w.lower() for w in stmt.words] == [w.lower() for w in wanted]:
         return False
     stmt.set_head(text)
     return True

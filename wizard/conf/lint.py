@@ -285,7 +285,7 @@ class _Lint:
         if not (p.omapi_key and s.omapi_key):
             return
         pk, sk = (c.keys.get(c.omapi_key.node.arg(1) or "") for c in (p, s))
-        if pk and sk and ((pk.name, pk.secret) != (sk.name, sk.secret)
+        if pk and sk and ((pk.name.lower(), pk.secret) != (sk.name.lower(), sk.secret)
                           or not same_algorithm(pk.algorithm, sk.algorithm)):
             # An error: the wizard (and any tool) holds one key for the pair, so a drill or
             # a graceful stop of one peer would fail midway.

@@ -22,8 +22,9 @@ _UNPRINTABLE[0x7F] = "\u2421"
 WIDTH = 160          # columns of a shown line
 PROBLEM_WIDTH = 300  # characters of the problem sentence (it may quote a statement)
 MASK = "***REDACTED***"  # as the session record masks it
-# `secret VALUE` as dhcpd reads it: a string (even one left open) or a word.
-_SECRET = re.compile(r'(?i)(\bsecret\s+)("(?:[^"\\]|\\.)*"?|[^\s;{}"]+)')
+# `secret VALUE` as dhcpd reads it: a string (even one left open) or a word, after any
+# comments (to dhcpd's lexer they are white space).
+_SECRET = re.compile(r'(?i)(\bsecret\s+(?:\#[^\n]*+\s*)*)("(?:[^"\\]|\\.)*"?|[^\s;{}"\#]+)')
 
 
 def secrets_in(text: str) -> list[str]:

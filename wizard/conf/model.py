@@ -6,6 +6,7 @@ so that edits land where the declaration is, including inside included files.
 
 from __future__ import annotations
 
+import re
 import reprlib
 
 # _socket, not socket: the same inet_aton without importing enum and selectors.
@@ -158,6 +159,28 @@ class Key(_Record):
         self.secret = secret
 
 
+class Keys(dict):
+    """The key blocks by name, as dhcpd's key table holds them: names compare without case
+    (omapip/auth.c hashes them with do_case_hash) and a key declared again replaces the one
+    before (omapi_auth_key_enter); `omapi-key` is looked up once the whole config is read, so
+    it gets the last one. A model that took the first, or only the same spelling, edited or
+    reused a key dhcpd does not use, or added a second one beside it."""
+
+    __slots__ = ()
+
+    def __setitem__(self, name: str, key: "Key") -> None:
+        super().__setitem__(name.lower(), key)
+
+    def __getitem__(self, name: str) -> "Key":
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default=None):
+        return super().get(name.lower(), default)
+
+
 class Config(_Record):
     __slots__ = ("loader", "docs", "settings", "peers", "keys", "omapi_port", "omapi_key",
                  "shared_networks", "subnets", "pools", "groups", "included", "resolved",
@@ -175,7 +198,7 @@ class Config(_Record):
         self.docs = [] if docs is None else docs
         self.settings = {} if settings is None else settings
         self.peers = {} if peers is None else peers
-        self.keys = {} if keys is None else keys
+        self.keys = Keys() if keys is None else keys
         self.omapi_port = omapi_port
         self.omapi_key = omapi_key
         self.shared_networks = [] if shared_networks is None else shared_networks
@@ -317,11 +340,33 @@ def peer_setting_key(stmt: Stmt) -> str:
     return _PEER_SETTING_ALIASES.get(key, key)
 
 
+# A part that starts with 0 and goes on: inet_aton reads it as octal (or hex after 0x), dhcpd
+# as decimal (`10.1.0.010` is .10 to dhcpd, .8 to inet_aton): such addresses are read here.
+_PADDED = re.compile(r"(?:^|\.)0[^.]")
+
+
 def ip_int(text: str | None) -> int | None:
+    if not text or text.count(".") != 3:
+        return None
+    # The `in` tests first: most addresses have no zero after a dot, and they cost a tenth
+    # of the search (a campus plan reads tens of thousands).
+    if (text[0] == "0" or ".0" in text) and _PADDED.search(text) is not None:
+        return _padded_int(text)
     try:
-        return int.from_bytes(inet_aton(text), "big") if text and text.count(".") == 3 else None
+        return int.from_bytes(inet_aton(text), "big")
     except (OSError, ValueError):  # ValueError: a NUL; UnicodeEncodeError: an undecodable byte
         return None
+
+
+def _padded_int(text: str) -> int | None:
+    """What dhcpd's parse_ip_addr makes of a dotted quad: four decimal numbers up to 255,
+    leading zeros and all (`010.001.000.010` is 10.1.0.10)."""
+    value = 0
+    for part in text.split("."):
+        if not (part.isascii() and part.isdigit()) or int(part) > 255:
+            return None
+        value = value << 8 | int(part)
+    return value
 
 
 def load(path: str, loader: Loader | None = None, text: str | None = None,
@@ -472,7 +517,7 @@ class _Walker:
             elif stmt.keyword == "secret":
                 secret = stmt.arg(1)
         key = Key(here, here.node.arg(1) or "", algorithm, secret)
-        self.c.keys.setdefault(key.name, key)
+        self.c.keys[key.name] = key  # the last one wins, as in dhcpd (see Keys)
 
     def _include(self, doc: Document, here: Where, seen: tuple[str, ...]) -> Document:
         loader = self.c.loader

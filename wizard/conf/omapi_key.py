@@ -92,7 +92,7 @@ def decide(key_name: str, secret_file: str | None, primary: Config,
             continue
         used = config.omapi_key.node.arg(1) or ""
         key = config.keys.get(used)
-        if used != key_name and key is not None:
+        if used.lower() != key_name.lower() and key is not None:  # dhcpd ignores case
             raise _at(config.omapi_key, f"OMAPI on the {role} already authenticates with key "
                       f"\"{used}\" ({key.algorithm or 'no algorithm'}), which other tools on "
                       f"that host may use, but the answers name key \"{key_name}\"",

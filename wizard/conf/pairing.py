@@ -10,7 +10,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Callable
 
-from wizard.conf import edits
+from wizard.conf import carried, edits
 from wizard.conf.model import Config, Range, SharedNetwork, Subnet, Where, _at
 
 Holder = Subnet | SharedNetwork
@@ -123,6 +123,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
     classes = _class_names(secondary)
     peers = set(secondary.peers) | {name}
     spans = None  # built when the first subnet is missing on the secondary
+    needs = carried.Needs(primary, secondary)
     for diff in diffs:
         if diff.primary is None:
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
@@ -131,6 +132,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
         copied = _copied(secondary, diff)
         _check_classes(copied, classes)
         _check_peers(copied, peers, diff.primary)
+        needs.check(_copied_nodes(secondary, diff, copied))
         if diff.secondary is not None:
             _replace_pools(diff.primary, diff.secondary, units)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
@@ -204,6 +206,18 @@ def _copied(secondary: Config, diff: Difference) -> list:
     if diff.secondary is None and isinstance(src, SharedNetwork):
         return list(src.pools) + [p for sub in src.subnets for p in sub.pools]
     return list(src.pools)
+
+
+def _copied_nodes(secondary: Config, diff: Difference, pools: list) -> list[Where]:
+    """Where the text that matching copies comes from: the whole subnet (or its
+    shared-network) that the secondary lacks, else the pools."""
+    if diff.secondary is not None:
+        return [p.at for p in pools]
+    src = diff.primary
+    if isinstance(src, Subnet) and src.shared is not None and not any(
+            n.name == src.shared.name for n in secondary.shared_networks):
+        src = src.shared
+    return [src.at]
 
 
 def _check_classes(pools: list, declared: set[str]) -> None:

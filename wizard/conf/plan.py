@@ -9,6 +9,7 @@ from wizard.answers import Answers
 from wizard.conf import edits, failover, omapi, omapi_key, pairing
 from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
+from wizard.conf.located import secrets_in
 from wizard.conf.model import Config, _at, load
 from wizard.conf.parser import paused_gc
 from wizard.conf.tree import Document
@@ -44,6 +45,15 @@ class PairPlan:
     secret_origin: str
     differences: list[pairing.Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Every secret the input configs hold: a key's old secret shows in the diff where the plan
+    # replaces it, and the statement-shaped masking misses one written on a line of its own
+    # or after a comment (`secret # vault` NEWLINE `VALUE;`).
+    input_secrets: list[str] = field(default_factory=list)
+
+    def register_secrets(self, redactor) -> None:
+        redactor.add(self.secret)
+        for secret in self.input_secrets:
+            redactor.add(secret)
 
     def main(self, role: str) -> FilePlan:
         return next(f for f in self.files if f.role == role)
@@ -57,7 +67,7 @@ class PairPlan:
         (plan1-primary.before.conf, ...): the TUI plans again each time Review is reached,
         and an earlier plan's files stay as they were hashed. The secret is registered first,
         so no artifact or event can carry it. Returns the plan's number in the session."""
-        session.redactor.add(self.secret)
+        self.register_secrets(session.redactor)
         number = session.count("plan", "plan") + 1
         # Numbered before its files, so that a plan cut short still owns its number.
         session.event("plan", "plan", plan=number, changed=self.changed, notes=self.notes,
@@ -111,6 +121,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     s = load(secondary_path, s_loader, like=p)
     befores = {(role, d.path): d.source for role, c in (("primary", p), ("secondary", s))
                for d in c.docs}
+    input_secrets = _secrets(p, s)
     scope = failover.Scope(answers.failover.pools)
     _check_scope(p, answers, scope)
     notes: list[str] = []
@@ -143,7 +154,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     files += [_file_plan("secondary", d, befores, s.resolved) for d in s.docs]
     if not diffs:
         _release(s)
-    return PairPlan(files, secret, origin, diffs, notes)
+    return PairPlan(files, secret, origin, diffs, notes, input_secrets)
 
 
 def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str],
@@ -158,6 +169,13 @@ def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str],
             and before.count("\n") == before.count("\r\n")):
         after = _BARE_NEWLINE.sub("\r\n", after)
     return FilePlan(role, doc.path, before, after, resolved.get(doc.path, {}))
+
+
+def _secrets(*configs: Config) -> list[str]:
+    found = {k.secret for c in configs for k in c.keys.values() if k.secret}
+    found |= {v for c in configs for d in c.docs if "secret" in d.source.lower()
+              for v in secrets_in(d.source)}
+    return sorted(found, key=len, reverse=True)
 
 
 def _release(config: Config) -> None:

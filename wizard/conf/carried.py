@@ -1,0 +1,93 @@
+"""What a subnet or pool copied to the secondary carries with it that only the primary may
+declare: options and option spaces the primary defines itself, and hosts (global in dhcpd, so
+one the secondary already has is declared twice). dhcpd refuses the copy then ("unknown
+option", "no option space named", "host X: already exists"); the wizard neither invents the
+definition nor drops the statement, it says where the copy would break and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wizard.conf import tokens
+from wizard.conf.model import Config, Where, _at
+from wizard.conf.tree import Block, Opaque, Run, Stmt
+
+# Where an option (or a space) is named: in a statement or an expression.
+_NAMED = re.compile(r'\b(option|exists|vendor-option-space)\s+"?([A-Za-z0-9_.-]+)', re.I)
+_BLANK = re.compile(rf"{tokens.STRING}|{tokens.COMMENT}", re.S)
+
+
+def definitions(config: Config) -> tuple[set[str], set[str]]:
+    """(options, option spaces) that the config's files define, in lower case: dhcpd's
+    option and space names ignore case."""
+    options, spaces = set(), set()
+    for doc in config.docs:
+        for node in doc.children:
+            if type(node) is Run or not node.says("option"):
+                continue
+            w = [x.lower() for x in node.words]
+            if len(w) >= 3 and w[1] == "space":
+                spaces.add(tokens.unquote(w[2]))
+            elif len(w) >= 4 and w[2] == "code":
+                options.add(w[1])
+    return options, spaces
+
+
+class Needs:
+    """What the secondary lacks, found once per plan (a stale secondary may lack thousands of
+    the primary's subnets, each checked with check())."""
+
+    def __init__(self, primary: Config, secondary: Config):
+        self.primary, self.secondary = primary, secondary
+        self._known: tuple[set[str], set[str], set[str]] | None = None
+
+    def lacking(self) -> tuple[set[str], set[str], set[str]]:
+        if self._known is None:
+            p_options, p_spaces = definitions(self.primary)
+            s_options, s_spaces = definitions(self.secondary)
+            self._known = (p_options - s_options, p_spaces - s_spaces,
+                           {name for name, _ in self.secondary.hosts})
+        return self._known
+
+    def check(self, copied: list[Where]) -> None:
+        """Raise a located InputError where a copied node needs what the secondary lacks."""
+        _check(copied, *self.lacking())
+
+
+def _check(copied: list[Where], options: set[str], spaces: set[str], hosts: set[str]) -> None:
+    if not (options or spaces or hosts):
+        return
+    for where in copied:
+        for node in _nodes(where.node):
+            here = Where(where.doc, node, where.node, where.anchor)
+            if type(node) is Opaque or (isinstance(node, Block) and node.keyword == "host"):
+                name = node.arg(1) or ""
+                if name in hosts:
+                    raise _at(here, f"host {name} is declared in what the secondary must get "
+                              "from the primary, and the secondary already declares a host "
+                              "of that name (dhcpd: already exists)",
+                              f"declare host {name} in the same place on both servers (or "
+                              "remove one of the two), then plan again", 1)
+            text = node.head + (node.body if type(node) is Opaque else "")
+            for m in _NAMED.finditer(_BLANK.sub(" ", text)):
+                written = m.group(2)
+                space = written if m.group(1).lower() == "vendor-option-space" else \
+                    written.split(".", 1)[0] if "." in written else None
+                if written.lower() in options or (space or "").lower() in spaces:
+                    what = f"option space {space}" if (space or "").lower() in spaces else \
+                        f"option {written}"
+                    raise _at(here, "this statement of the primary, which the secondary must "
+                              f"get too, uses {what}, which only the primary defines",
+                              f"define {what} on the secondary as on the primary, then plan "
+                              "again")
+
+
+def _nodes(top: Stmt):
+    """top and every statement inside it, depth first (no recursion: groups nest deep)."""
+    stack = [top]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Block):
+            stack.extend(reversed(node.children))
