@@ -21,6 +21,8 @@ from wizard.roles import OTHER
 TAKEOVER_WAIT = 5.0
 RETURN_GRACE = 15.0
 SETTLE_WAIT = 60.0
+# Beyond max-response-delay, for the conflict resolution of a peer restarted while out.
+RECONCILE_GRACE = 30.0
 
 
 @dataclass
@@ -394,7 +396,7 @@ class Drill:
             self._step(f"reconcile-{down}", False, f"{exc.message}; setting it to recover "
                        "instead", t)
             return "untouched"
-        res = wait_for(self._read, both("normal"), timeout=self.mrd + 30,
+        res = wait_for(self._read, both("normal"), timeout=self.mrd + RECONCILE_GRACE,
                        on_transition=self._on_transition, known=self._known)
         if res.ok:
             self._step(f"reconcile-{down}", True, f"both peers normal {res.waited:.1f} s later, "
