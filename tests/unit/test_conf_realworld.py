@@ -157,3 +157,26 @@ def test_a_copied_subnet_that_needs_a_definition_the_secondary_lacks_is_a_locate
     # Defined on the secondary too (or no such host there), the copy goes through.
     _, plan = planned_pair(tmp_path, primary, defines + _HAS)
     assert_dhcpd_and_lint_accept(plan)
+
+
+def test_a_copied_subnet_that_includes_a_file_is_refused_unless_the_secondary_has_it(tmp_path):
+    # Copied as it is, the include names a file on the primary; the local checks read the
+    # primary's copy and pass, while the secondary would look for it on its own disk.
+    (tmp_path / "hosts-b.conf").write_text("host cam { hardware ethernet 02:00:00:00:00:07; }\n")
+    inc = f'  include "{tmp_path / "hosts-b.conf"}";\n'
+    subnet_b = ("subnet 203.0.113.0 netmask 255.255.255.0 {\n" + inc +
+                "  pool { range 203.0.113.30 203.0.113.40; }\n}\n")
+    primary = _HAS + subnet_b
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(_HAS)
+    answers(tmp_path)
+    proc = run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
+                   "--session", str(tmp_path / "session"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    line = primary.split("\n").index(inc.rstrip("\n")) + 1
+    assert f"p.conf:{line}:" in proc.stderr and "hosts-b.conf" in proc.stderr
+    assert "copy" in proc.stderr and "bug" not in proc.stderr
+    # The secondary with that subnet and include already: nothing is copied, the plan goes on.
+    _, plan = planned_pair(tmp_path, primary, primary)
+    assert_dhcpd_and_lint_accept(plan)

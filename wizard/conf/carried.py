@@ -52,7 +52,31 @@ class Needs:
 
     def check(self, copied: list[Where]) -> None:
         """Raise a located InputError where a copied node needs what the secondary lacks."""
+        self._includes(copied)
         _check(copied, *self.lacking())
+
+    def _includes(self, copied: list[Where]) -> None:
+        """An include inside what is copied names a file on the primary. Copied as it is,
+        the secondary would read that path on its own disk, where nothing says the file
+        exists (the local checks read the primary's copy and pass): refused unless the
+        secondary's config already includes that very file."""
+        own = {d.path for d in self.secondary.docs}
+        for where in copied:
+            for node in _nodes(where.node):
+                if type(node) is not Stmt or not node.says("include"):
+                    continue
+                named = node.arg(1) or ""
+                target = self.primary.resolved.get(where.doc.path, {}).get(named, named)
+                if target in own:
+                    continue
+                here = Where(where.doc, node, where.node, where.anchor)
+                raise _at(here, f"this include, which the secondary must get with the rest "
+                          f"of the primary's declaration, names {target}, a file the "
+                          "secondary's config does not include: the secondary would look for "
+                          "it on its own disk",
+                          f"copy {target} to the secondary at the same path and include it "
+                          "there, or write its statements in place of the include, then plan "
+                          "again")
 
 
 def _check(copied: list[Where], options: set[str], spaces: set[str], hosts: set[str]) -> None:
