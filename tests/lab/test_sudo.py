@@ -57,3 +57,27 @@ def test_refused_sudo_fails_that_host_with_its_fix_and_keeps_the_other(lab, lab_
         failed  # seen once under two busy workers: the failures say what came instead
     primary = {c["id"]: c["status"] for c in report["checks"] if c["host"] == "primary"}
     assert primary["dhcpd-version"] == "pass" and primary["ssh"] == "pass"
+
+
+def test_a_refused_sudo_with_input_still_reports_the_refusal(lab, lab_spec, tmp_path):
+    """sudo refuses at once and the channel closes while its input is still being sent
+    (seen in CI as `OSError: Socket is closed` from a facts check): the result says sudo."""
+    from wizard.answers import load_answers
+    from wizard.remote.ssh import connect, sudo_refused
+    from wizard.remote.ssh_config import resolve_host
+
+    rule = lab_spec.host_dir("secondary") / "etc-sudoers.d" / "dhcp-wizard-lab"
+    saved = rule.read_text()
+    rule.unlink()
+    try:
+        host = load_answers(sudo_answers(lab_spec, tmp_path)).host("secondary")
+        conn = connect("secondary", resolve_host(host), sudo=True)
+        try:
+            res = conn.run("cat > /dev/null", privileged=True, stdin="x" * (8 << 20),
+                           timeout=30)
+        finally:
+            conn.close()
+    finally:
+        rule.write_text(saved)
+        rule.chmod(0o440)
+    assert sudo_refused(res), (res.exit_code, res.stderr)

@@ -128,8 +128,14 @@ class Connection:
             chan.settimeout(max(0.1, timeout))
             chan.exec_command(command)
             if stdin is not None:
-                chan.sendall(stdin.encode())
-                chan.shutdown_write()
+                try:
+                    chan.sendall(stdin.encode())
+                    chan.shutdown_write()
+                except OSError:
+                    # The command ended before it read its input (sudo refusing at once, on a
+                    # busy host before the input was sent): what it printed and its exit
+                    # status say why, not paramiko's "Socket is closed".
+                    pass
             deadline = start + timeout
             while True:
                 chunk = chan.recv(65536)
