@@ -5,6 +5,7 @@ without a lease, answered when an OFFER comes within 3 s) during
   - deploy   the first deployment of failover (both peers restart together, by design),
   - drill    `drill --roles primary,secondary` (each peer out of service in turn),
   - upgrade  `upgrade --command lab-upgrade-dhcpd` (each peer upgraded in its window),
+  - upgrade+restart  the same with a command that restarts dhcpd, as packages do,
 
 each run as the user runs it (a separate `dhcp-wizard` process), on a lab with the guide's
 production timers (mclt 3600, max-response-delay 60). It prints, per operation, the requests,
@@ -74,6 +75,11 @@ def main() -> int:
             ("drill", ["drill", "--answers", answers, "--roles", "primary,secondary"]),
             ("upgrade", ["upgrade", "--answers", answers, "--command", "lab-upgrade-dhcpd",
                          "--yes", "--accept", "ntp"]),
+            # What real packages do: restart dhcpd in the window (returns by conflict
+            # resolution, docs/dhcpd-behaviour.md).
+            ("upgrade+restart", ["upgrade", "--answers", answers, "--command",
+                                 "lab-upgrade-dhcpd && service isc-dhcp-server restart",
+                                 "--yes", "--accept", "ntp"]),
         ]
         for name, argv in ops:
             with Continuity(spec, every=1.0) as probe:
@@ -83,15 +89,15 @@ def main() -> int:
             report = probe.report()
             extra = f"restart {restart_seconds(out)} s" if name == "deploy" else ""
             rows.append((run, name, code, took, report, extra))
-            print(f"run {run} {name:<8} exit {code}  {took:6.1f} s  {report.line()}"
+            print(f"run {run} {name:<15} exit {code}  {took:6.1f} s  {report.line()}"
                   + (f"  ({extra})" if extra else ""), flush=True)
             if code != 0:
                 print(out[-3000:])
     lifecycle.down(spec, progress=lambda _m: None)
-    print("\noperation  exit  seconds  requests  unanswered  longest gap  served by")
+    print("\noperation        exit  seconds  requests  unanswered  longest gap  served by")
     for run, name, code, took, report, extra in rows:
         served = ", ".join(f"{k} {v}" for k, v in report.served_by.items())
-        print(f"{name:<9}  {code:>4}  {took:7.1f}  {len(report.requests):>8}  "
+        print(f"{name:<15}  {code:>4}  {took:7.1f}  {len(report.requests):>8}  "
               f"{report.unanswered:>10}  {report.longest_gap:>9.1f} s  {served}"
               + (f"  [{extra}]" if extra else ""))
     return 0
