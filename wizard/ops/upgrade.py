@@ -190,8 +190,9 @@ class UpgradeWindow:
         rec = self.records.get(role)
         if rec is None or not rec.restarted_in_window:
             return None
-        return (f"{role} already runs dhcpd {rec.after}: the window's own work restarted it "
-                f"(pid {rec.pid_before} -> a new process), so it is not restarted again")
+        # No pid in the sentence: a resumed peer has no "before" one (out_since).
+        return (f"{role} already runs dhcpd {rec.after}: the window's own work restarted it, "
+                "so it is not restarted again")
 
     def confirm_running(self, role: str) -> tuple[bool, str]:
         """After the restart: the process that runs now is the release that was installed."""
