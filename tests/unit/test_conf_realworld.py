@@ -117,6 +117,16 @@ def test_settings_that_already_say_what_the_answers_ask_in_capitals_are_left_alo
                                                                         "+  mclt 3600;"]
 
 
+def _plan_cli(tmp_path, primary: str, secondary: str):
+    """`dhcp-wizard plan --from` of the two texts, as a user runs it."""
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(secondary)
+    answers(tmp_path)
+    return run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
+                   "--session", str(tmp_path / "session"))
+
+
 _HAS = "subnet 198.51.100.0 netmask 255.255.255.0 {\n  pool { range 198.51.100.10 198.51.100.20; }\n}\n"
 
 
@@ -144,12 +154,7 @@ def test_a_copied_subnet_that_needs_a_definition_the_secondary_lacks_is_a_locate
                         if "host" in uses else "")
     primary = defines + _HAS + extra
     assert dhcpd_errors(primary) == [] and dhcpd_errors(secondary) == []
-    (tmp_path / "p.conf").write_text(primary)
-    (tmp_path / "s.conf").write_text(secondary)
-    answers(tmp_path)
-    proc = run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
-                   "--session", str(tmp_path / "session"))
+    proc = _plan_cli(tmp_path, primary, secondary)
     assert proc.returncode == 2, proc.stderr
     line = primary.split("\n").index("  " + uses) + 1
     assert f"p.conf:{line}:" in proc.stderr and says in proc.stderr, proc.stderr
@@ -167,12 +172,7 @@ def test_a_copied_subnet_that_includes_a_file_is_refused_unless_the_secondary_ha
     subnet_b = ("subnet 203.0.113.0 netmask 255.255.255.0 {\n" + inc +
                 "  pool { range 203.0.113.30 203.0.113.40; }\n}\n")
     primary = _HAS + subnet_b
-    (tmp_path / "p.conf").write_text(primary)
-    (tmp_path / "s.conf").write_text(_HAS)
-    answers(tmp_path)
-    proc = run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"),
-                   "--session", str(tmp_path / "session"))
+    proc = _plan_cli(tmp_path, primary, _HAS)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     line = primary.split("\n").index(inc.rstrip("\n")) + 1
     assert f"p.conf:{line}:" in proc.stderr and "hosts-b.conf" in proc.stderr
