@@ -22,19 +22,17 @@ def _write(tmp_path, answers, name="answers.toml"):
     return str(path)
 
 
-def test_healthy_pair_passes_fast_with_every_required_check(lab_answers, tmp_path):
+def test_healthy_pair_passes_with_every_required_check(lab_answers, tmp_path):
+    # How fast (goal 1.5 s, whole process) is benchmarks/bench_check.py's to say: a wall-clock
+    # bound here failed CI on a busy machine (3.7 s) and proved nothing about the code.
     session = tmp_path / "session"
-    start = time.monotonic()
     proc = run_cli("check", "--answers", lab_answers.source, "--json", "--session", str(session))
-    elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = json.loads(proc.stdout)
     assert out["ok"] is True
     assert REQUIRED <= {c["id"] for c in out["checks"]}
     assert all(c["status"] in ("pass", "warn", "fail", "skip") for c in out["checks"])
     assert {c["host"] for c in out["checks"] if c["id"] == "ssh"} == {"primary", "secondary"}
-    # The whole process, Python start-up included; the goal is 1.5 s, leave CI some room.
-    assert elapsed < 3.0, elapsed
     events = read_events(session)
     assert any(e["kind"] == "command" and e["host"] == "secondary" for e in events)
     assert [e["data"]["ok"] for e in events if e["step"] == "check" and e["kind"] == "done"] == [True]
