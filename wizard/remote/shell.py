@@ -66,12 +66,17 @@ def dhcpd_pids() -> str:
     Processes in another network namespace are skipped: on a host that runs containers (or
     the wizard's own lab) their dhcpd serves other networks, and its restart is not ours.
     """
+    # Not the daemon: an empty command line (a `dhcpd --version` just ended, a zombie not
+    # yet reaped) or a `-t`/`-T`/`--version` run; seen first after pids wrapped around, it
+    # was taken for the server (`head -n 1`) and read as "no dhcpd runs".
     return ("me=$(readlink /proc/self/ns/net 2>/dev/null); "
             "for p in $(pgrep -x dhcpd 2>/dev/null); do "
             "if [ -r /proc/$p/cmdline ]; then a=$(tr '\\0' ' ' < /proc/$p/cmdline); "
+            "[ -n \"$a\" ] || continue; "
             "[ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$me\" ] || continue; "
             "else a=$(ps -o args= -p $p); fi; "
-            "case \"$a\" in *' -6'*) ;; *) echo $p;; esac; done")
+            "case \" $a \" in *' -6 '*|*' -t '*|*' -T '*|*' --version '*) ;; "
+            "*) echo $p;; esac; done")
 
 
 def dhcpd_log_tail(lines: int = 300) -> str:
