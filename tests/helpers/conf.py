@@ -84,3 +84,37 @@ def assert_dhcpd_and_lint_accept(plan) -> None:
             assert dhcpd_errors(text, f"{role}.conf") == [], text
     findings = lint_pair(load("p", text=texts["primary"]), load("s", text=texts["secondary"]))
     assert [f.render() for f in findings if f.severity == "error"] == []
+
+
+def plan_values(plan) -> tuple:
+    """Everything a plan says, as plain values, its generated secret (if any) masked: two
+    runs each generate their own."""
+    files = [(f.role, f.path, f.before, f.after.replace(plan.secret, "SECRET"), f.includes,
+              f.diff().replace(plan.secret, "SECRET")) for f in plan.files]
+    return (files, plan.notes, [d.sentence() for d in plan.differences],
+            plan.secret_origin, plan.input_secrets)
+
+
+def outcome(plan, *args, **kw) -> tuple:
+    """plan(*args, **kw) as values, or the error it refused with."""
+    from wizard.errors import InputError
+
+    try:
+        return plan_values(plan(*args, **kw))
+    except InputError as exc:
+        return ("refused", str(exc), exc.hint)
+
+
+def assert_parallel_plans_alike(ans, primary: str, secondary: str) -> None:
+    """plan_pair with the secondary planned in a forked child (forced, whatever the size) says
+    what the one-process plan says, for the pair and for the primary's file given as both."""
+    from wizard.conf import plan as plan_mod
+
+    saved = plan_mod._FORK_ABOVE
+    plan_mod._FORK_ABOVE = -1
+    try:
+        for other in (secondary, primary):
+            assert outcome(plan_mod.plan_pair, ans, primary, other, parallel=True) == \
+                outcome(plan_mod.plan_pair, ans, primary, other)
+    finally:
+        plan_mod._FORK_ABOVE = saved

@@ -30,8 +30,9 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.helpers.conf import (ANSWERS, DHCPD, DHCPD_REJECTS, corpus_files,  # noqa: E402
-                                needs_dhcpd, read)
+from tests.helpers.conf import (ANSWERS, DHCPD, DHCPD_REJECTS,  # noqa: E402
+                                assert_parallel_plans_alike, corpus_files, needs_dhcpd, read)
+from wizard.answers import load_answers  # noqa: E402
 from wizard.cli import main  # noqa: E402
 from wizard.conf.located import secrets_in  # noqa: E402
 from wizard.conf.loader import decode  # noqa: E402
@@ -289,6 +290,8 @@ def check_invariant(folder: Path, primary: Path, secondary: Path) -> None:
     assert code == 0, out + err
     planned_secret = secrets_in(decode((out_dir / "primary.conf").read_bytes()))
     _no_secret(secrets + planned_secret, out, err)
+    # The same plan made with the secondary in a forked child, as plan makes large ones.
+    assert_parallel_plans_alike(load_answers(answers), str(primary), str(secondary))
     code, out, err = _cli("plan", "--answers", answers, "--from", str(out_dir / "primary.conf"),
                           str(out_dir / "secondary.conf"), "--session", str(folder / "again"))
     assert code == 0 and "no change" in out and "+++ " not in out, out + err

@@ -45,3 +45,35 @@ def test_not_worth_a_fork_runs_in_line_and_cancel_reaps_a_child():
     pending.cancel()
     with pytest.raises(ChildProcessError):   # killed and reaped: no zombie left behind
         os.waitpid(child, os.WNOHANG)
+
+
+def test_a_large_value_does_not_keep_the_child_waiting_for_this_process():
+    # The parent reads only once its own share is done: the child must be able to finish
+    # (and hand over megabytes) before that, or the two shares would run one after the other.
+    import time
+
+    pending = forked.start(lambda: "x" * (8 << 20))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pending._pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:
+        pending.cancel()
+        pytest.fail("the child was still running, its value unread")
+    # Reaped here already: what it left is still there to read.
+    assert pending.result() == "x" * (8 << 20)
+
+
+def test_the_fallback_computes_what_the_child_could_not():
+    parent = os.getpid()
+
+    def work():
+        if os.getpid() != parent:
+            os._exit(3)
+        return "work in line"
+
+    assert forked.start(work, fallback=lambda: "the fallback").result() == "the fallback"
+    assert forked.start(work, worth_it=False, fallback=lambda: "the fallback").result() == \
+        "the fallback"

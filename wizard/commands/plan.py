@@ -51,7 +51,8 @@ def run(args) -> int:
             primary, secondary = args.from_files
             session.event("plan", "inputs", primary=primary, secondary=secondary,
                           answers=answers.source)
-            result = plan_pair(answers, primary, secondary)
+            # Both from files, no thread running: the peers are planned side by side.
+            result = plan_pair(answers, primary, secondary, parallel=True)
         else:
             result = _plan_live(answers, session)
         # The check's two dhcpd -t run while the plan is recorded and its diffs are made;
@@ -62,7 +63,8 @@ def run(args) -> int:
         # and a child forked while one holds a lock could wait on it for ever.
         diffs = forked.start(lambda: [session.redactor.text(f.diff()) for f in result.files],
                              worth_it=bool(args.from_files) and sum(
-                                 len(f.after) for f in result.files) > _FORK_ABOVE)
+                                 len(f.after) for f in result.files
+                                 if f.made_diff is None) > _FORK_ABOVE)
         try:
             with self_check.started(result) as check:
                 if args.from_files:
@@ -118,10 +120,11 @@ def check_out_dir(out: Path) -> None:
     if not existing.is_dir():
         raise InputError(f"--out {out}: {existing} is not a directory",
                          "give a directory for the planned files (it is created when absent)")
-    import tempfile
-
+    # A name no other run takes (tempfile would cost a plan an import of random).
+    probe = existing / f".dhcp-wizard-probe-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".dhcp-wizard-probe-", dir=existing))
+        os.mkdir(probe, 0o700)
+        os.rmdir(probe)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write in {existing}: {exc.strerror}",
                          "choose a directory you can write to") from None

@@ -369,17 +369,21 @@ def _padded_int(text: str) -> int | None:
     return value
 
 
+def read(path: str, loader: Loader) -> str:
+    try:
+        return loader.read(path)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}",
+                         "check the path and the permissions") from None
+
+
 def load(path: str, loader: Loader | None = None, text: str | None = None,
          like: Config | None = None) -> Config:
     """like: a config already loaded and not yet edited; when this file has its very bytes
     (and neither includes anything), its tree is copied rather than parsed again."""
     loader = loader or LocalLoader()
     if text is None:
-        try:
-            text = loader.read(path)
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}",
-                             "check the path and the permissions") from None
+        text = read(path, loader)
     config = Config(loader)
     if like is not None and len(like.docs) == 1 and like.main.source == text \
             and not like.included:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
+from wizard import forked
 from wizard.answers import Answers
 from wizard.conf import edits, failover, omapi, omapi_key, pairing
 from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
 from wizard.conf.located import secrets_in
-from wizard.conf.model import Config, _at, load
+from wizard.conf.model import Config, _at, load, read
 from wizard.conf.parser import paused_gc
 from wizard.conf.tree import Document
 from wizard.errors import InputError
@@ -26,16 +28,19 @@ class FilePlan:
     after: str
     # What each include statement of the file names -> the path of the file it brought in.
     includes: dict[str, str] = field(default_factory=dict)
+    # The unified diff once made (a campus config's costs tens of milliseconds).
+    made_diff: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
         return self.before != self.after
 
     def diff(self) -> str:
-        if not self.changed:
-            return ""
-        name = self.path.lstrip("/")
-        return unified(self.before, self.after, f"a/{name}", f"b/{name}")
+        if self.made_diff is None:
+            name = self.path.lstrip("/")
+            self.made_diff = unified(self.before, self.after, f"a/{name}", f"b/{name}") \
+                if self.changed else ""
+        return self.made_diff
 
 
 @dataclass
@@ -102,35 +107,52 @@ def peer_specs(answers: Answers) -> tuple[failover.PeerSpec, failover.PeerSpec]:
 
 
 def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
-              loader: Loader | None = None, secondary_loader: Loader | None = None) -> PairPlan:
+              loader: Loader | None = None, secondary_loader: Loader | None = None, *,
+              parallel: bool = False) -> PairPlan:
     """secondary_loader reads the secondary's files when they live elsewhere (over SSH, the
-    two hosts' files share paths); by default both come from loader."""
+    two hosts' files share paths); by default both come from loader. parallel: a large
+    secondary is edited, rendered and diffed in a forked child while this process does the
+    primary (wizard.forked); only for a caller that runs no other thread (a child forked
+    while another thread holds a lock could wait on it for ever). Each file's diff is then
+    made here, and kept."""
     # The collector stays off for the whole plan, not only while reading: once on, its first
     # passes would walk both models' hundreds of thousands of objects (still in the youngest
     # generation after the paused reads) twice over, about 13 ms on a 60k-line pair; the
     # models are let go by reference counting below, so it then has next to nothing to walk.
     with paused_gc():
-        return _plan_pair(answers, primary_path, secondary_path, loader, secondary_loader)
+        return _plan_pair(answers, primary_path, secondary_path, loader, secondary_loader,
+                          parallel)
+
+
+# Below this many characters a fork costs more than the secondary's share of the work.
+_FORK_ABOVE = 200_000
 
 
 def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader: Loader | None,
-               secondary_loader: Loader | None) -> PairPlan:
+               secondary_loader: Loader | None, parallel: bool) -> PairPlan:
     loader = loader or LocalLoader()
     s_loader = secondary_loader or loader
     p = load(primary_path, loader)
-    s = load(secondary_path, s_loader, like=p)
+    s_text = read(secondary_path, s_loader)
+    split = parallel and len(s_text) > _FORK_ABOVE and hasattr(os, "fork")
+    # One file planned as both peers (`plan --from F F`; the secondary copied from the
+    # primary, path and all): with the secondary edited in a child, whose memory is a copy of
+    # this one's, the primary's model serves as the secondary's there, and is neither copied
+    # nor walked again. A model compared with itself has no differences.
+    shared = (split and secondary_path == primary_path and s_loader is loader
+              and len(p.docs) == 1 and not p.included and s_text == p.main.source)
+    s = p if shared else load(secondary_path, s_loader, text=s_text, like=p)
     befores = {(role, d.path): d.source for role, c in (("primary", p), ("secondary", s))
                for d in c.docs}
     input_secrets = _secrets(p, s)
     scope = failover.Scope(answers.failover.pools)
     _check_scope(p, answers, scope)
     notes: list[str] = []
-    diffs = pairing.compare(p, s, lambda h: _in_scope(scope, h))
+    diffs = [] if shared else pairing.compare(p, s, lambda h: _in_scope(scope, h))
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
         # The secondary's tree changed under its model: read it again from the edited text.
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
     key = omapi_key.decide(answers.omapi.key_name, answers.omapi.secret_file, p, s)
-    secret, origin = key.secret, key.origin
     notes += key.notes
     p_spec, s_spec = peer_specs(answers)
     # A subnet only the secondary declares is not the pair's (pairing notes it is left out):
@@ -138,23 +160,60 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     s_scope = failover.Scope(tuple(sub.cidr for sub in p.subnets if scope.subnet(sub)))
     # A file that shows no indentation of its own (a new secondary) takes the primary's.
     unit = edits.indent_unit(p.main)
-    for config, spec, side_scope in ((p, p_spec, scope), (s, s_spec, s_scope)):
+
+    def side(config: Config, spec: failover.PeerSpec, side_scope) -> tuple[list, list[str]]:
         done: list[str] = []
         failover.apply(config, spec, side_scope, done, unit)
-        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, secret, unit,
+        omapi.apply(config, answers.omapi.port, answers.omapi.key_name, key.secret, unit,
                     key.algorithm)
-        notes += [f"{spec.role}: {note}" for note in done]
-    files = [_file_plan("primary", d, befores, p.resolved) for d in p.docs]
+        files = [_file_plan(spec.role, d, befores, config.resolved) for d in config.docs]
+        return files, [f"{spec.role}: {note}" for note in done]
+
+    if split:
+        def secondary() -> list:
+            files, side_notes = side(s, s_spec, s_scope)
+            return [[_portable(f) for f in files], side_notes]
+
+        def here() -> list:
+            # The child did not deliver; this process's model of the primary is edited by
+            # now, so a secondary that was that model is read again.
+            again = load(secondary_path, s_loader, text=s_text) if shared else s
+            files, side_notes = side(again, s_spec, s_scope)
+            return [[_portable(f) for f in files], side_notes]
+
+        pending = forked.start(secondary, fallback=here)
+        try:
+            files, p_notes = side(p, p_spec, scope)
+            for file in files:
+                file.diff()  # made beside the child's, and kept
+            portable, s_notes = pending.result()
+        finally:
+            pending.cancel()
+        files += [FilePlan(role, path, befores.get((role, path), ""), after, includes, diff)
+                  for role, path, after, includes, diff in portable]
+        if not diffs:
+            _release(p)
+            _release(s)
+        return PairPlan(files, key.secret, key.origin, diffs, notes + p_notes + s_notes,
+                        input_secrets)
+    files, p_notes = side(p, p_spec, scope)
     if not diffs:
         # Nothing returned refers to the models: let them go now rather than at some later
         # full collection (which costs more than the whole plan on a campus config), the
         # primary's before the secondary's text is rendered (a lower peak of memory).
         _release(p)
         del p
-    files += [_file_plan("secondary", d, befores, s.resolved) for d in s.docs]
+    s_files, s_notes = side(s, s_spec, s_scope)
     if not diffs:
         _release(s)
-    return PairPlan(files, secret, origin, diffs, notes, input_secrets)
+    return PairPlan(files + s_files, key.secret, key.origin, diffs, notes + p_notes + s_notes,
+                    input_secrets)
+
+
+def _portable(file: FilePlan) -> list:
+    """A file's plan as values marshal carries, its diff made; its text before the plan is
+    known to the parent already."""
+    return [file.role, file.path, file.after, file.includes, file.diff()]
 
 
 def _file_plan(role: str, doc: Document, befores: dict[tuple[str, str], str],
