@@ -145,3 +145,15 @@ def test_one_changed_line_in_a_block_is_one_line_of_diff():
     changed = [line for line in unified("".join(a), "".join(b), "x", "y").splitlines()
                if line[:1] in "+-" and not line.startswith(("---", "+++"))]
     assert changed == ["-    range 10.0.0.10 10.0.0.50;", "+    range 10.0.0.10 10.0.0.99;"]
+
+
+@pytest.mark.parametrize("at", [0, 1, 57, 200, 399, 400])
+def test_a_block_longer_than_the_look_ahead_is_one_insertion(at):
+    # What a plan adds to the top of a config: a failover peer declaration of thirteen lines
+    # and an OMAPI key, made of lines the config repeats everywhere (`  }`, options).
+    block = ["failover peer \"fo\" {\n"] + BASE[1:17] + ["}\n"]
+    b = BASE[:at] + block + BASE[at:]
+    codes = opcodes(BASE, b)
+    assert {tag for tag, *_ in codes} <= {"equal", "insert"}
+    assert _kept(BASE, b) == len(BASE)
+    assert sum(j2 - j1 for tag, _, _, j1, j2 in codes if tag == "insert") == len(block)

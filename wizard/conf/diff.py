@@ -160,6 +160,14 @@ def _resync(a: list[str], b: list[str], i: int, j: int) -> tuple[int, int]:
             dy = total - dx
             if dy <= _NEAR and _agree(a, b, i + dx, j + dy):
                 return i + dx, j + dy
+    # A block inserted or removed whole, longer than the look-ahead (a failover peer
+    # declaration is thirteen lines): the nearer of the two.
+    y = _next_agreeing(b, a[i], j + 1, j + _WHOLE, lambda y: _agree(a, b, i, y))
+    x = _next_agreeing(a, b[j], i + 1, i + _WHOLE, lambda x: _agree(a, b, x, j))
+    if y is not None and (x is None or y - j <= x - i):
+        return i, y
+    if x is not None:
+        return x, j
     import difflib  # the fallback is rare; skip its import otherwise
 
     width = 256
@@ -171,6 +179,21 @@ def _resync(a: list[str], b: list[str], i: int, j: int) -> tuple[int, int]:
         if i + width >= len(a) and j + width >= len(b):
             return len(a), len(b)
         width *= 4
+
+
+_WHOLE = 2048  # how far a block inserted or removed whole is looked for
+
+
+def _next_agreeing(seq: list[str], line: str, start: int, stop: int, agrees) -> int | None:
+    """The first index in seq[start:stop] holding line where agrees(index), else None."""
+    while True:
+        try:
+            k = seq.index(line, start, stop)
+        except ValueError:
+            return None
+        if agrees(k):
+            return k
+        start = k + 1
 
 
 def _myers(a, b, alo, ahi, blo, bhi, limit: int):

@@ -29,7 +29,8 @@ def indent_unit(doc: Document, default: str = "    ") -> str:
             break
     if not seen:
         return default
-    unit = seen.most_common(1)[0][0]
+    # What most_common(1) gives (the first of the most seen), without its import of heapq.
+    unit = max(seen, key=seen.__getitem__)
     return "\t" if "\t" in unit else unit
 
 

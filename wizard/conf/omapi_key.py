@@ -10,9 +10,8 @@ from wizard.errors import InputError
 
 
 def generate() -> str:
-    import secrets  # only when no secret exists yet; it costs an import of random and hmac
-
-    return base64.b64encode(secrets.token_bytes(64)).decode("ascii")
+    # os.urandom is what secrets.token_bytes reads; secrets would import random and hmac.
+    return base64.b64encode(os.urandom(64)).decode("ascii")
 
 
 def existing(key_name: str, *configs: Config) -> str | None:
