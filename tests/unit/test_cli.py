@@ -71,3 +71,40 @@ def test_an_unknown_option_of_a_subcommand_prints_that_subcommands_usage(argv, u
 def test_an_unknown_top_level_option_prints_the_top_level_usage():
     proc = run_cli("--bogus")
     assert proc.returncode == 2 and proc.stderr.startswith("usage: dhcp-wizard [-h]")
+
+
+@pytest.mark.parametrize("argv", [
+    ["plan", "--answers", "a.toml", "--from", "p.conf", "s.conf", "--out", "o"],
+    ["--answers", "a.toml", "--session", "S", "check", "--answers", "a.toml", "--json"],
+    ["--session=S", "lint", "p.conf", "s.conf"],
+    ["lab", "up", "--name", "x", "--subnet", "203.0.113.0/24", "--topology", "routed"],
+    ["lab", "probe", "--every", "0.5", "--for", "10"],
+    ["deploy", "--answers", "a.toml", "--yes", "--accept", "ntp,clock-skew", "--settle", "0"],
+    ["drill", "--answers", "a.toml", "--roles", "primary,secondary"],
+    ["upgrade", "--answers", "a.toml", "--command", "true", "--resume", "primary"],
+    ["protect", "tunnel", "--answers", "a.toml", "--remove"],
+    ["protect", "firewall", "--answers", "a.toml", "--confirm-timeout", "30"],
+    ["report", "S"], ["verify", "S"],
+])
+def test_the_parser_of_the_named_command_alone_reads_argv_as_the_whole_one(argv):
+    from wizard.cli import _named_command
+
+    command = _named_command(argv)
+    assert command == next(w for w in argv if not w.startswith("-") and w not in
+                           ("a.toml", "S"))
+    assert build_parser(command).parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["--ans", "a.toml", "plan"], ["plann"],
+                                  ["--answers", "plan"], ["-h", "plan"]])
+def test_anything_but_a_plainly_named_command_gets_the_whole_parser(argv):
+    from wizard.cli import _named_command
+
+    assert _named_command(argv) is None
+
+
+def test_an_abbreviated_global_option_still_reaches_its_command():
+    proc = run_cli("--sess", "/nonexistent", "plan", "--answers", "/nonexistent.toml", "--from",
+                   "/a", "/b")
+    assert proc.returncode == 2 and "invalid choice" not in proc.stderr
+    assert "nonexistent.toml" in proc.stderr
