@@ -57,6 +57,8 @@ class Pending:
                 os._exit(code)
         os.close(signal)
         self._pid, self._data, self._done = pid, data, done
+        if self._fallback is not self._work:
+            self._work = None  # whatever the work holds is the child's now, not needed here
 
     def result(self):
         if not self._pid:

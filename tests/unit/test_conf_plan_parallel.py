@@ -138,3 +138,18 @@ def test_small_configs_are_planned_in_one_process(tmp_path, pair, monkeypatch):
     p, s = pair(campus(3))
     monkeypatch.setattr(plan_mod.forked, "start", lambda *a, **k: pytest.fail("forked"))
     plan_pair(answers(tmp_path), p, s, parallel=True)
+
+
+@pytest.mark.parametrize("same_file", [True, False])
+def test_a_plan_that_lets_its_models_go_before_the_diffs_is_the_same_plan(tmp_path, pair,
+                                                                          monkeypatch, children,
+                                                                          same_file):
+    # What a config of hundreds of thousands of lines does (memory before time), here forced.
+    p, s = pair(campus(BUILDINGS))
+    if same_file:
+        s = p
+    ans = answers(tmp_path)
+    serial = plan_values(plan_pair(ans, p, s))
+    monkeypatch.setattr(plan_mod, "_FREE_ABOVE", 0)
+    assert plan_values(plan_pair(ans, p, s, parallel=True)) == serial
+    assert len(children) == 1 and children[0][0] > 0 and not children[0][1]

@@ -84,3 +84,19 @@ def test_scrub_masks_registered_and_free_standing_secrets():
     out = scrub(text)
     assert "AbCdEf0123" not in out and "registered-secret-value" not in out
     assert "quoted one" not in out and out.startswith("ValueError: bad key: secret ")
+
+
+def test_a_large_text_masked_again_after_a_new_secret_is_masked_with_it():
+    from wizard.record.redaction import MASK, Redactor
+
+    r = Redactor()
+    r.add("first-secret-value")
+    text = "x" * 70_000 + " first-secret-value second-secret-value\n  secret ABCDEF12;\n"
+    once = r.text(text)
+    assert r.text(text) is once      # the same text, nothing new: masked once
+    r.add("second-secret-value")
+    again = r.text(text)
+    assert "second-secret-value" not in again and "first-secret-value" not in again
+    assert again.count(MASK) == 3 and "ABCDEF12" not in again
+    other = text.replace("x", "y")   # another text of the same length is masked for itself
+    assert r.text(other).startswith("y") and "first-secret-value" not in r.text(other)

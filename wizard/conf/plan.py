@@ -126,6 +126,10 @@ def plan_pair(answers: Answers, primary_path: str, secondary_path: str,
 
 # Below this many characters a fork costs more than the secondary's share of the work.
 _FORK_ABOVE = 200_000
+# Above this many (about 150k lines), memory goes before time: each process lets its model go
+# before it diffs (a diff's lists of lines are as large again), which costs it the freeing of
+# hundreds of thousands of objects.
+_FREE_ABOVE = 4_000_000
 
 
 def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader: Loader | None,
@@ -170,28 +174,45 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
         return files, [f"{spec.role}: {note}" for note in done]
 
     if split:
+        big = len(s_text) > _FREE_ABOVE and not diffs
+
         def secondary() -> list:
+            nonlocal p, s
+            if big and p is not s:  # the primary's model is this process's alone
+                _release(p)
+                p = None
             files, side_notes = side(s, s_spec, s_scope)
+            if big:  # the model let go before the diff's own lists of lines are made
+                model, p, s = s, None, None
+                _release(model)
+                del model
             return [[_portable(f) for f in files], side_notes]
 
-        def here() -> list:
-            # The child did not deliver; this process's model of the primary is edited by
-            # now, so a secondary that was that model is read again.
-            again = load(secondary_path, s_loader, text=s_text) if shared else s
-            files, side_notes = side(again, s_spec, s_scope)
-            return [[_portable(f) for f in files], side_notes]
-
-        pending = forked.start(secondary, fallback=here)
+        # Should the child not deliver, the plan is made again in this process alone: the
+        # models here are edited (or let go) by then.
+        pending = forked.start(secondary, fallback=lambda: None)
         try:
+            if big:  # the secondary's model is the child's alone now
+                if s is not p:
+                    _release(s)
+                s = None
             files, p_notes = side(p, p_spec, scope)
+            if big:
+                model, p = p, None
+                _release(model)
+                del model
             for file in files:
                 file.diff()  # made beside the child's, and kept
-            portable, s_notes = pending.result()
+            delivered = pending.result()
         finally:
             pending.cancel()
+        if delivered is None:
+            return _plan_pair(answers, primary_path, secondary_path, loader, secondary_loader,
+                              False)
+        portable, s_notes = delivered
         files += [FilePlan(role, path, befores.get((role, path), ""), after, includes, diff)
                   for role, path, after, includes, diff in portable]
-        if not diffs:
+        if not diffs and p is not None:
             _release(p)
             _release(s)
         return PairPlan(files, key.secret, key.origin, diffs, notes + p_notes + s_notes,
