@@ -35,6 +35,21 @@ def test_addresses_with_leading_zeros_are_read_in_decimal_as_dhcpd_reads_them(tm
     assert_dhcpd_and_lint_accept(plan)
 
 
+@needs_dhcpd
+def test_an_address_written_with_spaces_around_its_dots_is_the_address_dhcpd_reads(tmp_path):
+    # dhcpd reads an address as numbers and dots, each a token: `10 . 1 . 0 . 10` is an
+    # address to it. The plan refused it ("`10` is not an IPv4 address").
+    primary = ("subnet 198 . 51 . 100 . 0 netmask 255.255.255.0 {\n"
+               "  pool { range 198 . 51 . 100 . 10 198.51.100 .20; }\n}\n")
+    assert dhcpd_errors(primary) == []
+    _, plan = planned_pair(tmp_path, primary, _subnet("198.51.100.10", "198.51.100.20"))
+    assert plan.differences == []   # the same pool as the secondary's, written otherwise
+    assert "range 198 . 51 . 100 . 10 198.51.100 .20;" in plan.main("primary").after
+    assert_dhcpd_and_lint_accept(plan)
+    _, plan = planned_pair(tmp_path, primary, _subnet("198.51.100.10", "198.51.100.30"))
+    assert [d.only_primary for d in plan.differences] == [("198.51.100.10-198.51.100.20",)]
+
+
 OLD_SECRET = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXI="
 KEY = ("key omapi_key {{\n  algorithm hmac-md5;\n  secret{sep}{secret};\n}}\n"
        "omapi-port 7911;\nomapi-key omapi_key;\n")

@@ -550,8 +550,22 @@ def _items(owner) -> list:
     return owner.children
 
 
+def _glued(w: list[str]) -> list[str]:
+    """Words with an address written apart put together: dhcpd reads an address as numbers
+    and dots, each a token of its own, so `10 . 1 . 0 . 10` is 10.1.0.10 to it."""
+    if not any(x[0] == "." or x[-1] == "." for x in w):
+        return w
+    out: list[str] = []
+    for x in w:
+        if out and (x[0] == "." or out[-1][-1] == "."):
+            out[-1] += x
+        else:
+            out.append(x)
+    return out
+
+
 def _range(here: Where) -> Range:
-    w = words(here.node.head)  # not cached on the node: a campus config has thousands
+    w = _glued(words(here.node.head))  # not cached on the node: a campus config has thousands
     first = 2 if len(w) > 1 and w[1].lower() == "dynamic-bootp" else 1
     addrs = [ip_int(x) for x in w[first:first + 2]]
     for i, addr in enumerate(addrs):
@@ -565,7 +579,7 @@ def _range(here: Where) -> Range:
 
 
 def _subnet(here: Where, shared) -> Subnet:
-    w = words(here.node.head)
+    w = _glued(words(here.node.head))
     net = ip_int(w[1]) if len(w) > 1 else None
     mask = ip_int(w[3]) if len(w) > 3 else None
     netmask = len(w) > 2 and w[2].lower() == "netmask"
