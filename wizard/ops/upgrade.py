@@ -42,7 +42,13 @@ class Running(NamedTuple):
 
 
 def read_running(conn, dhcpd: str) -> Running:
-    cmd = (f"p=$({sh.dhcpd_pids()} | head -n 1); echo \"pid=$p\"; "
+    # Just after a restart the first dhcpd listed may be the one that is daemonizing and
+    # about to exit (its /proc/PID/exe gone before it answers --version; seen in CI): the
+    # list is read again, a few times over 1.5 s, until the one found answers.
+    cmd = (f"for i in 1 2 3 4 5; do p=$({sh.dhcpd_pids()} | head -n 1); "
+           "[ -z \"$p\" ] && break; "
+           "case \"$(/proc/$p/exe --version 2>&1)\" in *dhcpd*) break ;; esac; sleep 0.3; "
+           "done; echo \"pid=$p\"; "
            "if [ -n \"$p\" ]; then e=$(ps -o etimes= -p \"$p\" 2>/dev/null | tr -d ' '); "
            "case \"$e\" in ''|*[!0-9]*) echo started= ;; "
            "*) echo \"started=$(( $(date +%s) - e ))\" ;; esac; "
