@@ -20,6 +20,12 @@ import os
 from collections.abc import Callable
 
 
+def available() -> bool:
+    """Whether work can be handed to a child here (fork, and an in-memory file to bring the
+    value back)."""
+    return hasattr(os, "fork") and hasattr(os, "memfd_create")
+
+
 class Pending:
     def __init__(self, work: Callable[[], object], fork: bool,
                  fallback: Callable[[], object] | None = None):
@@ -29,7 +35,7 @@ class Pending:
         self._fallback = fallback or work
         self._pid = 0
         self._data = self._done = -1
-        if fork and hasattr(os, "fork") and hasattr(os, "memfd_create"):
+        if fork and available():
             self._start()
 
     def _start(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 
@@ -138,7 +137,8 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     s_loader = secondary_loader or loader
     p = load(primary_path, loader)
     s_text = read(secondary_path, s_loader)
-    split = parallel and len(s_text) > _FORK_ABOVE and hasattr(os, "fork")
+    # Only where a child can be started: otherwise the fallback would plan everything twice.
+    split = parallel and len(s_text) > _FORK_ABOVE and forked.available()
     # One file planned as both peers (`plan --from F F`; the secondary copied from the
     # primary, path and all): with the secondary edited in a child, whose memory is a copy of
     # this one's, the primary's model serves as the secondary's there, and is neither copied
