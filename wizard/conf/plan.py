@@ -139,15 +139,17 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     s_text = read(secondary_path, s_loader)
     # Only where a child can be started: otherwise the fallback would plan everything twice.
     split = parallel and len(s_text) > _FORK_ABOVE and forked.available()
-    # One file planned as both peers (`plan --from F F`; the secondary copied from the
-    # primary, path and all): with the secondary edited in a child, whose memory is a copy of
-    # this one's, the primary's model serves as the secondary's there, and is neither copied
-    # nor walked again. A model compared with itself has no differences.
-    shared = (split and secondary_path == primary_path and s_loader is loader
-              and len(p.docs) == 1 and not p.included and s_text == p.main.source)
+    # The secondary has the primary's very bytes (one file given for both, or a copy of it,
+    # the usual start of a pair) and includes nothing: with the secondary edited in a child,
+    # whose memory is a copy of this one's, the primary's model serves as the secondary's
+    # there (under the secondary's path), and is neither copied nor walked again. Models of
+    # the same bytes have no differences, and the key found in one is found in the other.
+    shared = (split and s_loader is loader and len(p.docs) == 1 and not p.included
+              and s_text == p.main.source)
     s = p if shared else load(secondary_path, s_loader, text=s_text, like=p)
-    befores = {(role, d.path): d.source for role, c in (("primary", p), ("secondary", s))
-               for d in c.docs}
+    befores = {("primary", d.path): d.source for d in p.docs}
+    befores.update({("secondary", secondary_path): s_text} if shared else
+                   {("secondary", d.path): d.source for d in s.docs})
     input_secrets = _secrets(p, s)
     scope = failover.Scope(answers.failover.pools)
     _check_scope(p, answers, scope)
@@ -178,6 +180,8 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
 
         def secondary() -> list:
             nonlocal p, s
+            if shared:  # this process's copy of the model becomes the secondary's file
+                s.main.path = secondary_path
             if big and p is not s:  # the primary's model is this process's alone
                 _release(p)
                 p = None
