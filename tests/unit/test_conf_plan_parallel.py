@@ -74,7 +74,7 @@ def test_the_config_is_large_enough_for_the_child():
 
 
 @pytest.mark.parametrize("shape", ["one file for both", "a copy", "pools that differ",
-                                   "no key yet"])
+                                   "no key yet", "a copy, some subnets chosen"])
 def test_the_child_plans_the_secondary_as_this_process_would(tmp_path, pair, children, shape):
     text = campus(BUILDINGS, key=shape != "no key yet")
     if shape == "one file for both":
@@ -83,7 +83,8 @@ def test_the_child_plans_the_secondary_as_this_process_would(tmp_path, pair, chi
         p, s = pair(text, campus(BUILDINGS, last_range="120"))
     else:
         p, s = pair(text)
-    ans = answers(tmp_path)
+    chosen = 'pools = ["10.0.0.0/24", "10.1.3.0/24"]' if "chosen" in shape else ""
+    ans = answers(tmp_path, failover=chosen)
     parallel, serial = both_ways(ans, p, s)
     assert parallel == serial
     assert len(children) == 1 and children[0][0] > 0 and not children[0][1]  # the child's work
@@ -91,6 +92,9 @@ def test_the_child_plans_the_secondary_as_this_process_would(tmp_path, pair, chi
     assert files[1][0] == "secondary" and "failover peer" in files[1][3]
     if shape == "pools that differ":
         assert differences and any("gets the primary's pools" in n for n in notes)
+    if chosen:  # only the chosen subnets' pools, on both sides
+        for after in (files[0][3], files[1][3]):
+            assert after.count('failover peer "') == 1 + 2
 
 
 @pytest.mark.parametrize("same_file", [True, False])
