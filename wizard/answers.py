@@ -11,16 +11,14 @@ import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.errors import InputError
 from wizard.pair_rules import check_pair
 
 
-@dataclass(frozen=True)
-class HostAnswers:
+class HostAnswers(NamedTuple):
     host: str
     user: str | None = None
     port: int | None = None
@@ -31,8 +29,7 @@ class HostAnswers:
     restart: str | None = None
 
 
-@dataclass(frozen=True)
-class FailoverAnswers:
+class FailoverAnswers(NamedTuple):
     name: str = "failover-partner"
     primary_port: int = 647
     secondary_port: int = 647
@@ -48,28 +45,24 @@ class FailoverAnswers:
     pools: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class OmapiAnswers:
+class OmapiAnswers(NamedTuple):
     port: int = 7911
     key_name: str = "omapi_key"
     secret_file: str | None = None
 
 
-@dataclass(frozen=True)
-class ChecksAnswers:
+class ChecksAnswers(NamedTuple):
     max_skew_seconds: float = 5.0
 
 
-@dataclass(frozen=True)
-class DrillAnswers:
+class DrillAnswers(NamedTuple):
     # Where proof of service comes from: "lab:NAME" for the built-in lab's client namespace,
     # or an SSH host (issue 5). None means the drill can only say "service not proven".
     probe: str | None = None
     probe_interface: str | None = None
 
 
-@dataclass(frozen=True)
-class RelaysAnswers:
+class RelaysAnswers(NamedTuple):
     # DHCP relays in front of remote segments must forward to BOTH peers. `ssh` relays run
     # dhcrelay and are checked over SSH (with [primary]'s user, identity and known_hosts);
     # for the others `check` shows the helper-address lines, and `confirmed` records that the
@@ -79,8 +72,7 @@ class RelaysAnswers:
     confirmed: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ProtectAnswers:
+class ProtectAnswers(NamedTuple):
     # Who may reach OMAPI once `protect firewall` has run (CIDRs); empty means the address the
     # wizard's SSH session comes from, as each server sees it.
     admin: tuple[str, ...] = ()
@@ -89,8 +81,7 @@ class ProtectAnswers:
     trusted: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class TunnelAnswers:
+class TunnelAnswers(NamedTuple):
     # `protect tunnel`: a WireGuard tunnel for the failover channel. addresses: the primary's
     # and the secondary's tunnel address, "A/P" (one subnet); empty means no tunnel. endpoints:
     # where each peer's WireGuard is reached; default its failover (underlay) address.
@@ -100,17 +91,16 @@ class TunnelAnswers:
     endpoints: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Answers:
+class Answers(NamedTuple):
     primary: HostAnswers
     secondary: HostAnswers
-    failover: FailoverAnswers = field(default_factory=FailoverAnswers)
-    omapi: OmapiAnswers = field(default_factory=OmapiAnswers)
-    checks: ChecksAnswers = field(default_factory=ChecksAnswers)
-    drill: DrillAnswers = field(default_factory=DrillAnswers)
-    relays: RelaysAnswers = field(default_factory=RelaysAnswers)
-    protect: ProtectAnswers = field(default_factory=ProtectAnswers)
-    tunnel: TunnelAnswers = field(default_factory=TunnelAnswers)
+    failover: FailoverAnswers = FailoverAnswers()
+    omapi: OmapiAnswers = OmapiAnswers()
+    checks: ChecksAnswers = ChecksAnswers()
+    drill: DrillAnswers = DrillAnswers()
+    relays: RelaysAnswers = RelaysAnswers()
+    protect: ProtectAnswers = ProtectAnswers()
+    tunnel: TunnelAnswers = TunnelAnswers()
     source: str | None = None
 
     def host(self, role: str) -> HostAnswers:
@@ -119,7 +109,7 @@ class Answers:
         return getattr(self, role)
 
     def with_changes(self, section: str, **changes: Any) -> "Answers":
-        return replace(self, **{section: replace(getattr(self, section), **changes)})
+        return self._replace(**{section: getattr(self, section)._replace(**changes)})
 
 
 _SECTIONS: dict[str, type] = {
@@ -224,7 +214,7 @@ def answers_from_dict(data: dict[str, Any], source: str = "<answers>",
         table = data.get(section, {})
         if not isinstance(table, dict):
             raise err(section, "must be a table", f"write it as [{section}]")
-        known = {f.name for f in fields(cls)}
+        known = set(cls._fields)
         values: dict[str, Any] = {}
         for key, value in table.items():
             dotted = f"{section}.{key}"
@@ -470,11 +460,11 @@ def dump_answers(answers: Answers) -> str:
         if section == "tunnel" and not obj.addresses:
             continue    # no tunnel: nothing to say, and older readers see no new section
         lines = []
-        for f in fields(obj):
-            value = getattr(obj, f.name)
+        for name in obj._fields:
+            value = getattr(obj, name)
             if value is None:
                 continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
+            lines.append(f"{name} = {_toml_value(value)}")
         if lines:
             out.append(f"[{section}]")
             out.extend(lines)

@@ -106,15 +106,13 @@ def test_a_running_pair_changed_waits_for_the_new_processes_normal(lab, lab_spec
     """A redeploy of a pair already in normal: the old processes' `normal`, read before the
     restarts take effect, must not end the wait. The wait ends on the new processes', after
     each has been seen leaving normal (startup, or its partner gone for a moment)."""
-    from dataclasses import replace
-
     answers = fresh(lab_spec)
     first = plan(lab_spec, answers)
     tx, pair, _ = transaction(lab_spec, answers, first)
     assert tx.run().ok
     pair.close()
-    changed = replace(answers, failover=replace(
-        answers.failover, load_balance_max_seconds=answers.failover.load_balance_max_seconds + 2))
+    changed = answers.with_changes(
+        "failover", load_balance_max_seconds=answers.failover.load_balance_max_seconds + 2)
     again = plan(lab_spec, changed)
     assert again.changed
     tx2, pair2, events = transaction(lab_spec, changed, again)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 
 import pytest
@@ -34,7 +33,7 @@ def test_minimal_file_gets_cli_md_defaults(tmp_path):
 
 def test_answers_are_frozen(tmp_path):
     a = load_answers(write(tmp_path, MINIMAL))
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         a.primary.host = "other"  # type: ignore[misc]
     changed = a.with_changes("failover", mclt=60)
     assert changed.failover.mclt == 60 and a.failover.mclt == 3600
@@ -107,7 +106,7 @@ def test_not_toml(tmp_path):
 def test_dump_round_trips(tmp_path):
     a = load_answers(write(tmp_path, MINIMAL + '[failover]\npools = ["198.51.100.0/24"]\nmclt = 60\n'))
     again = answers_from_dict(tomllib.loads(dump_answers(a)), source="dump")
-    assert dataclasses.replace(again, source=None) == dataclasses.replace(a, source=None)
+    assert again._replace(source=None) == a._replace(source=None)
 
 
 def test_cli_reports_bad_answers_with_exit_2(tmp_path):

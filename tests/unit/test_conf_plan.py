@@ -238,3 +238,15 @@ def test_planning_leaves_the_collector_as_it_found_it(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_way_back_of_a_file_has_its_own_diff():
+    # A revert applies the plan swapped: its diff must be made anew, not the forward one kept.
+    from wizard.conf.plan import FilePlan
+
+    ahead = FilePlan("primary", "/etc/dhcp/dhcpd.conf", "a\n", "b\n")
+    assert "-a\n+b\n" in ahead.diff()
+    back = ahead.swapped()
+    assert (back.before, back.after, back.role, back.path) == ("b\n", "a\n", "primary",
+                                                               "/etc/dhcp/dhcpd.conf")
+    assert "-b\n+a\n" in back.diff()

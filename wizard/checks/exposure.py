@@ -16,7 +16,7 @@ from __future__ import annotations
 import shlex
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from wizard.checks.base import Run, guarded
 from wizard.checks.probes import PROBE_TIMEOUT, parse_probe_output, remote_probe_script, tcp_probe
@@ -135,15 +135,15 @@ class SshVantage:
 
 
 def vantage_points(answers, session=None) -> list:
-    base = replace(answers.primary, port=None, config=None, restart=None)
+    base = answers.primary._replace(port=None, config=None, restart=None)
     out: list = [WizardVantage()]
     probe = answers.drill.probe or ""
     if probe.startswith("ssh:"):
         # The drill's probe host sits on a served segment, as a client does.
         host = probe.partition(":")[2]
-        out.append(SshVantage(f"probe host {host}", CLIENT, replace(base, host=host), session))
+        out.append(SshVantage(f"probe host {host}", CLIENT, base._replace(host=host), session))
     for relay in getattr(answers.relays, "ssh", ()):
-        out.append(SshVantage(f"relay {relay}", RELAY, replace(base, host=relay), session))
+        out.append(SshVantage(f"relay {relay}", RELAY, base._replace(host=relay), session))
     out.extend(plugged_in(answers))
     return out
 

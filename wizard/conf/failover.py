@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wizard.conf import edits
 from wizard.conf.model import Config, Peer, Pool, Range, Subnet, Where, _at, peer_setting_key
@@ -14,8 +14,7 @@ SETTING_ORDER = ("role", "address", "port", "peer address", "peer port", "max-re
 SECONDARY_FORBIDDEN = ("mclt", "split", "hba")
 
 
-@dataclass(frozen=True)
-class PeerSpec:
+class PeerSpec(NamedTuple):
     """What one side's `failover peer` block must say."""
 
     name: str

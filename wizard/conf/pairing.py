@@ -7,8 +7,7 @@ IP address`, so the wizard compares subnet by subnet and shared-network by share
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from wizard.conf import carried, edits
 from wizard.conf.model import Config, Range, SharedNetwork, Subnet, Where, _at
@@ -16,8 +15,7 @@ from wizard.conf.model import Config, Range, SharedNetwork, Subnet, Where, _at
 Holder = Subnet | SharedNetwork
 
 
-@dataclass(frozen=True)
-class Difference:
+class Difference(NamedTuple):
     key: str                   # "subnet 10.0.0.0/24" or "shared-network NAME"
     primary: Holder | None
     secondary: Holder | None

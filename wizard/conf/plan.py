@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from wizard import forked
 from wizard.answers import Answers
@@ -19,16 +18,23 @@ from wizard.errors import InputError
 _BARE_NEWLINE = re.compile(r"(?<!\r)\n")
 
 
-@dataclass
+# Plain classes rather than dataclasses: `plan --from` is timed against one `dhcpd -t`, and
+# importing dataclasses (inspect with it) and building its classes cost it about 10 ms.
 class FilePlan:
-    role: str
-    path: str
-    before: str
-    after: str
-    # What each include statement of the file names -> the path of the file it brought in.
-    includes: dict[str, str] = field(default_factory=dict)
-    # The unified diff once made (a campus config's costs tens of milliseconds).
-    made_diff: str | None = field(default=None, repr=False, compare=False)
+    """One file of a server before and after the plan."""
+
+    __slots__ = ("role", "path", "before", "after", "includes", "made_diff")
+
+    def __init__(self, role: str, path: str, before: str, after: str,
+                 includes: dict[str, str] | None = None, made_diff: str | None = None):
+        self.role, self.path, self.before, self.after = role, path, before, after
+        # What each include statement of the file names -> the path of the file it brought in.
+        self.includes = {} if includes is None else includes
+        # The unified diff once made (a campus config's costs tens of milliseconds).
+        self.made_diff = made_diff
+
+    def __repr__(self) -> str:
+        return f"FilePlan({self.role!r}, {self.path!r}, changed={self.changed})"
 
     @property
     def changed(self) -> bool:
@@ -41,18 +47,32 @@ class FilePlan:
                 if self.changed else ""
         return self.made_diff
 
+    def swapped(self) -> "FilePlan":
+        """The way back: after becomes before (its diff made anew, not this one's)."""
+        return FilePlan(self.role, self.path, self.after, self.before, self.includes)
 
-@dataclass
+
 class PairPlan:
-    files: list[FilePlan]
-    secret: str
-    secret_origin: str
-    differences: list[pairing.Difference] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # Every secret the input configs hold: a key's old secret shows in the diff where the plan
-    # replaces it, and the statement-shaped masking misses one written on a line of its own
-    # or after a comment (`secret # vault` NEWLINE `VALUE;`).
-    input_secrets: list[str] = field(default_factory=list)
+    """Both servers' files, the OMAPI secret they end with, and what the plan found."""
+
+    def __init__(self, files: list[FilePlan], secret: str, secret_origin: str,
+                 differences: list[pairing.Difference] | None = None,
+                 notes: list[str] | None = None, input_secrets: list[str] | None = None):
+        self.files, self.secret, self.secret_origin = files, secret, secret_origin
+        self.differences = [] if differences is None else differences
+        self.notes = [] if notes is None else notes
+        # Every secret the input configs hold: a key's old secret shows in the diff where the
+        # plan replaces it, and the statement-shaped masking misses one written on a line of
+        # its own or after a comment (`secret # vault` NEWLINE `VALUE;`).
+        self.input_secrets = [] if input_secrets is None else input_secrets
+
+    def __repr__(self) -> str:
+        return f"PairPlan({self.files!r}, secret_origin={self.secret_origin!r})"
+
+    def swapped(self) -> "PairPlan":
+        """The plan that undoes this one, file by file."""
+        return PairPlan([f.swapped() for f in self.files], self.secret, self.secret_origin,
+                        self.differences, self.notes, self.input_secrets)
 
     def register_secrets(self, redactor) -> None:
         redactor.add(self.secret)

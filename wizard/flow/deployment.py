@@ -200,10 +200,7 @@ class Deployment:
     def revert(self, the_plan, cancel=None):
         """Undo a committed plan: the same transaction with before and after swapped. The
         old configs may have no failover, so success is both running, not both normal."""
-        from dataclasses import replace
-
-        swapped = replace(the_plan, files=[replace(f, before=f.after, after=f.before)
-                                           for f in the_plan.files])
+        swapped = the_plan.swapped()
         expect = all("failover peer" in f.before for f in the_plan.files if f.role)
         return self.apply(swapped, cancel=cancel, expect_failover=expect, command="revert")
 

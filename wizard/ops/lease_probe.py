@@ -110,8 +110,6 @@ class SshProbe(ScriptProbe):
 
 def probe_from_answers(answers, session=None) -> LeaseProbe | None:
     """[drill] probe: "lab:NAME", "local:IFACE" or "ssh:HOST" (with probe_interface)."""
-    from dataclasses import replace
-
     probe = answers.drill.probe
     if not probe:
         return None
@@ -125,7 +123,7 @@ def probe_from_answers(answers, session=None) -> LeaseProbe | None:
     if kind == "local":
         return LocalProbe(rest)
     # The probe host is reached as the primary is: same user, key, known_hosts and sudo.
-    host = replace(answers.primary, host=rest, port=None, config=None, restart=None)
+    host = answers.primary._replace(host=rest, port=None, config=None, restart=None)
     return SshProbe(host, answers.drill.probe_interface, session)
 
 
