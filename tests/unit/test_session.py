@@ -100,3 +100,32 @@ def test_a_large_text_masked_again_after_a_new_secret_is_masked_with_it():
     assert again.count(MASK) == 3 and "ABCDEF12" not in again
     other = text.replace("x", "y")   # another text of the same length is masked for itself
     assert r.text(other).startswith("y") and "first-secret-value" not in r.text(other)
+
+
+def test_large_texts_masked_in_turn_are_each_masked_once():
+    from wizard.record.redaction import MASK, Redactor
+
+    r = Redactor()
+    r.add("first-secret-value")
+    before, after = ("x" * 70_000 + f" first-secret-value {n}\n" for n in (1, 2))
+    masked = [r.text(before), r.text(after)]
+    assert r.text(before) is masked[0] and r.text(after) is masked[1]
+    assert all(m.count(MASK) == 1 for m in masked)
+
+
+def test_one_text_stored_twice_is_hashed_for_what_each_file_holds(tmp_path):
+    # The second copy is written after a new secret is known: it is masked with it, and the
+    # hash recorded is that of its own bytes, not the first copy's.
+    text = "y" * 70_000 + " later-secret-value\n"
+    with Session.create(tmp_path / "s") as s:
+        first = s.artifact("first.conf", text, step="plan")
+        s.redactor.add("later-secret-value")
+        second = s.artifact("second.conf", text, step="plan")
+        third = s.artifact("third.conf", text, step="plan")
+    hashes = {e["data"]["name"]: e["data"]["sha256"] for e in read_events(tmp_path / "s")
+              if e["kind"] == "artifact"}
+    for path in (first, second, third):
+        assert hashes[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert b"later-secret-value" in first.read_bytes()
+    assert b"later-secret-value" not in second.read_bytes() and MASK.encode() in second.read_bytes()
+    assert third.read_bytes() == second.read_bytes()

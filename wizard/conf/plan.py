@@ -157,6 +157,8 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     s_loader = secondary_loader or loader
     p = load(primary_path, loader)
     s_text = read(secondary_path, s_loader)
+    if s_text == p.main.source:  # one string for both: masked and hashed once when recorded
+        s_text = p.main.source
     # Only where a child can be started: otherwise the fallback would plan everything twice.
     split = parallel and len(s_text) > _FORK_ABOVE and forked.available()
     # The secondary has the primary's very bytes (one file given for both, or a copy of it,

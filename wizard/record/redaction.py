@@ -55,14 +55,35 @@ def scrub(text: str) -> str:
     return text
 
 
+class Recent:
+    """What was worked out for the last few large texts, found again by the text's identity:
+    a plan's files before and after, for both servers (a secondary copied from its primary is
+    one string for both), each pass over a campus config costing milliseconds. The text is
+    held, so that its id is not taken by another meanwhile; texts past a few megabytes are
+    not (what memory they would hold weighs more than the time)."""
+
+    def __init__(self, size: int = 4):
+        self._size = size
+        self._items: dict[int, tuple[str, object, object]] = {}
+
+    def get(self, text: str, stamp: object = None):
+        item = self._items.get(id(text))
+        return item[2] if item is not None and item[0] is text and item[1] == stamp else None
+
+    def put(self, text: str, value: object, stamp: object = None) -> None:
+        if not 65536 < len(text) <= 8_000_000:  # small ones cost less than the bookkeeping
+            return
+        if len(self._items) >= self._size and id(text) not in self._items:
+            del self._items[next(iter(self._items))]  # the oldest
+        self._items[id(text)] = (text, stamp, value)
+
+
 class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
-        # (text, secrets known then, masked): a large text is often masked twice in a row
-        # (a secondary copied from its primary is one string for both), each pass a few
-        # milliseconds of a campus plan.
-        self._last: tuple[str, int, str] | None = None
+        # Large texts masked lately, with how many secrets were known then.
+        self._recent = Recent()
 
     def add(self, secret: str | bytes | None) -> None:
         if not secret:
@@ -77,17 +98,16 @@ class Redactor:
 
     def text(self, value: str) -> str:
         with self._lock:
-            known, last = len(self._secrets), self._last
+            known, seen = len(self._secrets), self._recent.get(value, len(self._secrets))
             secrets = sorted(self._secrets, key=len, reverse=True)
-        if last is not None and last[0] is value and last[1] == known:  # none added since
-            return last[2]
+        if seen is not None:  # masked already, and no secret added since
+            return seen
         masked = _mask_statements(value)
         for secret in secrets:
             if secret in masked:
                 masked = masked.replace(secret, MASK)
-        if len(value) > 65536:
-            with self._lock:
-                self._last = (value, known, masked)
+        with self._lock:
+            self._recent.put(value, masked, known)
         return masked
 
     def value(self, value: Any) -> Any:

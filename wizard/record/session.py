@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from wizard.record.redaction import MASK, Redactor  # noqa: F401 - MASK: the record's mask
+from wizard.record.redaction import MASK, Recent, Redactor  # noqa: F401 - MASK: the record's mask
 
 
 def default_sessions_dir() -> Path:
@@ -52,6 +52,9 @@ class Session:
         # name -> (sha256, size, mtime) of the artifacts this object wrote: the report at the end
         # need not read megabytes back to learn the hashes it has just computed.
         self._written: dict[str, tuple[str, int, int]] = {}
+        # Masked text -> its bytes' sha256, for one text stored twice (a secondary copied
+        # from its primary, before the plan).
+        self._digests = Recent()
         if self._events_path.exists():
             # Reopened (e.g. `--session DIR` given twice): continue the chain and the counts.
             for line in self._events_path.read_bytes().splitlines():
@@ -112,7 +115,10 @@ class Session:
             raise ValueError(f"artifact name {name!r} must be a plain file name")
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
         # surrogateescape: a config's non-UTF-8 byte (Latin-1 comment) is kept as it was read.
-        body = self.redactor.text(text).encode("utf-8", "surrogateescape")
+        masked = self.redactor.text(text)
+        body = masked.encode("utf-8", "surrogateescape")
+        with self._lock:
+            digest = self._digests.get(masked)
         target = self.artifacts_dir / name
         try:
             # O_EXCL makes the refusal atomic between threads; 0600 from the first byte.
@@ -124,7 +130,10 @@ class Session:
             fh.write(body)
             fh.flush()
             stamp = os.fstat(fh.fileno()).st_mtime_ns
-        digest = hashlib.sha256(body).hexdigest()
+        if digest is None:
+            digest = hashlib.sha256(body).hexdigest()
+            with self._lock:
+                self._digests.put(masked, digest)
         self._written[name] = (digest, len(body), stamp)
         self.event(step, "artifact", host, name=name, sha256=digest, bytes=len(body), **data)
         return target
