@@ -1,13 +1,15 @@
 """How `dhcp-wizard plan --from` scales against `dhcpd -t` on campus-sized configs.
 
     python benchmarks/bench_conf.py [--lines 60000 600000] [--shapes subnets campus]
-                                    [--repeat 5]
+                                    [--repeat 5] [--secondary same|copy]
 
 Two shapes: "subnets" (one /24 after another, each with a pool and three hosts) and
 "campus" (classes, then many shared-networks of three subnets whose pools admit a class,
 hosts with comments, comments everywhere). Each command runs as a whole process
 (interpreter start-up and imports included) on the same generated file, --repeat times
 after one warm-up; the figures are the median wall time and the largest peak RSS.
+The file is planned as both peers' config, or with --secondary copy against a copy of
+itself at another path (two files, as two servers' configs are).
 The plan's own peak RSS with the check is measured in one more, untimed run inside the
 process (a child's peak as the kernel reports it is the largest of its tree: dhcpd's).
 
@@ -188,6 +190,9 @@ def main() -> None:
     ap.add_argument("--lines", type=int, nargs="+", default=[60_000, 600_000])
     ap.add_argument("--shapes", nargs="+", choices=sorted(SHAPES), default=["subnets", "campus"])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--secondary", choices=["same", "copy"], default="same",
+                    help="the secondary's config: the very file given for both peers "
+                    "(default), or a copy of it at another path")
     ap.add_argument("--no-checked", action="store_true",
                     help="skip the runs with the self-check (they take about 3x as long)")
     args = ap.parse_args()
@@ -197,7 +202,8 @@ def main() -> None:
     bare = dict(env, DHCP_WIZARD_BENCH_SKIP_SELF_CHECK="1")
     print(f"median of {args.repeat} whole-process runs; 'plan' skips the self-check "
           "(lint + dhcpd -t of its output), 'checked' includes it; ratios are to dhcpd -t "
-          "of the same file; MB: peak RSS of the plan process itself")
+          "of the same file; MB: peak RSS of the plan process itself; secondary: "
+          + ("the same file" if args.secondary == "same" else "a copy of the file"))
     print(f"{'shape':>8} {'lines':>8} {'dhcpd -t':>9} {'plan':>8} {'ratio':>6} "
           f"{'checked':>8} {'ratio':>6} {'plan MB':>8} {'chk MB':>7} {'dhcpd MB':>8}")
     summary = []
@@ -210,10 +216,14 @@ def main() -> None:
                 conf = tmp / f"{shape}-{lines}.conf"
                 text = SHAPES[shape](lines)
                 conf.write_text(text)
+                second = conf
+                if args.secondary == "copy":
+                    second = tmp / f"{shape}-{lines}-secondary.conf"
+                    second.write_text(text)
                 dhcpd_s, dhcpd_mb = median_of([DHCPD, "-4", "-t", "-cf", str(conf)],
                                               args.repeat)
                 plan_args = ["plan", "--answers", str(tmp / "answers.toml"), "--from",
-                             str(conf), str(conf), "--session", str(tmp / "session"),
+                             str(conf), str(second), "--session", str(tmp / "session"),
                              "--out", str(tmp / "out")]
                 fresh = (tmp / "session", tmp / "out")
                 plan_s, plan_mb = median_of(installed + plan_args, args.repeat, bare, fresh)
