@@ -1,0 +1,70 @@
+"""Pairs found by an adversarial sweep of the planner (issue 12) that broke its promise: each
+test names the input, what the plan did, and what it must do instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.helpers.conf import (ANSWERS, assert_dhcpd_and_lint_accept, needs_dhcpd,
+                                planned_pair)
+from wizard.conf.validate import dhcpd_errors
+from wizard.errors import InputError
+
+
+def _plan_cli(tmp_path, primary: str, secondary: str, failover: str = ""):
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(secondary)
+    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover=failover, omapi=""))
+    return run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out",
+                   str(tmp_path / "out"), "--session", str(tmp_path / "session"))
+
+
+SUBNET = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+          "  pool { range 198.51.100.10 198.51.100.20; }\n}\n")
+
+
+# -- failover addresses from the answers -------------------------------------------------
+
+@needs_dhcpd
+@pytest.mark.parametrize("failover, key, says", [
+    # Written into the peer block as it was: the `;` ended `address` and made `mclt 5` a
+    # statement of its own (dhcpd took it; the plan then "removed a repeat" on the next run).
+    ('primary_address = "198.51.100.11; mclt 5"', "failover.primary_address",
+     "not an IPv4 address"),
+    # dhcpd -t refused the planned block ("semicolon expected") and the plan called it a bug
+    # in the planner.
+    ('secondary_address = "2001:db8::12"', "failover.secondary_address", "IPv6"),
+    ('primary_address = "198.51.100"', "failover.primary_address", "not an IPv4 address"),
+])
+def test_a_failover_address_dhcpd_cannot_read_is_refused_naming_the_key(
+        tmp_path, failover, key, says):
+    proc = _plan_cli(tmp_path, SUBNET, SUBNET, failover)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert key in proc.stderr and says in proc.stderr, proc.stderr
+    assert "bug" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def _v6_answers(failover: str) -> str:
+    return ANSWERS.format(failover=failover, omapi="").replace(
+        'host = "198.51.100.11"', 'host = "2001:db8::11"')
+
+
+@needs_dhcpd
+def test_an_ipv6_ssh_host_without_a_failover_address_is_refused_with_the_key_to_set(tmp_path):
+    # host is where SSH goes; with no failover.primary_address it is also written as the
+    # failover address, which dhcpd cannot read: the plan called the rejection a bug.
+    (tmp_path / "p.conf").write_text(SUBNET)
+    answers = tmp_path / "answers.toml"
+    argv = ["plan", "--answers", str(answers), "--from", str(tmp_path / "p.conf"),
+            str(tmp_path / "p.conf"), "--session", str(tmp_path / "session")]
+    answers.write_text(_v6_answers(""))
+    proc = run_cli(*argv)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "primary.host" in proc.stderr and "failover.primary_address" in proc.stderr
+    assert "bug" not in proc.stderr
+    answers.write_text(_v6_answers('primary_address = "198.51.100.11"'))
+    proc = run_cli(*argv)
+    assert proc.returncode == 0, proc.stderr
+    assert "address 198.51.100.11;" in proc.stdout
