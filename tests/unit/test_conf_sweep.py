@@ -68,3 +68,63 @@ def test_an_ipv6_ssh_host_without_a_failover_address_is_refused_with_the_key_to_
     proc = run_cli(*argv)
     assert proc.returncode == 0, proc.stderr
     assert "address 198.51.100.11;" in proc.stdout
+
+
+# -- shared-networks copied to the secondary ---------------------------------------------
+
+LAN = ('shared-network "lan" {\n'
+       "  subnet 198.51.100.0 netmask 255.255.255.0 {\n    option routers 198.51.100.1;\n  }\n"
+       "  subnet 203.0.113.0 netmask 255.255.255.0 {\n"
+       "    pool { range 203.0.113.10 203.0.113.20; }\n  }\n}\n")
+
+
+@needs_dhcpd
+@pytest.mark.parametrize("secondary", [
+    "subnet 198.51.100.0 netmask 255.255.255.0 {\n  option routers 198.51.100.1;\n}\n",
+    ('shared-network "office" {\n'
+     "  subnet 198.51.100.0 netmask 255.255.255.0 {\n    option routers 198.51.100.1;\n  }\n}\n"),
+])
+def test_a_shared_network_copied_whole_never_declares_a_subnet_twice(tmp_path, secondary):
+    # The secondary lacks shared-network "lan" (one of whose subnets has pools): the plan
+    # copied it whole, beside the secondary's own declaration of 198.51.100.0/24 at the top
+    # or in a shared-network named otherwise. dhcpd only warns ("subnet 198.51.100.0/24
+    # overlaps"), so the plan passed its checks with the subnet declared twice.
+    assert dhcpd_errors(LAN) == [] and dhcpd_errors(secondary) == []
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, LAN, secondary)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 's.conf'}:")
+    assert "198.51.100.0/24" in message and '"lan"' in message and "twice" in message
+    assert '"lan"' in err.value.hint
+    # With the subnet in a shared-network "lan" on the secondary too, the plan copies the
+    # missing subnet into it.
+    _, plan = planned_pair(tmp_path, LAN, secondary.replace('"office"', '"lan"')
+                           if "office" in secondary else
+                           'shared-network "lan" {\n' + secondary + "}\n")
+    assert plan.main("secondary").after.count("subnet 198.51.100.0 ") == 1
+    assert_dhcpd_and_lint_accept(plan)
+
+
+@needs_dhcpd
+def test_pools_of_a_shared_network_bring_the_subnet_their_ranges_lie_in(tmp_path):
+    # The pools sit at shared-network level; their range lies in 203.0.113.0/24, which has
+    # no pool of its own and which the secondary lacks. Only the pools were copied, so the
+    # secondary's range was on no subnet (dhcpd: address range not on network) and the plan
+    # was refused by its own lint check, with lines of the planned file to "fix".
+    primary = ('shared-network "lan" {\n'
+               "  subnet 198.51.100.0 netmask 255.255.255.0 { }\n"
+               "  subnet 203.0.113.0 netmask 255.255.255.0 {\n"
+               "    option routers 203.0.113.1;\n  }\n"
+               "  pool { range 203.0.113.10 203.0.113.20; }\n}\n")
+    secondary = ('shared-network "lan" {\n'
+                 "  subnet 198.51.100.0 netmask 255.255.255.0 { }\n"
+                 "  pool { range 198.51.100.10 198.51.100.20; }\n}\n")
+    assert dhcpd_errors(primary) == [] and dhcpd_errors(secondary) == []
+    _, plan = planned_pair(tmp_path, primary, secondary)
+    after = plan.main("secondary").after
+    assert after.index("subnet 203.0.113.0 ") < after.index("range 203.0.113.10")
+    assert "option routers 203.0.113.1;" in after and "198.51.100.10" not in after
+    assert any("203.0.113.0/24" in note and "copied" in note for note in plan.notes)
+    assert_dhcpd_and_lint_accept(plan)
+    _, again = planned_pair(tmp_path, plan.main("primary").after, after)
+    assert not again.changed
