@@ -128,3 +128,20 @@ def test_pools_of_a_shared_network_bring_the_subnet_their_ranges_lie_in(tmp_path
     assert_dhcpd_and_lint_accept(plan)
     _, again = planned_pair(tmp_path, plan.main("primary").after, after)
     assert not again.changed
+
+
+# -- ranges written high to low ------------------------------------------------------------
+
+@needs_dhcpd
+def test_a_range_written_high_to_low_is_planned_as_the_addresses_dhcpd_reads(tmp_path):
+    # dhcpd reads `range HIGH LOW;` as LOW-HIGH on purpose (mdb.c: "allow range to be
+    # specified high-to-low"). Lint called it an error, so the plan refused a config dhcpd
+    # accepts; and against the secondary's `range LOW HIGH;` the pools "differed".
+    backwards = SUBNET.replace("198.51.100.10 198.51.100.20", "198.51.100.20 198.51.100.10")
+    assert dhcpd_errors(backwards) == []
+    _, plan = planned_pair(tmp_path, backwards, SUBNET)
+    assert plan.differences == []
+    assert "range 198.51.100.20 198.51.100.10;" in plan.main("primary").after
+    assert_dhcpd_and_lint_accept(plan)
+    _, again = planned_pair(tmp_path, plan.main("primary").after, plan.main("secondary").after)
+    assert not again.changed

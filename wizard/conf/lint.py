@@ -243,9 +243,11 @@ class _Lint:
                      f"`{' '.join(rng.at.node.words)}` is not a range of IPv4 addresses; write "
                      "`range FIRST LAST;`")
             return
-        if rng.lo > rng.hi:
-            self.add("range-reversed", "error", rng.at.location,
-                     f"range {rng.text()} ends before it starts; swap the two addresses")
+        if rng.backwards:
+            # dhcpd takes it ("allow range to be specified high-to-low"): the same addresses.
+            self.add("range-reversed", "warn", rng.at.location,
+                     f"range {rng.text()} is written high to low, which dhcpd reads as the "
+                     "same addresses; write the lower address first to make that plain")
         subnets = [subnet] if subnet is not None else list(getattr(holder, "subnets", []) or [])
         if not subnets and isinstance(holder, Pool) and holder.shared is not None:
             subnets = holder.shared.subnets

@@ -57,13 +57,17 @@ class Where(_Record):
 
 
 class Range(_Record):
-    __slots__ = ("at", "lo", "hi", "bootp")
+    # lo <= hi whichever way round the range is written: dhcpd reads `range HIGH LOW;` as the
+    # same addresses (mdb.c, new_address_range), so pools compare by what they hand out.
+    __slots__ = ("at", "lo", "hi", "bootp", "backwards")
 
-    def __init__(self, at: Where, lo: int | None, hi: int | None, bootp: bool):
+    def __init__(self, at: Where, lo: int | None, hi: int | None, bootp: bool,
+                 backwards: bool = False):
         self.at = at
         self.lo = lo
         self.hi = hi
         self.bootp = bootp
+        self.backwards = backwards  # written high to low
 
     def text(self) -> str:
         lo, hi = (_dotted(a) if a is not None else "?" for a in (self.lo, self.hi))
@@ -575,7 +579,10 @@ def _range(here: Where) -> Range:
     if not addrs or len(w) > first + 2:
         raise _at(here, "`range` takes one or two addresses", _semicolon_hint(here),
                   min(len(w) - 1, first + 2))
-    return Range(here, addrs[0], addrs[-1], first == 2)
+    lo, hi = addrs[0], addrs[-1]
+    if lo > hi:
+        return Range(here, hi, lo, first == 2, True)
+    return Range(here, lo, hi, first == 2)
 
 
 def _subnet(here: Where, shared) -> Subnet:
