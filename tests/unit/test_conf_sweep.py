@@ -145,3 +145,28 @@ def test_a_range_written_high_to_low_is_planned_as_the_addresses_dhcpd_reads(tmp
     assert_dhcpd_and_lint_accept(plan)
     _, again = planned_pair(tmp_path, plan.main("primary").after, plan.main("secondary").after)
     assert not again.changed
+
+
+# -- keys that sign DDNS updates too -----------------------------------------------------
+
+P_SECRET = "c2VjcmV0LW9uZS1mb3ItdGhlLXN3ZWVwLXRlc3Q="
+S_SECRET = "dHdvLXNlY3JldHMtZm9yLXRoZS1zd2VlcC10ZXN0cw=="
+
+
+def _keyed(secret: str, zone: str = "") -> str:
+    return (f"key omapi_key {{ algorithm hmac-md5; secret {secret}; }}\n"
+            f"omapi-port 7911;\nomapi-key omapi_key;\n{zone}{SUBNET}")
+
+
+def test_replacing_a_key_that_also_signs_ddns_updates_says_which_zones_lose_it(tmp_path):
+    # The secondary's OMAPI key also signs its DDNS updates: the plan gave it the primary's
+    # secret and told only "OMAPI users" to switch, so dynamic DNS on the secondary stopped
+    # with nothing in the plan pointing at the zone.
+    zone = 'zone "example.org." {\n  primary 127.0.0.1;\n  key omapi_key;\n}\n'
+    _, plan = planned_pair(tmp_path, _keyed(P_SECRET), _keyed(S_SECRET, zone))
+    [note] = [n for n in plan.notes if n.startswith("secondary: OMAPI key")]
+    assert f"zone example.org. ({tmp_path / 's.conf'}:4)" in note and "DNS server" in note
+    assert plan.secret == P_SECRET
+    _, plan = planned_pair(tmp_path, _keyed(P_SECRET), _keyed(S_SECRET))
+    [note] = [n for n in plan.notes if n.startswith("secondary: OMAPI key")]
+    assert "zone" not in note
