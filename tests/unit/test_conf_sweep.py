@@ -170,3 +170,55 @@ def test_replacing_a_key_that_also_signs_ddns_updates_says_which_zones_lose_it(t
     _, plan = planned_pair(tmp_path, _keyed(P_SECRET), _keyed(S_SECRET))
     [note] = [n for n in plan.notes if n.startswith("secondary: OMAPI key")]
     assert "zone" not in note
+
+
+# -- secrets: where they are, and what they are -------------------------------------------
+
+def _run(tmp_path, primary: str, secondary: str):
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(secondary)
+    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover="", omapi=""))
+    return run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out",
+                   str(tmp_path / "out"), "--session", str(tmp_path / "session"))
+
+
+def test_the_words_after_secret_in_a_comment_are_not_taken_for_a_secret(tmp_path):
+    # `# rotate the secret omapi_key yearly`: the word after `secret` was registered as a
+    # secret, so every `omapi_key` of the plan's output (and of the session's record) came
+    # out as ***REDACTED***: `omapi-key ***REDACTED***;`, a diff that says something else.
+    text = "# rotate the secret omapi_key yearly\n" + SUBNET
+    proc = _run(tmp_path, text, text)
+    assert proc.returncode == 0, proc.stderr
+    assert "# rotate the secret omapi_key yearly" in proc.stdout
+    assert "+omapi-key omapi_key;" in proc.stdout and "+key omapi_key {" in proc.stdout
+    recorded = "".join(p.read_text() for p in (tmp_path / "session").rglob("*.conf"))
+    assert "omapi-key omapi_key;" in recorded
+
+
+WRAPPED = ("key omapi_key {\n  algorithm hmac-md5;\n"
+           "  secret c2VjcmV0LW9uZS1mb3ItdGhl\n         LXN3ZWVwLXRlc3Q=;\n}\n"
+           "omapi-port 7911;\nomapi-key omapi_key;\n")
+
+
+@needs_dhcpd
+def test_a_secret_wrapped_over_two_lines_is_the_whole_secret(tmp_path):
+    # dhcpd reads the base64 of `secret` from every token up to the `;`. The model took the
+    # first piece only: the secondary got a key of that piece (another key: OMAPI to it
+    # failed), lint compared the pieces and passed, and the second piece went unmasked.
+    assert dhcpd_errors(WRAPPED + SUBNET) == []
+    proc = _run(tmp_path, WRAPPED + SUBNET, SUBNET)
+    assert proc.returncode == 0, proc.stderr
+    whole = "c2VjcmV0LW9uZS1mb3ItdGhlLXN3ZWVwLXRlc3Q="
+    assert f"secret {whole};" in (tmp_path / "out" / "secondary.conf").read_text()
+    recorded = [p.read_text() for p in (tmp_path / "session").rglob("*") if p.is_file()]
+    for piece in (whole, "c2VjcmV0LW9uZS1mb3ItdGhl", "LXN3ZWVwLXRlc3Q="):
+        assert all(piece not in text for text in (proc.stdout, proc.stderr, *recorded))
+    # A secondary holding only the first piece has another key, and lint says so.
+    planned = (tmp_path / "out" / "secondary.conf").read_text()
+    (tmp_path / "first-piece.conf").write_text(planned.replace(whole, "c2VjcmV0LW9uZS1mb3ItdGhl"))
+    for secondary, differs in (("out/secondary.conf", False), ("first-piece.conf", True)):
+        proc = run_cli("lint", str(tmp_path / "out" / "primary.conf"), str(tmp_path / secondary))
+        assert ("omapi-key-differs" in proc.stdout) == differs, proc.stdout
+    # The key is the primary's own, as it was: its wrapped lines stay as written.
+    assert WRAPPED in (tmp_path / "out" / "primary.conf").read_text()

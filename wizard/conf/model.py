@@ -15,7 +15,7 @@ from _socket import inet_aton, inet_ntoa
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located, secrets_in
 from wizard.conf.parser import parse, paused_gc
-from wizard.conf.tokens import WORD, words
+from wizard.conf.tokens import WORD, unquote, words
 from wizard.conf.tree import Block, Document, Run, Stmt
 from wizard.errors import InputError
 
@@ -523,7 +523,9 @@ class _Walker:
             if stmt.keyword == "algorithm":
                 algorithm = stmt.arg(1)
             elif stmt.keyword == "secret":
-                secret = stmt.arg(1)
+                # Every word up to the `;`: dhcpd reads a secret wrapped over lines (or cut at
+                # spaces) as its pieces one after another (parse.c, parse_base64).
+                secret = "".join(unquote(w) for w in stmt.words[1:]) or None
         key = Key(here, here.node.arg(1) or "", algorithm, secret)
         self.c.keys[key.name] = key  # the last one wins, as in dhcpd (see Keys)
 
