@@ -222,3 +222,36 @@ def test_a_secret_wrapped_over_two_lines_is_the_whole_secret(tmp_path):
         assert ("omapi-key-differs" in proc.stdout) == differs, proc.stdout
     # The key is the primary's own, as it was: its wrapped lines stay as written.
     assert WRAPPED in (tmp_path / "out" / "primary.conf").read_text()
+
+
+# -- includes inside blocks the model does not enter ---------------------------------------
+
+@needs_dhcpd
+@pytest.mark.parametrize("where", ["pool", "class"])
+def test_a_file_included_inside_a_pool_or_class_is_part_of_the_written_tree(tmp_path, where):
+    # `pool { include "pool-options.conf"; range ...; }`: the model never read the file, so
+    # `--out` wrote the include as it was, relative, without the file; the tree held together
+    # only where the working directory happened to hold it (the plan's own check ran there).
+    import subprocess
+
+    from tests.helpers.conf import DHCPD
+
+    (tmp_path / "pool-options.conf").write_text('option domain-name "pool.example.org";\n')
+    if where == "pool":
+        text = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n  pool {\n"
+                '    include "pool-options.conf";\n    range 198.51.100.10 198.51.100.20;\n'
+                "  }\n}\n")
+    else:
+        text = ('class "phones" {\n  match if option vendor-class-identifier = "x";\n'
+                '  include "pool-options.conf";\n}\n' + SUBNET)
+    proc = _run(tmp_path, text, text)
+    assert proc.returncode == 0, proc.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for role in ("primary", "secondary"):
+        written = tmp_path / "out" / f"{role}.conf"
+        check = subprocess.run([DHCPD, "-4", "-t", "-cf", str(written)], cwd=elsewhere,
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr[-1500:]
+        [copy] = (tmp_path / "out" / f"{role}-includes").rglob("pool-options.conf")
+        assert f'include "{copy.resolve()}";' in written.read_text()

@@ -456,6 +456,7 @@ class _Walker:
                         break
                     elif kw == "pool":
                         self._pool(here, shared, subnet)
+                        self._inner_includes(doc, node, here.anchor, seen)
                     elif kw == "group":
                         c.groups.append(here)
                         push((doc, iter(_items(node)), shared, subnet, here.anchor, False, seen,
@@ -469,6 +470,8 @@ class _Walker:
                         c.peers.setdefault(peer.name, peer)
                     elif kw == "key":
                         self._key(here)
+                    else:  # a class, an `if`, an event: nothing the model reads but includes
+                        self._inner_includes(doc, node, here.anchor, seen)
                 elif kw == "range":
                     if subnet is not None:
                         subnet.bare_ranges.append(_range(here))
@@ -516,6 +519,23 @@ class _Walker:
                 pool.no_failover = True
         self.c.pools.append(pool)
         (subnet or shared).pools.append(pool)
+
+    def _inner_includes(self, doc: Document, block: Block, anchor: Stmt,
+                        seen: tuple[str, ...]) -> None:
+        """Read the files included inside a block the walk does not enter (a pool, a class,
+        an `if`). dhcpd reads them there, where it allows only options and the like, so the
+        model finds nothing in them; but a plan must carry them as it carries every included
+        file (its written tree and checks read them, not whatever the working directory
+        holds), and a copy to the other peer must know they are there."""
+        stack = [(doc, block, seen)]
+        while stack:
+            doc, owner, seen = stack.pop()
+            for node in _items(owner):
+                if type(node) is Block:
+                    stack.append((doc, node, seen))
+                elif type(node) is Stmt and _fast_keyword(node) == "include":
+                    inc = self._include(doc, Where(doc, node, owner, anchor), seen)
+                    stack.append((inc, inc, seen + (inc.path,)))
 
     def _key(self, here: Where) -> None:
         algorithm = secret = None
