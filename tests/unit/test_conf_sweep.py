@@ -255,3 +255,25 @@ def test_a_file_included_inside_a_pool_or_class_is_part_of_the_written_tree(tmp_
         assert check.returncode == 0, check.stderr[-1500:]
         [copy] = (tmp_path / "out" / f"{role}-includes").rglob("pool-options.conf")
         assert f'include "{copy.resolve()}";' in written.read_text()
+
+
+# -- option definitions that differ between the peers --------------------------------------
+
+@needs_dhcpd
+def test_a_copied_option_the_secondary_defines_with_another_type_is_a_located_error(tmp_path):
+    # Both define `voip` (code 150), the primary as an address, the secondary as text: the
+    # copied `option voip 203.0.113.5;` was refused by the secondary's dhcpd ("expecting
+    # string") and the plan called that a bug in the planner.
+    subnet_b = ("subnet 203.0.113.0 netmask 255.255.255.0 {\n  option voip 203.0.113.5;\n"
+                "  pool { range 203.0.113.10 203.0.113.20; }\n}\n")
+    primary = "option voip code 150 = ip-address;\n" + SUBNET + subnet_b
+    secondary = "option voip code 150 = text;\n" + SUBNET
+    assert dhcpd_errors(primary) == [] and dhcpd_errors(secondary) == []
+    proc = _run(tmp_path, primary, secondary)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "p.conf:6:3:" in proc.stderr and "bug" not in proc.stderr
+    assert "`code 150 = ip-address`" in proc.stderr and "`code 150 = text`" in proc.stderr
+    assert "s.conf:1" in proc.stderr
+    # Written otherwise but defined alike, the copy goes through.
+    _, plan = planned_pair(tmp_path, primary, "OPTION VOIP CODE 150 = IP-ADDRESS;\n" + SUBNET)
+    assert_dhcpd_and_lint_accept(plan)
