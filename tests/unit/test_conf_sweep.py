@@ -277,3 +277,22 @@ def test_a_copied_option_the_secondary_defines_with_another_type_is_a_located_er
     # Written otherwise but defined alike, the copy goes through.
     _, plan = planned_pair(tmp_path, primary, "OPTION VOIP CODE 150 = IP-ADDRESS;\n" + SUBNET)
     assert_dhcpd_and_lint_accept(plan)
+
+
+@needs_dhcpd
+@pytest.mark.parametrize("included", [False, True])
+def test_dhcpd_quoting_the_tail_of_a_bad_secret_is_masked(tmp_path, included):
+    # Two secrets pasted into one: dhcpd refuses it with "stuff after base64 '=' terminator:
+    # TAIL", TAIL being the second secret nearly whole. The plan passed the message on as it
+    # was, to stderr (a secret in an included file was not even known to the masking).
+    tail = "bGVha2VkLXRhaWwtb2YtdGhlLXNlY3JldA"
+    key = f"key omapi_key {{ algorithm hmac-md5; secret YWJjZGVmZ2g={tail}==; }}\n"
+    if included:
+        (tmp_path / "keys.conf").write_text(key)
+        key = f'include "{tmp_path / "keys.conf"}";\n'
+    text = key + "omapi-port 7911;\nomapi-key omapi_key;\n" + SUBNET
+    proc = _run(tmp_path, text, text)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "terminator: ***REDACTED***" in proc.stderr, proc.stderr
+    recorded = [p.read_text() for p in (tmp_path / "session").rglob("*") if p.is_file()]
+    assert all(tail not in text for text in (proc.stdout, proc.stderr, *recorded))
