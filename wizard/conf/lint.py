@@ -13,6 +13,7 @@ from wizard.conf.failover import SETTING_ORDER
 from wizard.conf.model import UNICODE_HYPHENS, Config, Peer, Pool, Range, Subnet, anchor_rank
 from wizard.conf.omapi import ALGORITHM
 from wizard.conf.omapi_key import same_algorithm
+from wizard.conf.tokens import glued
 
 SEVERITIES = ("error", "warn", "info")
 # Statements dhcpd 4.4 accepts in a peer block; any other one makes it drop the whole peer.
@@ -133,7 +134,8 @@ class _Lint:
             if not stmt.words:
                 continue
             text = " ".join(stmt.words)
-            key = " ".join(stmt.words[:-1]).lower() if len(stmt.words) > 1 else stmt.keyword
+            w = glued(stmt.words)  # `peer address 10 . 0 . 0 . 2` is one to dhcpd
+            key = " ".join(w[:-1]).lower() if len(w) > 1 else stmt.keyword
             if text != text.translate(UNICODE_HYPHENS):
                 self.add("unicode-hyphen", "error", f"{peer.at.doc.path}:{stmt.line}",
                          f"`{text}` contains a typographic hyphen (copied from the ISC guide?); "

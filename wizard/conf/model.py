@@ -15,7 +15,7 @@ from _socket import inet_aton, inet_ntoa
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located, secrets_in
 from wizard.conf.parser import parse, paused_gc
-from wizard.conf.tokens import WORD, unquote, words
+from wizard.conf.tokens import WORD, glued, unquote, words
 from wizard.conf.tree import Block, Document, Run, Stmt
 from wizard.errors import InputError
 
@@ -150,7 +150,7 @@ class Peer(_Record):
         stmt = self.settings.get(key)
         if stmt is None:
             return None
-        return "".join(stmt.words[-1:]) if key != "role" else stmt.keyword
+        return "".join(glued(stmt.words)[-1:]) if key != "role" else stmt.keyword
 
 
 class Key(_Record):
@@ -337,7 +337,8 @@ _PEER_SETTING_ALIASES = {"load balance max secs": "load balance max seconds"}
 
 
 def peer_setting_key(stmt: Stmt) -> str:
-    w = [x.translate(UNICODE_HYPHENS).lower() for x in stmt.words]
+    # Glued: `peer address 10 . 0 . 0 . 2` is a peer address to dhcpd (see glued).
+    w = [x.translate(UNICODE_HYPHENS).lower() for x in glued(stmt.words)]
     if len(w) == 1 and w[0] in ("primary", "secondary"):
         return "role"
     key = " ".join(w[:-1]) if len(w) > 1 else (w[0] if w else "")
@@ -576,18 +577,7 @@ def _items(owner) -> list:
     return owner.children
 
 
-def _glued(w: list[str]) -> list[str]:
-    """Words with an address written apart put together: dhcpd reads an address as numbers
-    and dots, each a token of its own, so `10 . 1 . 0 . 10` is 10.1.0.10 to it."""
-    if not any(x[0] == "." or x[-1] == "." for x in w):
-        return w
-    out: list[str] = []
-    for x in w:
-        if out and (x[0] == "." or out[-1][-1] == "."):
-            out[-1] += x
-        else:
-            out.append(x)
-    return out
+_glued = glued  # the name the range and subnet readers have always used
 
 
 def _range(here: Where) -> Range:
