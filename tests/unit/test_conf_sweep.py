@@ -319,3 +319,15 @@ def test_a_peer_address_written_with_spaces_around_its_dots_is_read_as_dhcpd_rea
     # Already what the answers ask for, written apart: left as it is.
     assert "peer address 198 . 51 . 100 . 12;" in plan.main("primary").after
     assert_dhcpd_and_lint_accept(plan)
+
+
+@needs_dhcpd
+def test_a_refused_include_is_shown_as_the_user_wrote_it_not_as_the_scratch_copy(tmp_path):
+    # dhcpd's "bad.conf: bad parse" points at the include line; the plan showed that line
+    # from its scratch tree: `include "/tmp/dhcp-wizard-check-.../primary-includes/...";`.
+    (tmp_path / "bad.conf").write_text("ping-check maybe;\n")
+    text = f'include "{tmp_path / "bad.conf"}";\n' + SUBNET
+    proc = _run(tmp_path, text, text)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f'  include "{tmp_path / "bad.conf"}";' in proc.stderr, proc.stderr
+    assert "dhcp-wizard-check-" not in proc.stderr
