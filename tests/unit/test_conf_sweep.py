@@ -331,3 +331,20 @@ def test_a_refused_include_is_shown_as_the_user_wrote_it_not_as_the_scratch_copy
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f'  include "{tmp_path / "bad.conf"}";' in proc.stderr, proc.stderr
     assert "dhcp-wizard-check-" not in proc.stderr
+
+
+def test_a_subnet_in_failover_on_the_secondary_only_is_refused_where_its_pool_says_so(tmp_path):
+    # The plan said "left out of failover" for a subnet only the secondary declares, though
+    # its pool already named the peer; its own lint check then refused the output, telling
+    # the user that `dhcp-wizard plan` copies the primary's pools (there are none to copy).
+    only = ("subnet 203.0.113.0 netmask 255.255.255.0 {\n"
+            '  pool {\n    failover peer "fo";\n    range 203.0.113.10 203.0.113.20;\n  }\n}\n')
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, SUBNET, SUBNET + only)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 's.conf'}:6:19: ")
+    assert "subnet 203.0.113.0/24" in message and '"fo"' in message
+    assert "primary" in err.value.hint
+    # Without the reference it is left out of failover, as the plan says.
+    _, plan = planned_pair(tmp_path, SUBNET, SUBNET + only.replace('    failover peer "fo";\n', ""))
+    assert any("203.0.113.0/24" in n and "left out of failover" in n for n in plan.notes)

@@ -126,6 +126,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
     needs = carried.Needs(primary, secondary)
     for diff in diffs:
         if diff.primary is None:
+            _check_secondary_only(diff.secondary)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
                          "(declare it on the primary too, or remove it)")
             continue
@@ -278,6 +279,22 @@ def _check_classes(pools: list, declared: set[str]) -> None:
                           f"class \"{stmt.arg(3)}\", which the secondary does not declare",
                           f"declare class \"{stmt.arg(3)}\" on the secondary as on the primary, "
                           "then plan again")
+
+
+def _check_secondary_only(holder: Holder) -> None:
+    """A subnet (or shared-network) the primary does not declare stays out of failover, but
+    not one whose pools already name a failover peer on the secondary: the peers would then
+    differ in pools, which dhcpd notices only at runtime (`bind update ... rejected`)."""
+    for pool in holder.pools:
+        if pool.peer is None:
+            continue
+        ref = pool.peer_ref or (pool.shared.peer_ref if pool.shared is not None else None)
+        at = Where(pool.at.doc, ref, pool.at.node, pool.at.anchor) if ref is not None else pool.at
+        raise _at(at, f"{holder_key(holder)}, which the primary does not declare, has a pool in "
+                  f"failover peer \"{pool.peer}\" on the secondary: the two peers would not "
+                  "have the same pools",
+                  "declare it with the same pools on the primary too, or take this pool out of "
+                  "failover on the secondary, then plan again", 2 if ref is not None else 0)
 
 
 def _check_peers(pools: list, declared: set[str], src: Holder) -> None:
