@@ -348,3 +348,18 @@ def test_a_subnet_in_failover_on_the_secondary_only_is_refused_where_its_pool_sa
     # Without the reference it is left out of failover, as the plan says.
     _, plan = planned_pair(tmp_path, SUBNET, SUBNET + only.replace('    failover peer "fo";\n', ""))
     assert any("203.0.113.0/24" in n and "left out of failover" in n for n in plan.notes)
+
+
+@pytest.mark.parametrize("algorithm, warned", [
+    ("hmac-md5", False), ("HMAC-MD5.", False), ("hmac-md5.sig-alg.reg.int", False),
+    ("HMAC-MD5.SIG-ALG.REG.INT.", False), ("hmac-sha256", True)])
+def test_lint_knows_md5_by_its_long_name_as_the_plan_does(algorithm, warned):
+    # dhcpd reads hmac-md5.sig-alg.reg.int as hmac-md5, and so does the plan (it keeps the
+    # key as it is); lint warned that the wizard's client cannot use such a key.
+    from wizard.conf.lint import lint_pair
+    from wizard.conf.model import load
+
+    text = (f"key omapi_key {{ algorithm {algorithm}; secret {P_SECRET}; }}\n"
+            "omapi-port 7911;\nomapi-key omapi_key;\n" + SUBNET)
+    findings = lint_pair(load("p.conf", text=text), load("s.conf", text=text))
+    assert any(f.id == "omapi-algorithm" for f in findings) == warned

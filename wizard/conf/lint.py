@@ -279,7 +279,7 @@ class _Lint:
             self.add("omapi-key-unknown", "error", config.omapi_key.location,
                      f"`omapi-key {name}` names no declared key on the {role}; add `key {name} "
                      "{ algorithm hmac-md5; secret ...; }`")
-        elif (key.algorithm or "").lower().rstrip(".") != ALGORITHM:
+        elif key.algorithm is None or not same_algorithm(key.algorithm, ALGORITHM):
             self.add("omapi-algorithm", "warn", key.at.location,
                      f"key {name} uses {key.algorithm}; dhcpd -t does not check it and the "
                      f"wizard's OMAPI client speaks only {ALGORITHM}: use `algorithm {ALGORITHM};`")
