@@ -363,3 +363,31 @@ def test_lint_knows_md5_by_its_long_name_as_the_plan_does(algorithm, warned):
             "omapi-port 7911;\nomapi-key omapi_key;\n" + SUBNET)
     findings = lint_pair(load("p.conf", text=text), load("s.conf", text=text))
     assert any(f.id == "omapi-algorithm" for f in findings) == warned
+
+
+def test_an_included_file_named_in_latin1_is_planned_and_recorded(tmp_path):
+    # `include "r\xe9seau.conf";` (a file named on a Latin-1 system): dhcpd reads it; the
+    # plan crashed writing the session's record (the name is a lone surrogate once read),
+    # an internal error with a traceback file.
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    (tmp_path / os.fsdecode(b"r\xe9seau.conf")).write_text(SUBNET)
+    for name in ("p.conf", "s.conf"):
+        (tmp_path / name).write_bytes(b'include "r\xe9seau.conf";\n')
+    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover="", omapi=""))
+    # Bytes: the diff on stdout carries the name's byte as it was read.
+    proc = subprocess.run([sys.executable, "-m", "wizard", "plan", "--answers",
+                           str(tmp_path / "answers.toml"), "--from", str(tmp_path / "p.conf"),
+                           str(tmp_path / "s.conf"), "--out", str(tmp_path / "out"),
+                           "--session", str(tmp_path / "session")], capture_output=True,
+                          timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert b"internal error" not in proc.stderr and b'r\xe9seau.conf' in proc.stdout
+    [copy] = (tmp_path / "out" / "primary-includes").rglob("*seau.conf")
+    assert os.fsencode(copy.name) == b"r\xe9seau.conf"
+    proc = run_cli("verify", str(tmp_path / "session"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
