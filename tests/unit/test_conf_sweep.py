@@ -174,21 +174,12 @@ def test_replacing_a_key_that_also_signs_ddns_updates_says_which_zones_lose_it(t
 
 # -- secrets: where they are, and what they are -------------------------------------------
 
-def _run(tmp_path, primary: str, secondary: str):
-    (tmp_path / "p.conf").write_text(primary)
-    (tmp_path / "s.conf").write_text(secondary)
-    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover="", omapi=""))
-    return run_cli("plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                   str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out",
-                   str(tmp_path / "out"), "--session", str(tmp_path / "session"))
-
-
 def test_the_words_after_secret_in_a_comment_are_not_taken_for_a_secret(tmp_path):
     # `# rotate the secret omapi_key yearly`: the word after `secret` was registered as a
     # secret, so every `omapi_key` of the plan's output (and of the session's record) came
     # out as ***REDACTED***: `omapi-key ***REDACTED***;`, a diff that says something else.
     text = "# rotate the secret omapi_key yearly\n" + SUBNET
-    proc = _run(tmp_path, text, text)
+    proc = _plan_cli(tmp_path, text, text)
     assert proc.returncode == 0, proc.stderr
     assert "# rotate the secret omapi_key yearly" in proc.stdout
     assert "+omapi-key omapi_key;" in proc.stdout and "+key omapi_key {" in proc.stdout
@@ -207,7 +198,7 @@ def test_a_secret_wrapped_over_two_lines_is_the_whole_secret(tmp_path):
     # first piece only: the secondary got a key of that piece (another key: OMAPI to it
     # failed), lint compared the pieces and passed, and the second piece went unmasked.
     assert dhcpd_errors(WRAPPED + SUBNET) == []
-    proc = _run(tmp_path, WRAPPED + SUBNET, SUBNET)
+    proc = _plan_cli(tmp_path, WRAPPED + SUBNET, SUBNET)
     assert proc.returncode == 0, proc.stderr
     whole = "c2VjcmV0LW9uZS1mb3ItdGhlLXN3ZWVwLXRlc3Q="
     assert f"secret {whole};" in (tmp_path / "out" / "secondary.conf").read_text()
@@ -244,7 +235,7 @@ def test_a_file_included_inside_a_pool_or_class_is_part_of_the_written_tree(tmp_
     else:
         text = ('class "phones" {\n  match if option vendor-class-identifier = "x";\n'
                 '  include "pool-options.conf";\n}\n' + SUBNET)
-    proc = _run(tmp_path, text, text)
+    proc = _plan_cli(tmp_path, text, text)
     assert proc.returncode == 0, proc.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -269,7 +260,7 @@ def test_a_copied_option_the_secondary_defines_with_another_type_is_a_located_er
     primary = "option voip code 150 = ip-address;\n" + SUBNET + subnet_b
     secondary = "option voip code 150 = text;\n" + SUBNET
     assert dhcpd_errors(primary) == [] and dhcpd_errors(secondary) == []
-    proc = _run(tmp_path, primary, secondary)
+    proc = _plan_cli(tmp_path, primary, secondary)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "p.conf:6:3:" in proc.stderr and "bug" not in proc.stderr
     assert "`code 150 = ip-address`" in proc.stderr and "`code 150 = text`" in proc.stderr
@@ -291,7 +282,7 @@ def test_dhcpd_quoting_the_tail_of_a_bad_secret_is_masked(tmp_path, included):
         (tmp_path / "keys.conf").write_text(key)
         key = f'include "{tmp_path / "keys.conf"}";\n'
     text = key + "omapi-port 7911;\nomapi-key omapi_key;\n" + SUBNET
-    proc = _run(tmp_path, text, text)
+    proc = _plan_cli(tmp_path, text, text)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "terminator: ***REDACTED***" in proc.stderr, proc.stderr
     recorded = [p.read_text() for p in (tmp_path / "session").rglob("*") if p.is_file()]
@@ -327,7 +318,7 @@ def test_a_refused_include_is_shown_as_the_user_wrote_it_not_as_the_scratch_copy
     # from its scratch tree: `include "/tmp/dhcp-wizard-check-.../primary-includes/...";`.
     (tmp_path / "bad.conf").write_text("ping-check maybe;\n")
     text = f'include "{tmp_path / "bad.conf"}";\n' + SUBNET
-    proc = _run(tmp_path, text, text)
+    proc = _plan_cli(tmp_path, text, text)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f'  include "{tmp_path / "bad.conf"}";' in proc.stderr, proc.stderr
     assert "dhcp-wizard-check-" not in proc.stderr
