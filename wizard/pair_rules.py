@@ -10,6 +10,7 @@ the SSH targets of ~/.ssh/config. No DNS lookup: one that hangs would hang `plan
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Callable
 
 from wizard.errors import InputError
@@ -31,6 +32,30 @@ def _canonical(host: str) -> str:
         return str(ipaddress.ip_address(host))
     except ValueError:
         return host
+
+
+# What dhcpd reads after `address` / `peer address` as a host name: dotted labels (its lexer
+# takes letters, digits, '-' and '_'), an optional final dot.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?\Z")
+
+
+def failover_address_problem(text: str) -> str | None:
+    """Why text cannot be written as a failover address in dhcpd.conf, or None. The plan
+    writes it as it is: anything but an IPv4 address or a host name would break the peer
+    block (a `;` in it even adds statements of its own)."""
+    labels = text.rstrip(".").split(".")
+    if len(labels) > 1 and all(x.isascii() and x.isdigit() for x in labels[:2]):
+        # dhcpd reads a number, a dot and a number as the start of an address (parse.c,
+        # parse_ip_addr_or_hostname): four numbers or nothing.
+        if len(labels) == 4 and not text.endswith(".") and all(
+                x.isascii() and x.isdigit() and int(x) <= 255 for x in labels):
+            return None
+        return "is not an IPv4 address (dhcpd wants four numbers 0-255 with dots)"
+    if ":" in text:
+        return "is an IPv6 address, and dhcpd's failover speaks IPv4 only"
+    if not _HOST_NAME.match(text):
+        return "is neither an IPv4 address nor a host name"
+    return None
 
 
 def check_pair(answers, err: Err | None = None) -> None:
@@ -57,3 +82,15 @@ def check_pair(answers, err: Err | None = None) -> None:
                   f"address is {s_addr}: one listener cannot be both peers",
                   "give each peer its own address (failover.primary_address, "
                   "failover.secondary_address) or its own port")
+    for role, key, given in (("primary", "primary_address", fo.primary_address),
+                             ("secondary", "secondary_address", fo.secondary_address)):
+        address = given or getattr(answers, role).host
+        problem = failover_address_problem(address)
+        if problem is None:
+            continue
+        if given:
+            raise err(f"failover.{key}", f"{address!r} {problem}",
+                      f"give the {role}'s IPv4 address (or a host name that resolves to it)")
+        raise err(f"{role}.host", f"{address!r} is the {role}'s failover address too "
+                  f"(failover.{key} is not set), but it {problem}",
+                  f"set failover.{key} to the {role}'s IPv4 address on the failover link")

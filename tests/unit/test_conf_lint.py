@@ -56,7 +56,7 @@ FAULTS = [
     ("omapi-algorithm", "warn", "p", "hmac-md5", "hmac-sha512"),
     ("omapi-key-differs", "error", "s", "\tsecret ", "\tsecret AAAA"),
     ("range-outside-subnet", "error", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.10 10.1.1.50"),
-    ("range-reversed", "error", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.50 10.1.0.10"),
+    ("range-reversed", "warn", "p", "range 10.1.0.10 10.1.0.50", "range 10.1.0.50 10.1.0.10"),
     ("range-overlap", "error", "p", "\t\trange 10.2.0.10 10.2.0.50;\n",
      "\t\trange 10.2.0.10 10.2.0.50;\n\t\trange 10.2.0.40 10.2.0.60;\n"),
     ("bootp-in-failover", "error", "p", "range 10.2.0.10", "range dynamic-bootp 10.2.0.10"),

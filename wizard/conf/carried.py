@@ -18,10 +18,11 @@ _NAMED = re.compile(r'\b(option|exists|vendor-option-space)\s+"?([A-Za-z0-9_.-]+
 _BLANK = re.compile(rf"{tokens.STRING}|{tokens.COMMENT}", re.S)
 
 
-def definitions(config: Config) -> tuple[set[str], set[str]]:
+def definitions(config: Config) -> tuple[dict[str, tuple[str, str]], set[str]]:
     """(options, option spaces) that the config's files define, in lower case: dhcpd's
-    option and space names ignore case."""
-    options, spaces = set(), set()
+    option and space names ignore case. Each option maps to its definition (`code N = TYPE`,
+    as words in lower case) and where it is."""
+    options, spaces = {}, set()
     for doc in config.docs:
         for node in doc.children:
             if type(node) is Run or not node.says("option"):
@@ -30,7 +31,7 @@ def definitions(config: Config) -> tuple[set[str], set[str]]:
             if len(w) >= 3 and w[1] == "space":
                 spaces.add(tokens.unquote(w[2]))
             elif len(w) >= 4 and w[2] == "code":
-                options.add(w[1])
+                options[w[1]] = (" ".join(w[2:]), f"{doc.path}:{node.line}")
     return options, spaces
 
 
@@ -40,13 +41,25 @@ class Needs:
 
     def __init__(self, primary: Config, secondary: Config):
         self.primary, self.secondary = primary, secondary
-        self._known: tuple[set[str], set[str], set[str]] | None = None
+        self._known: tuple[dict[str, str], set[str], set[str]] | None = None
 
-    def lacking(self) -> tuple[set[str], set[str], set[str]]:
+    def lacking(self) -> tuple[dict[str, str], set[str], set[str]]:
+        """(option -> what is wrong with it on the secondary, option spaces the secondary
+        lacks, the secondary's host names)."""
         if self._known is None:
             p_options, p_spaces = definitions(self.primary)
             s_options, s_spaces = definitions(self.secondary)
-            self._known = (p_options - s_options, p_spaces - s_spaces,
+            options = {}
+            for name, (spec, _) in p_options.items():
+                theirs = s_options.get(name)
+                if theirs is None:
+                    options[name] = "which only the primary defines"
+                elif theirs[0].replace(" ", "") != spec.replace(" ", ""):
+                    # The same name for other data: the copied value is read with the
+                    # secondary's definition, which refuses it (or means something else).
+                    options[name] = (f"which the primary defines as `{spec}` and the secondary "
+                                     f"as `{theirs[0]}` ({theirs[1]})")
+            self._known = (options, p_spaces - s_spaces,
                            {name for name, _ in self.secondary.hosts})
         return self._known
 
@@ -79,7 +92,8 @@ class Needs:
                           "again")
 
 
-def _check(copied: list[Where], options: set[str], spaces: set[str], hosts: set[str]) -> None:
+def _check(copied: list[Where], options: dict[str, str], spaces: set[str],
+           hosts: set[str]) -> None:
     if not (options or spaces or hosts):
         return
     for where in copied:
@@ -99,10 +113,12 @@ def _check(copied: list[Where], options: set[str], spaces: set[str], hosts: set[
                 space = written if m.group(1).lower() == "vendor-option-space" else \
                     written.split(".", 1)[0] if "." in written else None
                 if written.lower() in options or (space or "").lower() in spaces:
-                    what = f"option space {space}" if (space or "").lower() in spaces else \
-                        f"option {written}"
+                    if (space or "").lower() in spaces:
+                        what, why = f"option space {space}", "which only the primary defines"
+                    else:
+                        what, why = f"option {written}", options[written.lower()]
                     raise _at(here, "this statement of the primary, which the secondary must "
-                              f"get too, uses {what}, which only the primary defines",
+                              f"get too, uses {what}, {why}",
                               f"define {what} on the secondary as on the primary, then plan "
                               "again")
 

@@ -280,7 +280,7 @@ def set_words(stmt: Stmt, text: str) -> bool:
     after them (addresses, host names, numbers, hex, key names) means the same in any case,
     so `MCLT 3600;` or `OMAPI-PORT 7911;` is left as written rather than shown changed."""
     wanted = parse(text + ";", "<generated>").children[0].words
-    if [w.lower() for w in stmt.words] == [w.lower() for w in wanted]:
+    if [w.lower() for w in tokens.glued(stmt.words)] == [w.lower() for w in wanted]:
         return False
     stmt.set_head(text)
     return True

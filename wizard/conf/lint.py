@@ -13,6 +13,7 @@ from wizard.conf.failover import SETTING_ORDER
 from wizard.conf.model import UNICODE_HYPHENS, Config, Peer, Pool, Range, Subnet, anchor_rank
 from wizard.conf.omapi import ALGORITHM
 from wizard.conf.omapi_key import same_algorithm
+from wizard.conf.tokens import glued
 
 SEVERITIES = ("error", "warn", "info")
 # Statements dhcpd 4.4 accepts in a peer block; any other one makes it drop the whole peer.
@@ -133,7 +134,8 @@ class _Lint:
             if not stmt.words:
                 continue
             text = " ".join(stmt.words)
-            key = " ".join(stmt.words[:-1]).lower() if len(stmt.words) > 1 else stmt.keyword
+            w = glued(stmt.words)  # `peer address 10 . 0 . 0 . 2` is one to dhcpd
+            key = " ".join(w[:-1]).lower() if len(w) > 1 else stmt.keyword
             if text != text.translate(UNICODE_HYPHENS):
                 self.add("unicode-hyphen", "error", f"{peer.at.doc.path}:{stmt.line}",
                          f"`{text}` contains a typographic hyphen (copied from the ISC guide?); "
@@ -243,9 +245,11 @@ class _Lint:
                      f"`{' '.join(rng.at.node.words)}` is not a range of IPv4 addresses; write "
                      "`range FIRST LAST;`")
             return
-        if rng.lo > rng.hi:
-            self.add("range-reversed", "error", rng.at.location,
-                     f"range {rng.text()} ends before it starts; swap the two addresses")
+        if rng.backwards:
+            # dhcpd takes it ("allow range to be specified high-to-low"): the same addresses.
+            self.add("range-reversed", "warn", rng.at.location,
+                     f"range {rng.text()} is written high to low, which dhcpd reads as the "
+                     "same addresses; write the lower address first to make that plain")
         subnets = [subnet] if subnet is not None else list(getattr(holder, "subnets", []) or [])
         if not subnets and isinstance(holder, Pool) and holder.shared is not None:
             subnets = holder.shared.subnets
@@ -275,7 +279,7 @@ class _Lint:
             self.add("omapi-key-unknown", "error", config.omapi_key.location,
                      f"`omapi-key {name}` names no declared key on the {role}; add `key {name} "
                      "{ algorithm hmac-md5; secret ...; }`")
-        elif (key.algorithm or "").lower().rstrip(".") != ALGORITHM:
+        elif key.algorithm is None or not same_algorithm(key.algorithm, ALGORITHM):
             self.add("omapi-algorithm", "warn", key.at.location,
                      f"key {name} uses {key.algorithm}; dhcpd -t does not check it and the "
                      f"wizard's OMAPI client speaks only {ALGORITHM}: use `algorithm {ALGORITHM};`")

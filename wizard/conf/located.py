@@ -25,12 +25,29 @@ MASK = "***REDACTED***"  # as the session record masks it
 # `secret VALUE` as dhcpd reads it: a string (even one left open) or a word, after any
 # comments (to dhcpd's lexer they are white space).
 _SECRET = re.compile(r'(?i)(\bsecret\s+(?:\#[^\n]*+\s*)*)("(?:[^"\\]|\\.)*"?|[^\s;{}"\#]+)')
+# dhcpd reads a secret from every token up to the `;` (parse.c, parse_base64), so one
+# written in pieces (wrapped over lines, or cut at spaces) is all of them, one after another.
+_PIECE = re.compile(r'(?:\s++|\#[^\n]*+)*("(?:[^"\\]|\\.)*"?|[^\s;{}"\#]+)')
+# The start of a line up to a point, when that point is in neither a comment nor a string.
+_CODE = re.compile(r'(?:[^"\#\n]++|"[^"\\]*+(?:\\.[^"\\]*+)*")*')
 
 
 def secrets_in(text: str) -> list[str]:
-    """Every secret value a config text holds, longest first (so none is masked in part)."""
-    found = {m.group(2) for m in _SECRET.finditer(text)}
-    found |= {v[1:-1] for v in found if len(v) > 2 and v[0] == '"' and v[-1] == '"'}
+    """Every secret value a config text holds, and each piece of one written in pieces,
+    longest first (so none is masked in part). `secret` in a comment or a string is no
+    statement: the words after it (`# rotate the secret omapi_key yearly`) are not secrets,
+    and masking them would blank those words wherever the plan shows them."""
+    found: set[str] = set()
+    for m in _SECRET.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        if _CODE.match(text, start, m.start()).end() != m.start():
+            continue
+        pieces, at = [], m.start(2)
+        while (piece := _PIECE.match(text, at)) is not None and piece.group(1):
+            pieces.append(piece.group(1))
+            at = piece.end()
+        values = [v[1:-1] if len(v) > 2 and v[0] == '"' and v[-1] == '"' else v for v in pieces]
+        found.update(pieces, values, ["".join(values)])
     return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
 
 

@@ -15,7 +15,7 @@ from _socket import inet_aton, inet_ntoa
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located, secrets_in
 from wizard.conf.parser import parse, paused_gc
-from wizard.conf.tokens import WORD, words
+from wizard.conf.tokens import WORD, glued, unquote, words
 from wizard.conf.tree import Block, Document, Run, Stmt
 from wizard.errors import InputError
 
@@ -57,13 +57,17 @@ class Where(_Record):
 
 
 class Range(_Record):
-    __slots__ = ("at", "lo", "hi", "bootp")
+    # lo <= hi whichever way round the range is written: dhcpd reads `range HIGH LOW;` as the
+    # same addresses (mdb.c, new_address_range), so pools compare by what they hand out.
+    __slots__ = ("at", "lo", "hi", "bootp", "backwards")
 
-    def __init__(self, at: Where, lo: int | None, hi: int | None, bootp: bool):
+    def __init__(self, at: Where, lo: int | None, hi: int | None, bootp: bool,
+                 backwards: bool = False):
         self.at = at
         self.lo = lo
         self.hi = hi
         self.bootp = bootp
+        self.backwards = backwards  # written high to low
 
     def text(self) -> str:
         lo, hi = (_dotted(a) if a is not None else "?" for a in (self.lo, self.hi))
@@ -146,7 +150,7 @@ class Peer(_Record):
         stmt = self.settings.get(key)
         if stmt is None:
             return None
-        return "".join(stmt.words[-1:]) if key != "role" else stmt.keyword
+        return "".join(glued(stmt.words)[-1:]) if key != "role" else stmt.keyword
 
 
 class Key(_Record):
@@ -333,7 +337,8 @@ _PEER_SETTING_ALIASES = {"load balance max secs": "load balance max seconds"}
 
 
 def peer_setting_key(stmt: Stmt) -> str:
-    w = [x.translate(UNICODE_HYPHENS).lower() for x in stmt.words]
+    # Glued: `peer address 10 . 0 . 0 . 2` is a peer address to dhcpd (see glued).
+    w = [x.translate(UNICODE_HYPHENS).lower() for x in glued(stmt.words)]
     if len(w) == 1 and w[0] in ("primary", "secondary"):
         return "role"
     key = " ".join(w[:-1]) if len(w) > 1 else (w[0] if w else "")
@@ -452,6 +457,7 @@ class _Walker:
                         break
                     elif kw == "pool":
                         self._pool(here, shared, subnet)
+                        self._inner_includes(doc, node, here.anchor, seen)
                     elif kw == "group":
                         c.groups.append(here)
                         push((doc, iter(_items(node)), shared, subnet, here.anchor, False, seen,
@@ -465,6 +471,8 @@ class _Walker:
                         c.peers.setdefault(peer.name, peer)
                     elif kw == "key":
                         self._key(here)
+                    else:  # a class, an `if`, an event: nothing the model reads but includes
+                        self._inner_includes(doc, node, here.anchor, seen)
                 elif kw == "range":
                     if subnet is not None:
                         subnet.bare_ranges.append(_range(here))
@@ -513,13 +521,32 @@ class _Walker:
         self.c.pools.append(pool)
         (subnet or shared).pools.append(pool)
 
+    def _inner_includes(self, doc: Document, block: Block, anchor: Stmt,
+                        seen: tuple[str, ...]) -> None:
+        """Read the files included inside a block the walk does not enter (a pool, a class,
+        an `if`). dhcpd reads them there, where it allows only options and the like, so the
+        model finds nothing in them; but a plan must carry them as it carries every included
+        file (its written tree and checks read them, not whatever the working directory
+        holds), and a copy to the other peer must know they are there."""
+        stack = [(doc, block, seen)]
+        while stack:
+            doc, owner, seen = stack.pop()
+            for node in _items(owner):
+                if type(node) is Block:
+                    stack.append((doc, node, seen))
+                elif type(node) is Stmt and _fast_keyword(node) == "include":
+                    inc = self._include(doc, Where(doc, node, owner, anchor), seen)
+                    stack.append((inc, inc, seen + (inc.path,)))
+
     def _key(self, here: Where) -> None:
         algorithm = secret = None
         for stmt in here.node.children:
             if stmt.keyword == "algorithm":
                 algorithm = stmt.arg(1)
             elif stmt.keyword == "secret":
-                secret = stmt.arg(1)
+                # Every word up to the `;`: dhcpd reads a secret wrapped over lines (or cut at
+                # spaces) as its pieces one after another (parse.c, parse_base64).
+                secret = "".join(unquote(w) for w in stmt.words[1:]) or None
         key = Key(here, here.node.arg(1) or "", algorithm, secret)
         self.c.keys[key.name] = key  # the last one wins, as in dhcpd (see Keys)
 
@@ -550,18 +577,7 @@ def _items(owner) -> list:
     return owner.children
 
 
-def _glued(w: list[str]) -> list[str]:
-    """Words with an address written apart put together: dhcpd reads an address as numbers
-    and dots, each a token of its own, so `10 . 1 . 0 . 10` is 10.1.0.10 to it."""
-    if not any(x[0] == "." or x[-1] == "." for x in w):
-        return w
-    out: list[str] = []
-    for x in w:
-        if out and (x[0] == "." or out[-1][-1] == "."):
-            out[-1] += x
-        else:
-            out.append(x)
-    return out
+_glued = glued  # the name the range and subnet readers have always used
 
 
 def _range(here: Where) -> Range:
@@ -575,7 +591,10 @@ def _range(here: Where) -> Range:
     if not addrs or len(w) > first + 2:
         raise _at(here, "`range` takes one or two addresses", _semicolon_hint(here),
                   min(len(w) - 1, first + 2))
-    return Range(here, addrs[0], addrs[-1], first == 2)
+    lo, hi = addrs[0], addrs[-1]
+    if lo > hi:
+        return Range(here, hi, lo, first == 2, True)
+    return Range(here, lo, hi, first == 2)
 
 
 def _subnet(here: Where, shared) -> Subnet:

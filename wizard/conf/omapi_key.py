@@ -6,6 +6,7 @@ import base64
 import os
 
 from wizard.conf.model import Config, _at
+from wizard.conf.tree import Block
 from wizard.errors import InputError
 
 
@@ -125,14 +126,33 @@ def decide(key_name: str, secret_file: str | None, primary: Config,
         if changes:
             why = (f"the one in {secret_file}" if from_file else "the primary's, so that both "
                    "servers accept the same key")
+            config = primary if role == "primary" else secondary
+            zones = _zones_signed_with(config, key_name)
+            dns = (f"; it also signs the DDNS updates of {', '.join(zones)}: the DNS server "
+                   "must get the new key too, or those updates fail" if zones else "")
             notes.append(f"{role}: OMAPI key {key_name} at {key.at.location}: "
                          f"{' and '.join(changes)} replaced by {why}; every other OMAPI user "
-                         f"of the {role} must switch to it")
+                         f"of the {role} must switch to it{dns}")
     if not same_algorithm(algorithm, "hmac-md5"):
         notes.append(f"OMAPI key {key_name} keeps its algorithm {algorithm} (other tools may "
                      "rely on it); the wizard's own OMAPI client speaks only hmac-md5, so its "
                      "failover-state checks and drills cannot use this key")
     return KeyPlan(key_name, algorithm, secret, origin, notes)
+
+
+def _zones_signed_with(config: Config, key_name: str) -> list[str]:
+    """`zone NAME (file:line)` of each zone block that signs its DDNS updates with the key:
+    a DDNS key doubling as the OMAPI key is shared with the DNS server, which a new secret
+    or algorithm here silently locks out."""
+    found = []
+    for doc in config.docs:
+        for node in doc.children:
+            if not (isinstance(node, Block) and node.keyword == "zone"):
+                continue
+            if any(stmt.keyword == "key" and (stmt.arg(1) or "").lower().rstrip(".")
+                   == key_name.lower().rstrip(".") for stmt in node.children):
+                found.append(f"zone {node.arg(1) or ''} ({doc.path}:{node.line})")
+    return found
 
 
 def choose(key_name: str, secret_file: str | None, *configs: Config) -> tuple[str, str]:

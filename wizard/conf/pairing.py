@@ -124,6 +124,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
     needs = carried.Needs(primary, secondary)
     for diff in diffs:
         if diff.primary is None:
+            _check_secondary_only(diff.secondary)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; left out of failover "
                          "(declare it on the primary too, or remove it)")
             continue
@@ -132,12 +133,18 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
         _check_peers(copied, peers, diff.primary)
         needs.check(_copied_nodes(secondary, diff, copied))
         if diff.secondary is not None:
+            if isinstance(diff.primary, SharedNetwork):
+                spans = spans or _Spans(secondary)
+                _add_range_subnets(secondary, diff.primary, diff.secondary, spans, needs, units,
+                                   notes)
             _replace_pools(diff.primary, diff.secondary, units)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
                          "the primary's pools")
         else:
             spans = spans or _Spans(secondary)
-            _check_overlap(spans, diff.primary)
+            whole = _whole_shared(secondary, diff)
+            for sub in whole.subnets if whole is not None else [diff.primary]:
+                _check_overlap(spans, sub, whole)
             if not _add_missing(secondary, diff.primary, copied_shared, units):
                 continue
             notes.append(f"{secondary.main.path}: {diff.sentence()}; copied to the secondary")
@@ -177,16 +184,51 @@ def _span(sub: Subnet) -> tuple[int, int] | None:
     return lo, lo | (~sub.mask & 0xFFFFFFFF)
 
 
-def _check_overlap(spans: _Spans, src: Holder) -> None:
+def _check_overlap(spans: _Spans, src: Holder, whole: SharedNetwork | None = None) -> None:
     """A subnet the secondary declares with another mask is the same network drifted apart:
     a copy beside it would make dhcpd refuse the file, merging them would change one server's
-    mask behind its operator's back."""
+    mask behind its operator's back. whole: the primary's shared-network that src is copied
+    in (or with); where the secondary declares src elsewhere (at the top, or in a
+    shared-network named otherwise), the copy would declare it twice, which dhcpd only warns
+    about ("subnet overlaps") while the two declarations disagree on the segment."""
     span = _span(src) if isinstance(src, Subnet) else None
     sub = spans.overlapping(*span) if span is not None else None
-    if sub is not None:
-        raise _at(sub.at, f"the secondary declares subnet {sub.cidr} where the primary "
-                  f"declares {src.cidr} ({src.at.location})",
-                  "declare the subnet with the same network and netmask on both servers")
+    if sub is None:
+        return
+    if whole is not None and sub.cidr == src.cidr:
+        where = (f"in shared-network \"{sub.shared.name}\"" if sub.shared is not None
+                 else "outside any shared-network")
+        raise _at(sub.at, f"the secondary declares subnet {sub.cidr} {where}, the primary in "
+                  f"shared-network \"{whole.name}\" ({src.at.location}): copied as the "
+                  "primary has it, the subnet would be declared twice on the secondary",
+                  f"put subnet {sub.cidr} in a shared-network named \"{whole.name}\" on both "
+                  "servers (or in none on both), then plan again")
+    raise _at(sub.at, f"the secondary declares subnet {sub.cidr} where the primary "
+              f"declares {src.cidr} ({src.at.location})",
+              "declare the subnet with the same network and netmask on both servers")
+
+
+def _add_range_subnets(secondary: Config, src: SharedNetwork, dst: SharedNetwork,
+                       spans: _Spans, needs: carried.Needs,
+                       units: tuple[edits.Units, edits.Units], notes: list[str]) -> None:
+    """Before dst gets src's pools: the subnets of src that those pools' ranges lie in and
+    that the secondary lacks, copied into dst ahead of its pools (dhcpd refuses a pool whose
+    range is on no subnet of its shared-network declared before it). Only subnets without
+    pools of their own: one with pools differs from the secondary's by them, and is copied
+    for that difference."""
+    mine = {sub.cidr for sub in dst.subnets}
+    ranges = [r for pool in src.pools for r in pool.ranges]
+    step = (units[0].of(src.at.doc), units[1].of(dst.at.doc))
+    for sub in src.subnets:
+        if sub.cidr in mine or not any(sub.contains(r.lo) for r in ranges):
+            continue
+        _check_overlap(spans, sub, src)  # declared elsewhere on the secondary
+        if sub.pools or sub.bare_ranges:
+            continue
+        needs.check([sub.at])
+        _add_subnet(dst, edits.copy_node(sub.at.node, *step), step[1])
+        notes.append(f"{dst.at.location}: subnet {sub.cidr}, which the primary's pools of "
+                     f"shared-network {src.name} need, copied to the secondary")
 
 
 def _class_names(config: Config) -> set[str]:
@@ -195,15 +237,24 @@ def _class_names(config: Config) -> set[str]:
             if node.keyword == "class"}
 
 
+def _whole_shared(secondary: Config, diff: Difference) -> SharedNetwork | None:
+    """The primary's shared-network that matching copies whole (see _add_missing): the one
+    holding what the secondary lacks, when the secondary has no shared-network of its name."""
+    if diff.secondary is not None:
+        return None
+    src = diff.primary
+    shared = src if isinstance(src, SharedNetwork) else src.shared
+    if shared is None or any(n.name == shared.name for n in secondary.shared_networks):
+        return None
+    return shared
+
+
 def _copied(secondary: Config, diff: Difference) -> list:
     """The primary's pools that matching the secondary copies (see _add_missing)."""
-    src = diff.primary
-    if diff.secondary is None and isinstance(src, Subnet) and src.shared is not None and not any(
-            n.name == src.shared.name for n in secondary.shared_networks):
-        src = src.shared  # the whole shared-network is copied
-    if diff.secondary is None and isinstance(src, SharedNetwork):
-        return list(src.pools) + [p for sub in src.subnets for p in sub.pools]
-    return list(src.pools)
+    whole = _whole_shared(secondary, diff)
+    if whole is not None:
+        return list(whole.pools) + [p for sub in whole.subnets for p in sub.pools]
+    return list(diff.primary.pools)
 
 
 def _copied_nodes(secondary: Config, diff: Difference, pools: list) -> list[Where]:
@@ -211,11 +262,7 @@ def _copied_nodes(secondary: Config, diff: Difference, pools: list) -> list[Wher
     shared-network) that the secondary lacks, else the pools."""
     if diff.secondary is not None:
         return [p.at for p in pools]
-    src = diff.primary
-    if isinstance(src, Subnet) and src.shared is not None and not any(
-            n.name == src.shared.name for n in secondary.shared_networks):
-        src = src.shared
-    return [src.at]
+    return [(_whole_shared(secondary, diff) or diff.primary).at]
 
 
 def _check_classes(pools: list, declared: set[str]) -> None:
@@ -230,6 +277,22 @@ def _check_classes(pools: list, declared: set[str]) -> None:
                           f"class \"{stmt.arg(3)}\", which the secondary does not declare",
                           f"declare class \"{stmt.arg(3)}\" on the secondary as on the primary, "
                           "then plan again")
+
+
+def _check_secondary_only(holder: Holder) -> None:
+    """A subnet (or shared-network) the primary does not declare stays out of failover, but
+    not one whose pools already name a failover peer on the secondary: the peers would then
+    differ in pools, which dhcpd notices only at runtime (`bind update ... rejected`)."""
+    for pool in holder.pools:
+        if pool.peer is None:
+            continue
+        ref = pool.peer_ref or (pool.shared.peer_ref if pool.shared is not None else None)
+        at = Where(pool.at.doc, ref, pool.at.node, pool.at.anchor) if ref is not None else pool.at
+        raise _at(at, f"{holder_key(holder)}, which the primary does not declare, has a pool in "
+                  f"failover peer \"{pool.peer}\" on the secondary: the two peers would not "
+                  "have the same pools",
+                  "declare it with the same pools on the primary too, or take this pool out of "
+                  "failover on the secondary, then plan again", 2 if ref is not None else 0)
 
 
 def _check_peers(pools: list, declared: set[str], src: Holder) -> None:

@@ -170,7 +170,7 @@ def _start_trees(binary: str, plan, folder: Path, which: str, running: dict | No
         # -t only parses: no lease file, no sockets. Never -q: it hides the errors.
         proc = subprocess.Popen([binary, "-4", "-t", "-cf", str(main)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        running[role] = (proc, main, places, tree)
+        running[role] = (proc, main, places, tree, getattr(plan.main(role), which))
     return running
 
 
@@ -179,7 +179,7 @@ def _finish(plan, running: dict) -> dict[str, list[str]]:
     from wizard.conf.validate import parse_dhcpd_output
 
     rejected = {}
-    for role, (proc, main, places, tree) in running.items():
+    for role, (proc, main, places, tree, written) in running.items():
         output, _ = proc.communicate(timeout=600)
         if proc.returncode == 0:
             continue
@@ -189,7 +189,10 @@ def _finish(plan, running: dict) -> dict[str, list[str]]:
             if copy != main:
                 text = text.replace(str(copy.resolve()), original).replace(str(copy), original)
         name = plan.main(role).path
-        errors = parse_dhcpd_output(text, str(main), name, tree[main])
+        # The lines shown are the file as the user wrote it, not the scratch copy whose
+        # includes point into the scratch tree (the same lines, but for those paths).
+        shown = written if written.count("\n") == tree[main].count("\n") else tree[main]
+        errors = parse_dhcpd_output(text, str(main), name, shown)
         rejected[role] = errors or [f"{name}: dhcpd -t exited with status {proc.returncode}"]
     return rejected
 

@@ -80,6 +80,20 @@ def words(head: str) -> list[str]:
     return [w for w in WORD.findall(head) if w[0] != "#"]
 
 
+def glued(w: list[str]) -> list[str]:
+    """Words with an address written apart put together: dhcpd reads an address as numbers
+    and dots, each a token of its own, so `10 . 1 . 0 . 10` is 10.1.0.10 to it."""
+    if not any(x[0] == "." or x[-1] == "." for x in w):
+        return w
+    out: list[str] = []
+    for x in w:
+        if out and (x[0] == "." or out[-1][-1] == "."):
+            out[-1] += x
+        else:
+            out.append(x)
+    return out
+
+
 def unquote(word: str) -> str:
     if len(word) >= 2 and word[0] == '"' and word[-1] == '"':
         return word[1:-1]

@@ -9,13 +9,16 @@ import subprocess
 import tempfile
 
 from wizard.conf.loader import encode
-from wizard.conf.located import located, mask, secrets_in
+from wizard.conf.located import MASK, located, mask, secrets_in
 from wizard.errors import InputError, NotAvailable
 
 DHCPD = "/usr/sbin/dhcpd"
 _LOCATED = re.compile(r"^(?P<file>.+?) line (?P<line>\d+): (?P<msg>.*)$")
 _OMAPI_KEY = re.compile(r"^OMAPI key .*: not found$", re.S)
 _CARET = re.compile(r"^[ \t]*\^$")
+# The one dhcpd message that quotes a secret: what follows the first `=` of a bad one
+# (parse.c, parse_base64), most of the secret when two were pasted together.
+_BASE64_TAIL = re.compile(r"(stuff after base64 '=' terminator: ).*")
 _BANNER = ("Internet Systems Consortium", "Copyright ", "All rights reserved",
            "For info, please visit", "Config file:", "Database file:", "PID file:",
            "Configuration file errors encountered", "exiting.", "Wrote ", "Listening on",
@@ -87,7 +90,7 @@ def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]
 
 
 def _tidy(message: str) -> str:
-    message = " ".join(message.split())
+    message = _BASE64_TAIL.sub(lambda m: m.group(1) + MASK, " ".join(message.split()))
     # dhcpd prints the key's name from a dangling pointer here: the bytes are noise.
     if _OMAPI_KEY.match(message):
         return "OMAPI key not found: omapi-key names a key that no `key` block declares"

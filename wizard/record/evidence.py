@@ -248,7 +248,9 @@ def report(session_dir: str | Path, *, still_open: bool = False,
                "|" + "---|" * len(head)]
         md += ["| " + " | ".join(_md(c) for c in r) + " |" for r in body]
     md_path = session_dir / "report.md"
-    md_path.write_text("\n".join(md) + "\n", "utf-8")
+    # surrogateescape: a config's byte that is not UTF-8 (in a file name it quotes) is
+    # written back as it was read, as the artifacts keep it.
+    md_path.write_text("\n".join(md) + "\n", "utf-8", "surrogateescape")
 
     esc = _escape
     h = ["<!doctype html><html><head><meta charset='utf-8'><title>dhcp-wizard session report"
@@ -271,7 +273,7 @@ def report(session_dir: str | Path, *, still_open: bool = False,
         h.append("</table>")
     h.append("</body></html>")
     html_path = session_dir / "report.html"
-    html_path.write_text("\n".join(h) + "\n", "utf-8")
+    html_path.write_text("\n".join(h) + "\n", "utf-8", "surrogateescape")
     return md_path, html_path
 
 

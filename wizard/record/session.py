@@ -85,7 +85,13 @@ class Session:
             record = {"seq": self._seq, "ts": iso, "t": round(ts, 6), "step": step,
                       "host": host, "kind": kind, "data": self.redactor.value(data),
                       "prev": self._prev}
-            line = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            try:
+                line = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                # A byte of a config that is not UTF-8 (a Latin-1 file name in an include) is
+                # a lone surrogate here: escaped as JSON writes it (\udce9), it reads back as
+                # the same string, where UTF-8 cannot hold it at all.
+                line = json.dumps(record, sort_keys=True).encode("ascii")
             self._fh.write(line + b"\n")
             self._fh.flush()
             self._prev = hashlib.sha256(line).hexdigest()
