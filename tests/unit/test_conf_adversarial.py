@@ -271,6 +271,34 @@ def test_pools_of_a_class_the_secondary_lacks_are_a_located_error_not_a_broken_c
     assert dhcpd_errors(plan.main("secondary").after) == []
 
 
+_VOIP = 'class "voip" { match if substring(option vendor-class-identifier, 0, 4) = "Poly"; }\n'
+_VOIP_POOLS = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+               '  pool { allow members of "voip"; range 198.51.100.10 198.51.100.20; }\n}\n')
+_BARE_POOL = ("subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+              "  pool { range 198.51.100.10 198.51.100.40; }\n}\n")
+
+
+@needs_dhcpd
+def test_a_class_the_secondary_declares_inside_a_group_admits_the_copied_pools(tmp_path):
+    # dhcpd knows a class declared in a group (or a subnet, or an include) for the whole
+    # config: the plan refused the copy, saying the secondary did not declare it.
+    _, plan = planned_pair(tmp_path, _VOIP + _VOIP_POOLS, "group {\n  " + _VOIP + "}\n"
+                           + _BARE_POOL)
+    assert 'allow members of "voip"' in plan.main("secondary").after
+    assert dhcpd_errors(plan.main("secondary").after) == []
+
+
+def test_a_class_the_secondary_declares_after_the_subnet_is_a_located_error(tmp_path):
+    # Declared further down, the class is unknown where the copied pool names it: dhcpd
+    # refused the planned secondary (no such class), which the plan called its own bug.
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, _VOIP + _VOIP_POOLS, _BARE_POOL + _VOIP)
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'p.conf'}:3:10: ")
+    assert f"further down ({tmp_path / 's.conf'}:4)" in message
+    assert "before the subnets" in err.value.hint
+
+
 def test_a_subnet_the_secondary_declares_with_another_mask_is_a_located_error(tmp_path):
     # Config drift: /24 on the primary, /25 on the secondary. The plan copied the /24 beside
     # the /25, and dhcpd refused the secondary ("lease ... is declared twice").

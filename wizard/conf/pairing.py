@@ -10,7 +10,8 @@ from bisect import bisect_left
 from typing import Callable, NamedTuple
 
 from wizard.conf import carried, edits
-from wizard.conf.model import Config, Range, SharedNetwork, Subnet, Where, _at
+from wizard.conf.model import Config, Range, SharedNetwork, Subnet, Where, _at, anchor_rank
+from wizard.conf.tree import Block, Run, Stmt
 
 Holder = Subnet | SharedNetwork
 
@@ -118,7 +119,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
     units = (primary_units, edits.Units(secondary.main, primary_units.main))
     copied_shared: set[str] = set()
     changed = False
-    classes = _class_names(secondary)
+    classes = _Classes(secondary)
     peers = set(secondary.peers) | {name}
     spans = None  # built when the first subnet is missing on the secondary
     needs = carried.Needs(primary, secondary)
@@ -129,7 +130,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
                          "(declare it on the primary too, or remove it)")
             continue
         copied = _copied(secondary, diff)
-        _check_classes(copied, classes)
+        _check_classes(copied, classes, _landing(secondary, diff, classes))
         _check_peers(copied, peers, diff.primary)
         needs.check(_copied_nodes(secondary, diff, copied))
         if diff.secondary is not None:
@@ -231,10 +232,57 @@ def _add_range_subnets(secondary: Config, src: SharedNetwork, dst: SharedNetwork
                      f"shared-network {src.name} need, copied to the secondary")
 
 
-def _class_names(config: Config) -> set[str]:
-    """The classes a config declares (at the top of its files, where dhcpd has them)."""
-    return {node.arg(1) or "" for doc in config.docs for node in doc.children
-            if node.keyword == "class"}
+class _Classes:
+    """Where a config declares each class: dhcpd takes a class declared anywhere (in a group,
+    a subnet, an included file) for the whole config, but only from that point of its
+    reading on: a pool that names one declared further down is refused (no such class)."""
+
+    END = 1 << 62  # the rank of what goes at the end of the main file
+
+    def __init__(self, config: Config):
+        self.rank = anchor_rank(config)
+        self.first: dict[str, tuple[int, str]] = {}  # name -> (its top-level rank, where)
+        order = {id(n): i for i, n in enumerate(config.main.children)}
+        stack = [(config.main, iter(config.main.children), None)]
+        while stack:  # no recursion: groups nest thousands deep
+            doc, nodes, top = stack[-1]
+            node = next(nodes, None)
+            if node is None:
+                stack.pop()
+                continue
+            top_rank = order[id(node)] if top is None else top
+            if type(node) is Block:
+                if node.keyword == "class":
+                    self.first.setdefault(node.arg(1) or "", (top_rank, f"{doc.path}:{node.line}"))
+                # A run of statements still kept as text holds no block (tree.Run): not read.
+                stack.append((doc, (n for n in node.items if type(n) is not Run), top_rank))
+            elif type(node) is Stmt and id(node) in config.included:
+                inc = config.included[id(node)]
+                stack.append((inc, iter(inc.children), top_rank))
+
+    def before(self, name: str, rank: int) -> str | None:
+        """None when class `name` is declared before the top-level statement of rank `rank`;
+        else why not."""
+        found = self.first.get(name)
+        if found is None:
+            return "which the secondary does not declare"
+        if found[0] < rank:
+            return None
+        return (f"which the secondary declares only further down ({found[1]}), and dhcpd "
+                "knows a class only from its declaration on")
+
+
+def _landing(secondary: Config, diff: Difference, classes: _Classes) -> int:
+    """The rank of the secondary's top-level statement where the copied pools go in: the
+    holder they replace pools in, the shared-network of the name a missing subnet joins, or
+    the end of the main file (see _add_missing)."""
+    if diff.secondary is not None:
+        return classes.rank(diff.secondary.at)
+    src = diff.primary
+    shared = src.shared if isinstance(src, Subnet) else src
+    target = None if shared is None else next(
+        (n for n in secondary.shared_networks if n.name == shared.name), None)
+    return classes.END if target is None else classes.rank(target.at)
 
 
 def _whole_shared(secondary: Config, diff: Difference) -> SharedNetwork | None:
@@ -265,18 +313,22 @@ def _copied_nodes(secondary: Config, diff: Difference, pools: list) -> list[Wher
     return [(_whole_shared(secondary, diff) or diff.primary).at]
 
 
-def _check_classes(pools: list, declared: set[str]) -> None:
-    """A copied pool that admits or denies members of a class the secondary does not declare
-    makes dhcpd refuse the file ("no such class"); the wizard does not invent the class."""
+def _check_classes(pools: list, classes: _Classes, rank: int) -> None:
+    """A copied pool (going in at the secondary's top-level statement of rank `rank`) that
+    admits or denies members of a class the secondary does not declare before it makes
+    dhcpd refuse the file ("no such class"); the wizard neither invents nor moves the class."""
     for pool in pools:
         for stmt in pool.at.node.children:
-            if len(stmt.words) == 4 and stmt.keyword in ("allow", "deny") \
-                    and stmt.says(stmt.keyword, "members", "of") and stmt.arg(3) not in declared:
+            if len(stmt.words) != 4 or stmt.keyword not in ("allow", "deny") \
+                    or not stmt.says(stmt.keyword, "members", "of"):
+                continue
+            why = classes.before(stmt.arg(3) or "", rank)
+            if why is not None:
                 raise _at(Where(pool.at.doc, stmt, pool.at.node, pool.at.anchor),
                           f"this pool of the primary, which the secondary must get too, names "
-                          f"class \"{stmt.arg(3)}\", which the secondary does not declare",
+                          f"class \"{stmt.arg(3)}\", {why}",
                           f"declare class \"{stmt.arg(3)}\" on the secondary as on the primary, "
-                          "then plan again")
+                          "before the subnets whose pools name it, then plan again")
 
 
 def _check_secondary_only(holder: Holder) -> None:
