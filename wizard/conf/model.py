@@ -456,8 +456,8 @@ class _Walker:
                         push((doc, iter(_items(node)), net, None, here.anchor, False, seen, node))
                         break
                     elif kw == "pool":
-                        self._pool(here, shared, subnet)
-                        self._inner_includes(doc, node, here.anchor, seen)
+                        if self._pool(here, shared, subnet):
+                            self._inner_includes(doc, node, here.anchor, seen)
                     elif kw == "group":
                         c.groups.append(here)
                         push((doc, iter(_items(node)), shared, subnet, here.anchor, False, seen,
@@ -500,7 +500,9 @@ class _Walker:
             else:
                 stack.pop()
 
-    def _pool(self, here: Where, shared, subnet) -> None:
+    def _pool(self, here: Where, shared, subnet) -> bool:
+        """Whether the pool may include files (an include, or a block that may hold one):
+        thousands of pools in a campus config, nearly none of them with either."""
         if subnet is None and shared is None:
             # dhcpd refuses it too ("pool declared outside of network"); failing here keeps
             # every later step free of the case.
@@ -508,8 +510,10 @@ class _Walker:
                       "move the pool into the `subnet` (or `shared-network`) whose addresses "
                       "it hands out")
         pool = Pool(here, subnet, shared)
+        inner = False
         for stmt in here.node.items:
-            if type(stmt) is Run:
+            kind = type(stmt)
+            if kind is Run:
                 continue
             kw = _fast_keyword(stmt)
             if kw == "range":
@@ -518,8 +522,11 @@ class _Walker:
                 pool.peer_ref = stmt
             elif kw == "no" and stmt.says("no", "failover"):
                 pool.no_failover = True
+            elif kw == "include" or kind is Block:
+                inner = True
         self.c.pools.append(pool)
         (subnet or shared).pools.append(pool)
+        return inner
 
     def _inner_includes(self, doc: Document, block: Block, anchor: Stmt,
                         seen: tuple[str, ...]) -> None:
