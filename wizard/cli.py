@@ -7,6 +7,7 @@ imported only when that subcommand runs, so `--help` and the TUI start fast.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import sys
@@ -375,8 +376,10 @@ def program() -> None:
     against one `dhcpd -t`. Its output is flushed first; its files are closed by then."""
     code = main()
     threads = sys.modules.get("threading")
+    # Nor where something asked to be run at exit (none does on these commands today; one
+    # that comes to would be skipped without a word).
     if _named_command(sys.argv[1:]) not in _OFFLINE or (
-            threads is not None and threads.active_count() > 1):
+            threads is not None and threads.active_count() > 1) or atexit._ncallbacks():
         sys.exit(code)
     try:
         sys.stdout.flush()

@@ -48,3 +48,18 @@ def test_a_reader_that_leaves_early_gets_a_quiet_exit(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_what_asked_to_run_at_exit_still_runs(tmp_path):
+    # The fast exit skips atexit handlers: with one registered, the command leaves the usual
+    # way, and the handler runs.
+    argv = _plan_argv(tmp_path, BASE)
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('handler ran', file=sys.stderr))\n"
+            "from wizard.cli import program\n"
+            f"sys.argv = ['dhcp-wizard'] + {argv[3:]!r}\n"
+            "program()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=120, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert "handler ran" in proc.stderr
