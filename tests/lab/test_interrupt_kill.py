@@ -66,13 +66,15 @@ def test_killed_drill_leaves_the_peer_to_put_itself_back(lab, lab_spec, tmp_path
     answers = load_answers(lab_spec.answers_path)
     secret = open(answers.omapi.secret_file).read().strip()
     # Right after its proof of service the drill sets the primary back to recover itself, in
-    # well under a second: on a busy machine the kill can land after that (its guard then
-    # says `committed`, or `already-back` when it found the primary no longer shut down: the
-    # case this test is not about). Then it is tried again, once that guard has ended: it
-    # holds the host's lock until it has missed its heartbeats, and the next drill needs it.
+    # milliseconds: the drill here holds that back for a few seconds, so that the kill lands
+    # between the two. Should it still come late (its guard then says `committed`, or
+    # `already-back` when it found the primary no longer shut down: the case this test is not
+    # about), it is tried again, once that guard has ended: it holds the host's lock until
+    # it has missed its heartbeats, and the next drill needs it.
     lock = lab_spec.host_dir("primary") / "run" / "dhcp-wizard" / "lock"
     for attempt in range(3):
-        proc = start_drill(lab_spec, tmp_path / f"drill{attempt}")
+        proc = start_drill(lab_spec, tmp_path / f"drill{attempt}",
+                           hold_return=3 if "service" in moment else 0)
         read_until(proc, moment)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
