@@ -22,17 +22,40 @@ def definitions(config: Config) -> tuple[dict[str, tuple[str, str]], set[str]]:
     """(options, option spaces) that the config's files define, in lower case: dhcpd's
     option and space names ignore case. Each option maps to its definition (`code N = TYPE`,
     as words in lower case) and where it is."""
-    options, spaces = {}, set()
+    options, spaces, _ = _definitions(config)
+    return {name: (spec, where) for name, (spec, where) in options.items()}, set(spaces)
+
+
+def _definitions(config: Config):
+    """definitions(), and for each option and space where it is read as a place in the main
+    file: (the rank of the main file's top-level statement it is under, its document, its
+    line). dhcpd takes definitions at the top level only (of the main file or of a file
+    included there), and knows each one from that point of its reading on."""
+    ranks = {id(config.main): None}
+    for rank, node in enumerate(config.main.children):
+        doc = config.included.get(id(node)) if type(node) is Stmt else None
+        stack = [doc] if doc is not None else []
+        while stack:  # files included at the top of an included file: the same rank
+            inc = stack.pop()
+            ranks.setdefault(id(inc), rank)
+            stack.extend(d for n in inc.children if type(n) is Stmt
+                         and (d := config.included.get(id(n))) is not None)
+    options, spaces, places = {}, {}, {}
     for doc in config.docs:
-        for node in doc.children:
+        doc_rank = ranks.get(id(doc), -1)
+        for index, node in enumerate(doc.children):
             if type(node) is Run or not node.says("option"):
                 continue
+            place = (index if doc_rank is None else doc_rank, doc, node.line)
             w = [x.lower() for x in node.words]
             if len(w) >= 3 and w[1] == "space":
-                spaces.add(tokens.unquote(w[2]))
+                name = tokens.unquote(w[2])
+                spaces.setdefault(name, f"{doc.path}:{node.line}")
+                places.setdefault(("space", name), place)
             elif len(w) >= 4 and w[2] == "code":
                 options[w[1]] = (" ".join(w[2:]), f"{doc.path}:{node.line}")
-    return options, spaces
+                places.setdefault(("option", w[1]), place)
+    return options, spaces, places
 
 
 class Needs:
@@ -42,13 +65,14 @@ class Needs:
     def __init__(self, primary: Config, secondary: Config):
         self.primary, self.secondary = primary, secondary
         self._known: tuple[dict[str, str], set[str], set[str]] | None = None
+        self._places: dict = {}
 
-    def lacking(self) -> tuple[dict[str, str], set[str], set[str]]:
-        """(option -> what is wrong with it on the secondary, option spaces the secondary
-        lacks, the secondary's host names)."""
+    def lacking(self) -> tuple[dict[str, str], dict[str, str], set[str]]:
+        """(option -> what is wrong with it on the secondary, option space the secondary
+        lacks -> why, the secondary's host names)."""
         if self._known is None:
             p_options, p_spaces = definitions(self.primary)
-            s_options, s_spaces = definitions(self.secondary)
+            s_options, s_spaces, self._places = _definitions(self.secondary)
             options = {}
             for name, (spec, _) in p_options.items():
                 theirs = s_options.get(name)
@@ -59,14 +83,44 @@ class Needs:
                     # secondary's definition, which refuses it (or means something else).
                     options[name] = (f"which the primary defines as `{spec}` and the secondary "
                                      f"as `{theirs[0]}` ({theirs[1]})")
-            self._known = (options, p_spaces - s_spaces,
+            self._known = (options, dict.fromkeys(p_spaces - set(s_spaces),
+                                                  "which only the primary defines"),
                            {name for name, _ in self.secondary.hosts})
         return self._known
 
-    def check(self, copied: list[Where]) -> None:
-        """Raise a located InputError where a copied node needs what the secondary lacks."""
+    def check(self, copied: list[Where], landing: tuple[int, Where | None] | None = None
+              ) -> None:
+        """Raise a located InputError where a copied node needs what the secondary lacks.
+        landing: where the copies go in the secondary (the rank of the main file's top-level
+        statement they land under, and the holder they land in, if any); a definition the
+        secondary reads only further down is lacking there too (dhcpd: unknown option)."""
         self._includes(copied)
-        _check(copied, *self.lacking())
+        options, spaces, hosts = self.lacking()
+        if landing is not None and self._places:
+            later = self._later(landing)
+            options = {**{n: why for (kind, n), why in later.items() if kind == "option"},
+                       **options}
+            spaces = {**{n: why for (kind, n), why in later.items() if kind == "space"},
+                      **spaces}
+        _check(copied, options, spaces, hosts)
+
+    def _defined_after(self, place, landing: tuple[int, Where | None]) -> bool:
+        rank, doc, line = place
+        at_rank, holder = landing
+        if rank != at_rank:
+            return rank > at_rank
+        # Under the same top-level statement: an included file read before the holder's
+        # own lines, or the holder's file itself further up.
+        return holder is None or doc is not holder.doc or line > holder.node.line
+
+    def _later(self, landing) -> dict[tuple[str, str], str]:
+        """(kind, name) -> why, for each definition the secondary reads after landing."""
+        return {(kind, name): f"which the secondary defines only further down "
+                f"({place[1].path}:{place[2]}), and dhcpd knows "
+                f"{'an option' if kind == 'option' else 'an option space'} only from its "
+                "definition on"
+                for (kind, name), place in self._places.items()
+                if self._defined_after(place, landing)}
 
     def _includes(self, copied: list[Where]) -> None:
         """An include inside what is copied names a file on the primary. Copied as it is,
@@ -92,7 +146,7 @@ class Needs:
                           "again")
 
 
-def _check(copied: list[Where], options: dict[str, str], spaces: set[str],
+def _check(copied: list[Where], options: dict[str, str], spaces: dict[str, str],
            hosts: set[str]) -> None:
     if not (options or spaces or hosts):
         return
@@ -114,13 +168,13 @@ def _check(copied: list[Where], options: dict[str, str], spaces: set[str],
                     written.split(".", 1)[0] if "." in written else None
                 if written.lower() in options or (space or "").lower() in spaces:
                     if (space or "").lower() in spaces:
-                        what, why = f"option space {space}", "which only the primary defines"
+                        what, why = f"option space {space}", spaces[space.lower()]
                     else:
                         what, why = f"option {written}", options[written.lower()]
                     raise _at(here, "this statement of the primary, which the secondary must "
                               f"get too, uses {what}, {why}",
-                              f"define {what} on the secondary as on the primary, then plan "
-                              "again")
+                              f"define {what} on the secondary as on the primary, above the "
+                              "declarations that use it, then plan again")
 
 
 def _nodes(top: Stmt):
