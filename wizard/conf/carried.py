@@ -10,12 +10,20 @@ from __future__ import annotations
 import re
 
 from wizard.conf import tokens
-from wizard.conf.model import Config, Where, _at
+from wizard.conf.model import Config, Where, _at, anchor_rank
 from wizard.conf.tree import Block, Opaque, Run, Stmt
 
-# Where an option (or a space) is named: in a statement or an expression.
-_NAMED = re.compile(r'\b(option|exists|vendor-option-space)\s+"?([A-Za-z0-9_.-]+)', re.I)
+# Where an option (or a space) is named: in a statement, an expression, or an executable
+# statement that sets one without the word `option` (`supersede foo "x";`, dhcpd's
+# parse_executable_statement).
+_NAMED = re.compile(r'\b(option|exists|config-option|supersede|default|prepend|append'
+                    r'|vendor-option-space)\s+"?([A-Za-z0-9_.-]+)', re.I)
 _BLANK = re.compile(rf"{tokens.STRING}|{tokens.COMMENT}", re.S)
+# A host's `group NAME;`: the named group whose statements it takes (dhcpd: unknown group).
+_GROUP_OF_HOST = re.compile(rf'(?:^|[;{{}}])\s*group\s+({tokens.STRING}|[^\s;{{}}"]+)\s*;',
+                            re.I)
+_KINDS = {"option": "an option", "space": "an option space", "group": "a named group"}
+_COMMENT = re.compile(rf"({tokens.STRING})|{tokens.COMMENT}", re.S)
 
 
 def definitions(config: Config) -> tuple[dict[str, tuple[str, str]], set[str]]:
@@ -41,6 +49,11 @@ def _definitions(config: Config):
             stack.extend(d for n in inc.children if type(n) is Stmt
                          and (d := config.included.get(id(n))) is not None)
     options, spaces, places = {}, {}, {}
+    rank = anchor_rank(config)
+    for group in config.groups:
+        name = group.node.arg(1) if len(group.node.words) > 1 else None
+        if name:  # a named group, which a host may take with `group NAME;`
+            places.setdefault(("group", name), (rank(group), group.doc, group.node.line))
     for doc in config.docs:
         doc_rank = ranks.get(id(doc), -1)
         for index, node in enumerate(doc.children):
@@ -66,6 +79,8 @@ class Needs:
         self.primary, self.secondary = primary, secondary
         self._known: tuple[dict[str, str], set[str], set[str]] | None = None
         self._places: dict = {}
+        self._groups: set[str] = set()
+        self._primary_groups = False
 
     def lacking(self) -> tuple[dict[str, str], dict[str, str], set[str]]:
         """(option -> what is wrong with it on the secondary, option space the secondary
@@ -73,6 +88,9 @@ class Needs:
         if self._known is None:
             p_options, p_spaces = definitions(self.primary)
             s_options, s_spaces, self._places = _definitions(self.secondary)
+            self._groups = {name for kind, name in self._places if kind == "group"}
+            # A host can name only a group its own server declares.
+            self._primary_groups = any(len(g.node.words) > 1 for g in self.primary.groups)
             options = {}
             for name, (spec, _) in p_options.items():
                 theirs = s_options.get(name)
@@ -96,13 +114,19 @@ class Needs:
         secondary reads only further down is lacking there too (dhcpd: unknown option)."""
         self._includes(copied)
         options, spaces, hosts = self.lacking()
+        groups = self._groups
+        later: dict[tuple[str, str], str] = {}
         if landing is not None and self._places:
             later = self._later(landing)
             options = {**{n: why for (kind, n), why in later.items() if kind == "option"},
                        **options}
             spaces = {**{n: why for (kind, n), why in later.items() if kind == "space"},
                       **spaces}
-        _check(copied, options, spaces, hosts)
+        if not (options or spaces or hosts or self._primary_groups):
+            return  # nothing a copy could lack (walking the copies parses them all)
+        _check(copied, options, spaces, hosts,
+               lambda name: later.get(("group", name)) if name in groups else
+               "which the secondary does not declare")
 
     def _defined_after(self, place, landing: tuple[int, Where | None]) -> bool:
         rank, doc, line = place
@@ -116,9 +140,8 @@ class Needs:
     def _later(self, landing) -> dict[tuple[str, str], str]:
         """(kind, name) -> why, for each definition the secondary reads after landing."""
         return {(kind, name): f"which the secondary defines only further down "
-                f"({place[1].path}:{place[2]}), and dhcpd knows "
-                f"{'an option' if kind == 'option' else 'an option space'} only from its "
-                "definition on"
+                f"({place[1].path}:{place[2]}), and dhcpd knows {_KINDS[kind]} only from "
+                "its declaration on"
                 for (kind, name), place in self._places.items()
                 if self._defined_after(place, landing)}
 
@@ -147,13 +170,14 @@ class Needs:
 
 
 def _check(copied: list[Where], options: dict[str, str], spaces: dict[str, str],
-           hosts: set[str]) -> None:
-    if not (options or spaces or hosts):
-        return
+           hosts: set[str], group_problem) -> None:
+    """group_problem(name): why the secondary cannot give a copied host named group `name`
+    where the host lands, or None."""
     for where in copied:
         for node in _nodes(where.node):
             here = Where(where.doc, node, where.node, where.anchor)
             if type(node) is Opaque or (isinstance(node, Block) and node.keyword == "host"):
+                _check_host_group(here, group_problem)
                 name = node.arg(1) or ""
                 if name in hosts:
                     raise _at(here, f"host {name} is declared in what the secondary must get "
@@ -185,3 +209,18 @@ def _nodes(top: Stmt):
         yield node
         if isinstance(node, Block):
             stack.extend(reversed(node.children))
+
+
+def _check_host_group(here: Where, group_problem) -> None:
+    node = here.node
+    body = node.body if type(node) is Opaque else "".join(
+        c.head + ";" for c in node.children if type(c) is Stmt)
+    for m in _GROUP_OF_HOST.finditer(_COMMENT.sub(lambda c: c.group(1) or " ", body)):
+        name = tokens.unquote(m.group(1))
+        why = group_problem(name)
+        if why is not None:
+            raise _at(here, f"host {node.arg(1) or ''}, which the secondary must get from the "
+                      f"primary, takes the statements of group \"{name}\", {why} (dhcpd: "
+                      "unknown group)",
+                      f"declare group \"{name}\" on the secondary as on the primary, above the "
+                      "declarations that use it, then plan again", 1)
