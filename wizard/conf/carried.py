@@ -35,10 +35,11 @@ def definitions(config: Config) -> tuple[dict[str, tuple[str, str]], set[str]]:
 
 
 def _definitions(config: Config):
-    """definitions(), and for each option and space where it is read as a place in the main
-    file: (the rank of the main file's top-level statement it is under, its document, its
-    line). dhcpd takes definitions at the top level only (of the main file or of a file
-    included there), and knows each one from that point of its reading on."""
+    """definitions(), and where each option, space and named group is read, keyed by
+    (kind, name): (the rank of the main file's top-level statement it is under, its
+    document, its line). dhcpd takes option definitions at the top level only (of the main
+    file or of a file included there), and knows each declaration from that point of its
+    reading on."""
     ranks = {id(config.main): None}
     for rank, node in enumerate(config.main.children):
         doc = config.included.get(id(node)) if type(node) is Stmt else None

@@ -213,7 +213,7 @@ def _check_overlap(spans: _Spans, src: Holder, whole: SharedNetwork | None = Non
 def _add_range_subnets(secondary: Config, src: SharedNetwork, dst: SharedNetwork,
                        spans: _Spans, needs: carried.Needs,
                        units: tuple[edits.Units, edits.Units], notes: list[str],
-                       classes: "_Classes") -> None:
+                       classes: _Classes) -> None:
     """Before dst gets src's pools: the subnets of src that those pools' ranges lie in and
     that the secondary lacks, copied into dst ahead of its pools (dhcpd refuses a pool whose
     range is on no subnet of its shared-network declared before it). Only subnets without
