@@ -33,7 +33,10 @@ def existing(key_name: str, *configs: Config) -> str | None:
 def read_secret_file(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8") as fh:
-            text = fh.read().strip()
+            # Line breaks and spaces inside are no part of the secret: `openssl rand -base64
+            # 64`, the usual way to make one, wraps it at 64 columns, and dhcpd reads a secret
+            # cut into pieces as one (parse.c, parse_base64).
+            text = "".join(fh.read().split())
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -130,14 +130,15 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
                          "(declare it on the primary too, or remove it)")
             continue
         copied = _copied(secondary, diff)
-        _check_classes(copied, classes, _landing(secondary, diff, classes))
+        landing = _landing(secondary, diff, classes)
+        _check_classes(copied, classes, landing[0])
         _check_peers(copied, peers, diff.primary)
-        needs.check(_copied_nodes(secondary, diff, copied))
+        needs.check(_copied_nodes(secondary, diff, copied), landing)
         if diff.secondary is not None:
             if isinstance(diff.primary, SharedNetwork):
                 spans = spans or _Spans(secondary)
                 _add_range_subnets(secondary, diff.primary, diff.secondary, spans, needs, units,
-                                   notes)
+                                   notes, classes)
             _replace_pools(diff.primary, diff.secondary, units)
             notes.append(f"{diff.secondary.at.location}: {diff.sentence()}; the secondary gets "
                          "the primary's pools")
@@ -211,7 +212,8 @@ def _check_overlap(spans: _Spans, src: Holder, whole: SharedNetwork | None = Non
 
 def _add_range_subnets(secondary: Config, src: SharedNetwork, dst: SharedNetwork,
                        spans: _Spans, needs: carried.Needs,
-                       units: tuple[edits.Units, edits.Units], notes: list[str]) -> None:
+                       units: tuple[edits.Units, edits.Units], notes: list[str],
+                       classes: _Classes) -> None:
     """Before dst gets src's pools: the subnets of src that those pools' ranges lie in and
     that the secondary lacks, copied into dst ahead of its pools (dhcpd refuses a pool whose
     range is on no subnet of its shared-network declared before it). Only subnets without
@@ -226,7 +228,7 @@ def _add_range_subnets(secondary: Config, src: SharedNetwork, dst: SharedNetwork
         _check_overlap(spans, sub, src)  # declared elsewhere on the secondary
         if sub.pools or sub.bare_ranges:
             continue
-        needs.check([sub.at])
+        needs.check([sub.at], (classes.rank(dst.at), dst.at))
         _add_subnet(dst, edits.copy_node(sub.at.node, *step), step[1])
         notes.append(f"{dst.at.location}: subnet {sub.cidr}, which the primary's pools of "
                      f"shared-network {src.name} need, copied to the secondary")
@@ -272,17 +274,18 @@ class _Classes:
                 "knows a class only from its declaration on")
 
 
-def _landing(secondary: Config, diff: Difference, classes: _Classes) -> int:
-    """The rank of the secondary's top-level statement where the copied pools go in: the
-    holder they replace pools in, the shared-network of the name a missing subnet joins, or
-    the end of the main file (see _add_missing)."""
+def _landing(secondary: Config, diff: Difference, classes: _Classes
+             ) -> tuple[int, Where | None]:
+    """Where the copied pools go in the secondary: the holder they replace pools in, the
+    shared-network of the name a missing subnet joins, or the end of the main file (see
+    _add_missing; no holder then); with the rank of its top-level statement."""
     if diff.secondary is not None:
-        return classes.rank(diff.secondary.at)
+        return classes.rank(diff.secondary.at), diff.secondary.at
     src = diff.primary
     shared = src.shared if isinstance(src, Subnet) else src
     target = None if shared is None else next(
         (n for n in secondary.shared_networks if n.name == shared.name), None)
-    return classes.END if target is None else classes.rank(target.at)
+    return (classes.END, None) if target is None else (classes.rank(target.at), target.at)
 
 
 def _whole_shared(secondary: Config, diff: Difference) -> SharedNetwork | None:
