@@ -43,7 +43,7 @@ class OmapiAccess:
     host: str
     port: int
     key_name: str
-    secret_file: str | None     # shown as $(cat FILE); without one the key is written KEY
+    secret_file: str | None     # read by the shell from FILE; without one the key is KEY
 
 
 def recover_command(access: OmapiAccess, relationship: str) -> str:
@@ -54,7 +54,9 @@ def recover_command(access: OmapiAccess, relationship: str) -> str:
     text says `not connected.` or `connection reset by peer` when it failed.
     """
     if access.secret_file:
-        key = f'"key {access.key_name} $(cat {shlex.quote(access.secret_file)})"'
+        # Whitespace dropped: a secret wrapped over lines (openssl rand -base64 64) is one
+        # secret, and a newline would end omshell's `key` command halfway.
+        key = f'"key {access.key_name} $(tr -d \'[:space:]\' < {shlex.quote(access.secret_file)})"'
     else:
         key = shlex.quote(f"key {access.key_name} KEY")
     steps = [f"server {access.host}", f"port {access.port}"]
