@@ -37,9 +37,10 @@ def test_a_pool_spanning_chosen_and_unchosen_subnets_is_refused_not_half_planned
 
 
 def test_output_that_would_fail_lint_is_refused_with_the_input_line(tmp_path, capsys):
-    # A second relationship on the primary only: no plan can make the pair lint clean.
-    other = ('failover peer "other" {\n  primary;\n  address 10.0.0.1;\n  peer address 10.0.0.3;'
-             '\n  mclt 3600;\n  split 128;\n}\n'
+    # A second relationship with the secondary (its address), on the primary only: no plan
+    # can make the pair lint clean. (One with a third server is that pair's business.)
+    other = ('failover peer "other" {\n  primary;\n  address 10.0.0.1;\n'
+             '  peer address 198.51.100.12;\n  mclt 3600;\n  split 128;\n}\n'
              'subnet 10.9.0.0 netmask 255.255.255.0 {\n  pool {\n    failover peer "other";\n'
              '    range 10.9.0.10 10.9.0.50;\n  }\n}\n')
     code = _plan(tmp_path, other + POOL, POOL, "--out", str(tmp_path / "out"),

@@ -123,3 +123,49 @@ def test_a_copied_host_takes_a_named_group_the_secondary_declares_before_it(tmp_
     _, plan = planned_pair(tmp_path, primary, secondary)
     assert 'group "servers";' in plan.main("secondary").after
     assert_dhcpd_and_lint_accept(plan)
+
+
+def _hub_peer(name: str, role: str, address: str, peer: str) -> str:
+    extra = "  mclt 1800;\n  split 128;\n" if role == "primary" else ""
+    return (f'failover peer "{name}" {{\n  {role};\n  address {address};\n  port 647;\n'
+            f"  peer address {peer};\n  peer port 647;\n  max-response-delay 30;\n"
+            f"  max-unacked-updates 10;\n{extra}  load balance max seconds 3;\n}}\n")
+
+
+def _hub_subnet(net: str, peer: str) -> str:
+    return (f"subnet 10.0.{net}.0 netmask 255.255.255.0 {{\n  pool {{\n"
+            f'    failover peer "{peer}";\n    range 10.0.{net}.100 10.0.{net}.200;\n  }}\n}}\n')
+
+
+# The primary is a hub: partner of the secondary (.12) in "fo", and of a third server (.13)
+# in "other", whose pools the secondary must not get.
+HUB_PRIMARY = (_hub_peer("fo", "primary", "198.51.100.11", "198.51.100.12")
+               + _hub_peer("other", "primary", "198.51.100.11", "198.51.100.13")
+               + _hub_subnet("0", "fo") + _hub_subnet("1", "other"))
+HUB_SECONDARY = _hub_peer("fo", "secondary", "198.51.100.12", "198.51.100.11") + _hub_subnet(
+    "0", "fo")
+
+
+@needs_dhcpd
+@pytest.mark.parametrize("pools", ["", 'pools = ["10.0.0.0/24"]'])
+def test_a_relationship_with_a_third_server_is_left_to_that_pair(tmp_path, pools):
+    # The plan copied the "other" subnet to the secondary (refused: the secondary does not
+    # declare "other"), or with the pools chosen, its own lint check refused the output
+    # (peer-name-mismatch, pools-differ): a hub in two pairs could not be planned at all.
+    _, plan = planned_pair(tmp_path, HUB_PRIMARY, HUB_SECONDARY, failover=pools)
+    assert_dhcpd_and_lint_accept(plan)
+    secondary = plan.main("secondary").after
+    assert "10.0.1.0" not in secondary and '"other"' not in secondary
+    assert plan.main("primary").after.count('failover peer "other"') == 2  # as it was
+
+
+def test_a_relationship_on_one_side_with_the_partner_itself_is_still_a_mismatch():
+    # Only a relationship with another server is exempt: one the secondary should have too
+    # (the same peer address) is still a name that does not match.
+    from wizard.conf.lint import lint_pair
+    from wizard.conf.model import load
+
+    primary = HUB_PRIMARY.replace("198.51.100.13", "198.51.100.12")
+    found = {(f.id, f.severity) for f in lint_pair(load("p", text=primary),
+                                                   load("s", text=HUB_SECONDARY))}
+    assert ("peer-name-mismatch", "error") in found and ("pools-differ", "error") in found

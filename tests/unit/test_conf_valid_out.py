@@ -14,7 +14,10 @@ PEER = ('failover peer "{name}" {{\n  primary;\n  address 10.0.0.1;\n  peer addr
 
 
 def test_a_copied_subnet_whose_pool_names_another_peer_is_refused_where_it_says_so(tmp_path):
-    primary = (PEER.format(name="other") + POOL + "subnet 10.2.0.0 netmask 255.255.255.0 {\n"
+    # "other" is a relationship with the secondary itself (its address): one with a third
+    # server would be left to that pair (test_conf_sweep2).
+    other = PEER.format(name="other").replace("10.0.0.2", "198.51.100.12")
+    primary = (other + POOL + "subnet 10.2.0.0 netmask 255.255.255.0 {\n"
                '  pool {\n    failover peer "other";\n    range 10.2.0.10 10.2.0.50;\n  }\n}\n')
     with pytest.raises(InputError) as err:
         planned_pair(tmp_path, primary, POOL)

@@ -68,7 +68,10 @@ class _Lint:
                 self.add("peer-missing", "error", f"{config.main.path}:1",
                          f"the {role} declares no `failover peer` block; `dhcp-wizard plan` "
                          "adds one")
+        third = self.third_party()
         for name in p.keys() ^ s.keys():
+            if name in third:
+                continue  # with a third server: not this pair's to match
             mine, other = (p, "secondary") if name in p else (s, "primary")
             theirs = sorted(s if name in p else p)
             self.add("peer-name-mismatch", "error", mine[name].at.location,
@@ -198,12 +201,18 @@ class _Lint:
             self._failover_keys = self._find_failover_keys()
         return self._failover_keys
 
+    def third_party(self) -> set[str]:
+        """The relationships either side has with a third server (pairing.third_party_peers)."""
+        return (pairing.third_party_peers(self.p, self.s)
+                | pairing.third_party_peers(self.s, self.p))
+
     def _find_failover_keys(self) -> set[str]:
         keys = set()
+        third = self.third_party()
         for config in (self.p, self.s):
             for pool in config.pools:
                 holder = pool.subnet or pool.shared
-                if pool.peer is not None and holder is not None:
+                if pool.peer is not None and pool.peer not in third and holder is not None:
                     keys.add(pairing.holder_key(holder))
                     keys.update(_pool_keys(pool))
         return keys

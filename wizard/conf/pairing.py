@@ -37,6 +37,28 @@ class Difference(NamedTuple):
         return f"{self.key}: pools differ: " + "; ".join(parts or ["ranges are grouped differently"])
 
 
+def third_party_peers(mine: Config, theirs: Config, partner: str | None = None) -> set[str]:
+    """The failover relationships `mine` declares with a server other than `theirs`: a server
+    can be the partner of several (a hub in two pairs). A relationship `theirs` does not
+    declare, whose peer address is not the partner's, is that other pair's business: its
+    pools are neither compared nor copied. partner: `theirs`'s failover address where known
+    (the answers); else the peer address of the relationships the two share."""
+    shared = mine.peers.keys() & theirs.peers.keys()
+    partners = {partner} if partner else {mine.peers[n].value("peer address") for n in shared}
+    partners.discard(None)
+    if not partners:
+        return set()
+    return {name for name, peer in mine.peers.items() if name not in theirs.peers
+            and (address := peer.value("peer address")) is not None and address not in partners}
+
+
+def of_third_party(holder: Holder, third: set[str]) -> bool:
+    """Whether every pool of holder (one at least, and no bare range) belongs to one of those
+    relationships."""
+    return bool(third) and bool(holder.pools) and not holder.bare_ranges and all(
+        pool.peer in third for pool in holder.pools)
+
+
 def holder_key(holder: Holder) -> str:
     if isinstance(holder, Subnet):
         return f"subnet {holder.cidr}"

@@ -176,7 +176,11 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     scope = failover.Scope(answers.failover.pools)
     _check_scope(p, answers, scope)
     notes: list[str] = []
-    diffs = [] if shared else pairing.compare(p, s, lambda h: _in_scope(scope, h))
+    # Pools of a relationship the primary has with a third server stay as they are, there.
+    third = set() if shared else pairing.third_party_peers(
+        p, s, peer_specs(answers)[1].address)
+    diffs = [] if shared else pairing.compare(
+        p, s, lambda h: _in_scope(scope, h) and not pairing.of_third_party(h, third))
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
         # The secondary's tree changed under its model: read it again from the edited text.
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
