@@ -159,6 +159,18 @@ def test_a_relationship_with_a_third_server_is_left_to_that_pair(tmp_path, pools
     assert plan.main("primary").after.count('failover peer "other"') == 2  # as it was
 
 
+def test_lint_says_which_relationship_it_leaves_to_another_pair():
+    # Not silence: a relationship with a server long gone looks just the same.
+    from wizard.conf.lint import lint_pair
+    from wizard.conf.model import load
+
+    found = lint_pair(load("p", text=HUB_PRIMARY), load("s", text=HUB_SECONDARY))
+    assert not [f for f in found if f.severity == "error"]
+    third = [f for f in found if f.id == "peer-third-server"]
+    assert [(f.severity, f.location) for f in third] == [("warn", "p:13")]  # "other"
+    assert "198.51.100.13" in third[0].message
+
+
 def test_a_relationship_on_one_side_with_the_partner_itself_is_still_a_mismatch():
     # Only a relationship with another server is exempt: one the secondary should have too
     # (the same peer address) is still a name that does not match.

@@ -70,9 +70,13 @@ class _Lint:
                          "adds one")
         third = self.third_party()
         for name in p.keys() ^ s.keys():
-            if name in third:
-                continue  # with a third server: not this pair's to match
             mine, other = (p, "secondary") if name in p else (s, "primary")
+            if name in third:  # with a third server: that pair's to match, not this one's
+                self.add("peer-third-server", "warn", mine[name].at.location,
+                         f"failover peer \"{name}\" is a relationship with another server "
+                         f"(peer address {mine[name].value('peer address')}); its pools are "
+                         "left out of this pair's checks: check it with that server's config")
+                continue
             theirs = sorted(s if name in p else p)
             self.add("peer-name-mismatch", "error", mine[name].at.location,
                      f"failover peer \"{name}\" has no partner of that name on the {other}"
