@@ -303,11 +303,20 @@ def _landing(secondary: Config, diff: Difference, classes: _Classes
     _add_missing; no holder then); with the rank of its top-level statement."""
     if diff.secondary is not None:
         return classes.rank(diff.secondary.at), diff.secondary.at
-    src = diff.primary
-    shared = src.shared if isinstance(src, Subnet) else src
-    target = None if shared is None else next(
-        (n for n in secondary.shared_networks if n.name == shared.name), None)
+    target = _named_shared(secondary, _shared_of(diff.primary))
     return (classes.END, None) if target is None else (classes.rank(target.at), target.at)
+
+
+def _shared_of(src: Holder) -> SharedNetwork | None:
+    """The shared-network src is (or lies in), if any."""
+    return src if isinstance(src, SharedNetwork) else src.shared
+
+
+def _named_shared(config: Config, shared: SharedNetwork | None) -> SharedNetwork | None:
+    """config's shared-network of the same name as `shared` (matching pairs them by name)."""
+    if shared is None:
+        return None
+    return next((n for n in config.shared_networks if n.name == shared.name), None)
 
 
 def _whole_shared(secondary: Config, diff: Difference) -> SharedNetwork | None:
@@ -315,9 +324,8 @@ def _whole_shared(secondary: Config, diff: Difference) -> SharedNetwork | None:
     holding what the secondary lacks, when the secondary has no shared-network of its name."""
     if diff.secondary is not None:
         return None
-    src = diff.primary
-    shared = src if isinstance(src, SharedNetwork) else src.shared
-    if shared is None or any(n.name == shared.name for n in secondary.shared_networks):
+    shared = _shared_of(diff.primary)
+    if shared is None or _named_shared(secondary, shared) is not None:
         return None
     return shared
 
@@ -410,9 +418,9 @@ def _replace_pools(src: Holder, dst: Holder, units: tuple[edits.Units, edits.Uni
 
 def _add_missing(secondary: Config, src: Holder, copied_shared: set[str],
                  units: tuple[edits.Units, edits.Units]) -> bool:
-    shared = src.shared if isinstance(src, Subnet) else src
+    shared = _shared_of(src)
     if shared is not None:
-        target = next((n for n in secondary.shared_networks if n.name == shared.name), None)
+        target = _named_shared(secondary, shared)
         if target is not None:
             if isinstance(src, Subnet):
                 step = (units[0].of(src.at.doc), units[1].of(target.at.doc))
