@@ -584,11 +584,8 @@ def _items(owner) -> list:
     return owner.children
 
 
-_glued = glued  # the name the range and subnet readers have always used
-
-
 def _range(here: Where) -> Range:
-    w = _glued(words(here.node.head))  # not cached on the node: a campus config has thousands
+    w = glued(words(here.node.head))  # not cached on the node: a campus config has thousands
     first = 2 if len(w) > 1 and w[1].lower() == "dynamic-bootp" else 1
     addrs = [ip_int(x) for x in w[first:first + 2]]
     for i, addr in enumerate(addrs):
@@ -605,7 +602,7 @@ def _range(here: Where) -> Range:
 
 
 def _subnet(here: Where, shared) -> Subnet:
-    w = _glued(words(here.node.head))
+    w = glued(words(here.node.head))
     net = ip_int(w[1]) if len(w) > 1 else None
     mask = ip_int(w[3]) if len(w) > 3 else None
     netmask = len(w) > 2 and w[2].lower() == "netmask"

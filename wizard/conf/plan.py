@@ -176,9 +176,9 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     scope = failover.Scope(answers.failover.pools)
     _check_scope(p, answers, scope)
     notes: list[str] = []
+    p_spec, s_spec = peer_specs(answers)
     # Pools of a relationship the primary has with a third server stay as they are, there.
-    third = set() if shared else pairing.third_party_peers(
-        p, s, peer_specs(answers)[1].address)
+    third = set() if shared else pairing.third_party_peers(p, s, s_spec.address)
     diffs = [] if shared else pairing.compare(
         p, s, lambda h: _in_scope(scope, h) and not pairing.of_third_party(h, third))
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
@@ -186,7 +186,6 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
         s = load(secondary_path, MemoryLoader({d.path: d.render() for d in s.docs}, s_loader))
     key = omapi_key.decide(answers.omapi.key_name, answers.omapi.secret_file, p, s)
     notes += key.notes
-    p_spec, s_spec = peer_specs(answers)
     # A subnet only the secondary declares is not the pair's (pairing notes it is left out):
     # the secondary's scope is the primary's subnets in scope.
     # Sharing the primary's model, the secondary declares the primary's subnets and no other:
