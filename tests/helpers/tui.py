@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 from rich.console import Console
 from rich.text import Text
+from textual.css.query import NoMatches
 
 from wizard.answers import answers_from_dict
 from wizard.ops.transaction import ApplyResult
@@ -312,9 +313,15 @@ async def until(pilot, condition, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.05)
-        if condition():
-            return True
-    return False
+        try:
+            if condition():
+                return True
+        except (AttributeError, NoMatches):
+            # The screen the condition reads is not up yet: on a busy machine a modal just
+            # answered can still be on top for a while (seen in CI as a ConfirmModal
+            # "has no attribute 'running'").
+            continue
+    return bool(condition())  # at the deadline, whatever still stands in the way is raised
 
 
 def next_enabled(app) -> bool:
