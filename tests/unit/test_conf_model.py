@@ -60,6 +60,50 @@ def test_unreadable_include_is_located():
                                         "/nowhere/missing.conf")
 
 
+def test_an_include_nested_in_a_subdirectory_names_its_path_from_the_main_files_directory(
+        tmp_path):
+    # dhcpd opens a relative include from its working directory: run from the main file's
+    # (`dhcpd -t -cf main.conf` there), sub/a.conf's `include "sub/b.conf"` is sub/b.conf,
+    # not sub/sub/b.conf. The plan refused such a tree as "cannot read included file".
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.conf").write_text('include "sub/b.conf";\n')
+    (tmp_path / "sub" / "b.conf").write_text(MORE)
+    (tmp_path / "main.conf").write_text('include "sub/a.conf";\n')
+    c = load(str(tmp_path / "main.conf"))
+    assert [d.path for d in c.docs] == [str(tmp_path / p)
+                                        for p in ("main.conf", "sub/a.conf", "sub/b.conf")]
+    assert [s.cidr for s in c.subnets] == ["10.3.0.0/24"]
+
+
+def test_a_nested_include_found_only_beside_its_includer_is_read_from_there(tmp_path):
+    # Copies fetched into one folder keep their includes side by side.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.conf").write_text('include "b.conf";\n')
+    (tmp_path / "sub" / "b.conf").write_text(MORE)
+    (tmp_path / "main.conf").write_text('include "sub/a.conf";\n')
+    assert load(str(tmp_path / "main.conf")).docs[-1].path == str(tmp_path / "sub" / "b.conf")
+
+
+SHARED_PEER = """\
+shared-network campus {
+  subnet 10.4.0.0 netmask 255.255.255.0 { pool { range 10.4.0.10 10.4.0.20; } }
+  failover peer "old" { primary; address 10.0.0.1; peer address 10.0.0.2; mclt 60; split 128; }
+  subnet 10.5.0.0 netmask 255.255.255.0 {
+    pool { failover peer "old"; range 10.5.0.10 10.5.0.20; }
+    pool { range 10.5.0.30 10.5.0.40; }
+  }
+}
+"""
+
+
+def test_a_peer_declared_in_a_shared_network_is_the_peer_of_the_pools_read_after_it():
+    # confpars.c: a peer declared inside a shared-network becomes the network's, and each
+    # pool parsed later inherits it; the model took those pools for pools out of failover,
+    # and the plan gave them a second relationship.
+    c = load("/x/main.conf", text=SHARED_PEER)
+    assert [p.peer for p in c.pools] == [None, "old", "old"]
+
+
 def test_include_loop_is_refused():
     loader = MemoryLoader({"/x/b.conf": 'include "/x/a.conf";\n'})
     with pytest.raises(InputError, match="include loop"):

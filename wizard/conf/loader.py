@@ -11,8 +11,10 @@ class Loader(ABC):
     def read(self, path: str) -> str:
         """The text of path; raise OSError when it cannot be read."""
 
-    def resolve(self, path: str, including: str | None = None) -> str:
-        """The path an `include` names, as this loader should read it."""
+    def resolve(self, path: str, including: str | None = None,
+                main: str | None = None) -> str:
+        """The path an `include` names, as this loader should read it (including: the
+        file the statement is in; main: the config's main file)."""
         return path
 
 
@@ -30,12 +32,20 @@ class LocalLoader(Loader):
         with open(path, "rb") as fh:
             return decode(fh.read())
 
-    def resolve(self, path: str, including: str | None = None) -> str:
-        # Offline copies sit together in one folder, so a relative include is looked up beside
-        # the file that includes it (dhcpd itself would use its working directory).
-        if including and not os.path.isabs(path):
-            return os.path.join(os.path.dirname(including), path)
-        return path
+    def resolve(self, path: str, including: str | None = None,
+                main: str | None = None) -> str:
+        # dhcpd opens a relative include from its working directory, and `dhcpd -t -cf` is
+        # run from the main file's: an include nested in a subdirectory names its path from
+        # there. Offline copies often sit together in one folder instead, so beside the
+        # including file is where a path found nowhere else is looked up.
+        if not including or os.path.isabs(path):
+            return path
+        beside = os.path.join(os.path.dirname(including), path)
+        if main and main != including:
+            from_main = os.path.join(os.path.dirname(main), path)
+            if from_main != beside and os.path.exists(from_main):
+                return from_main
+        return beside
 
 
 class MemoryLoader(Loader):
@@ -50,5 +60,6 @@ class MemoryLoader(Loader):
             return self.texts[path]
         return self.inner.read(path)
 
-    def resolve(self, path: str, including: str | None = None) -> str:
-        return self.inner.resolve(path, including)
+    def resolve(self, path: str, including: str | None = None,
+                main: str | None = None) -> str:
+        return self.inner.resolve(path, including, main)

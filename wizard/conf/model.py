@@ -75,17 +75,20 @@ class Range(_Record):
 
 
 class Pool(_Record):
-    __slots__ = ("at", "subnet", "shared", "ranges", "peer_ref", "no_failover")
+    __slots__ = ("at", "subnet", "shared", "ranges", "peer_ref", "no_failover", "inherits")
 
     def __init__(self, at: Where, subnet: "Subnet | None", shared: "SharedNetwork | None",
                  ranges: list[Range] | None = None, peer_ref: Stmt | None = None,
-                 no_failover: bool = False):
+                 no_failover: bool = False, inherits: bool = True):
         self.at = at
         self.subnet = subnet
         self.shared = shared
         self.ranges = [] if ranges is None else ranges
         self.peer_ref = peer_ref
         self.no_failover = no_failover
+        # dhcpd gives a pool its shared-network's peer as it reads the pool: a pool read
+        # before the network names its peer stays out of it.
+        self.inherits = inherits
 
     @property
     def peer(self) -> str | None:
@@ -93,7 +96,7 @@ class Pool(_Record):
             return None
         if self.peer_ref is not None:
             return self.peer_ref.arg(2)
-        if self.shared is not None and self.shared.peer_ref is not None:
+        if self.inherits and self.shared is not None and self.shared.peer_ref is not None:
             return self.shared.peer_ref.arg(2)
         return None
 
@@ -469,6 +472,10 @@ class _Walker:
                             if stmt.words:
                                 peer.settings.setdefault(peer_setting_key(stmt), stmt)
                         c.peers.setdefault(peer.name, peer)
+                        if shared is not None and subnet is None and shared.peer_ref is None:
+                            # Declared in a shared-network, the peer is that network's: the
+                            # pools read after it inherit it (confpars.c, parse_pool_statement).
+                            shared.peer_ref = node
                     elif kw == "key":
                         self._key(here)
                     else:  # a class, an `if`, an event: nothing the model reads but includes
@@ -489,7 +496,7 @@ class _Walker:
                           seen + (inc.path,), inc))
                     break
                 elif kw == "failover" and shared is not None and subnet is None:
-                    shared.peer_ref = node
+                    shared.peer_ref = shared.peer_ref or node
                 elif top:
                     if kw == "omapi-port":
                         c.omapi_port = here
@@ -509,7 +516,8 @@ class _Walker:
             raise _at(here, "`pool` declared outside of a subnet or shared-network",
                       "move the pool into the `subnet` (or `shared-network`) whose addresses "
                       "it hands out")
-        pool = Pool(here, subnet, shared)
+        pool = Pool(here, subnet, shared, inherits=shared is not None
+                    and shared.peer_ref is not None)
         inner = False
         for stmt in here.node.items:
             kind = type(stmt)
@@ -559,7 +567,7 @@ class _Walker:
 
     def _include(self, doc: Document, here: Where, seen: tuple[str, ...]) -> Document:
         loader = self.c.loader
-        target = loader.resolve(here.node.arg(1) or "", doc.path)
+        target = loader.resolve(here.node.arg(1) or "", doc.path, self.c.docs[0].path)
         if target in seen:
             raise _at(here, f"include loop: {target} includes itself",
                       "remove the include that closes the loop")

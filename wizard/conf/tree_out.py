@@ -86,6 +86,7 @@ class PlannedLoader(Loader):
         except KeyError:
             raise FileNotFoundError(2, "not part of the plan", path) from None
 
-    def resolve(self, path: str, including: str | None = None) -> str:
+    def resolve(self, path: str, including: str | None = None,
+                main: str | None = None) -> str:
         return self.resolved.get((including, path), path)
 

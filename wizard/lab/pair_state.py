@@ -30,7 +30,8 @@ class _HostLoader(LocalLoader):
         except ValueError:
             return super().read(path)   # outside the private dirs: the machine's own file
 
-    def resolve(self, path: str, including: str | None = None) -> str:
+    def resolve(self, path: str, including: str | None = None,
+                main: str | None = None) -> str:
         return path if path.startswith("/") else "/etc/dhcp/" + path
 
 

@@ -22,7 +22,8 @@ class RemoteLoader(Loader):
             self.cache[path] = self.conn.read_file(path)
         return self.cache[path]
 
-    def resolve(self, path: str, including: str | None = None) -> str:
+    def resolve(self, path: str, including: str | None = None,
+                main: str | None = None) -> str:
         # dhcpd opens a relative include from its working directory, which is / for a
         # service started by systemd, SysV init or FreeBSD rc.
         return posixpath.normpath(posixpath.join("/", path))

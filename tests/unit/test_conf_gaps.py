@@ -1,0 +1,70 @@
+"""Layouts dhcpd accepts that the planner read otherwise than dhcpd does (the gaps named in
+the README's limits): each test names the input and what the plan must do with it."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.helpers.conf import (DHCPD, answers, assert_dhcpd_and_lint_accept, needs_dhcpd,
+                                planned_pair)
+from wizard.cli import main
+
+
+def _shared(role: str, lines: str) -> str:
+    mine, other = ("11", "12") if role == "primary" else ("12", "11")
+    extra = "mclt 600; split 128; " if role == "primary" else ""
+    return ("shared-network campus {\n"
+            f'  failover peer "old" {{ {role}; address 198.51.100.{mine}; '
+            f"peer address 198.51.100.{other}; max-response-delay 60; "
+            f"max-unacked-updates 10; load balance max seconds 3; {extra}}}\n"
+            "  subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+            '    pool { failover peer "old"; range 198.51.100.10 198.51.100.20; }\n'
+            f"{lines}"
+            "  }\n}\n")
+
+
+@needs_dhcpd
+def test_pools_inheriting_the_peer_of_their_shared_network_are_left_in_it(tmp_path):
+    # The peer block inside the shared-network gives every later pool of it that peer:
+    # the plan wrote `failover peer "fo";` into the second pool (a second relationship
+    # between the same two servers, taking the pool out of the one it was in).
+    second = "    pool { range 198.51.100.30 198.51.100.40; }\n"
+    _, plan = planned_pair(tmp_path, _shared("primary", second), _shared("secondary", second))
+    for role in ("primary", "secondary"):
+        after = plan.main(role).after
+        assert after.count('failover peer "old";') == 1, after
+        assert 'failover peer "fo"' not in after, after
+    assert any("already belongs to failover peer 'old'" in n for n in plan.notes), plan.notes
+    assert_dhcpd_and_lint_accept(plan)
+
+
+@needs_dhcpd
+def test_a_tree_whose_nested_include_names_its_path_from_the_main_files_directory(tmp_path,
+                                                                                 capsys):
+    # `dhcpd -t -cf p.conf`, run beside p.conf, reads sub/a.conf's `include "sub/b.conf"`
+    # as sub/b.conf (its working directory); the plan looked for sub/sub/b.conf and refused.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.conf").write_text('  include "sub/b.conf";\n')
+    (tmp_path / "sub" / "b.conf").write_text("  pool { range 198.51.100.10 198.51.100.20; }\n")
+    for name in ("p.conf", "s.conf"):
+        (tmp_path / name).write_text('subnet 198.51.100.0 netmask 255.255.255.0 {\n'
+                                     '  include "sub/a.conf";\n}\n')
+        assert subprocess.run([DHCPD, "-4", "-t", "-cf", name], cwd=tmp_path,
+                              capture_output=True).returncode == 0
+    answers(tmp_path)
+    out = tmp_path / "out"
+    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                 str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out", str(out),
+                 "--session", str(tmp_path / "session")]) == 0
+    for role in ("primary", "secondary"):
+        copy = out / f"{role}-includes" / str(tmp_path / "sub" / "b.conf").lstrip("/")
+        assert 'failover peer "fo";' in copy.read_text()
+        proc = subprocess.run([DHCPD, "-4", "-t", "-cf", str(out / f"{role}.conf")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    capsys.readouterr()
+    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                 str(out / "primary.conf"), str(out / "secondary.conf"),
+                 "--session", str(tmp_path / "again")]) == 0
+    printed = capsys.readouterr().out
+    assert "no change" in printed and "+++" not in printed
