@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.helpers.conf import (DHCPD, answers, assert_dhcpd_and_lint_accept, needs_dhcpd,
                                 planned_pair)
 from wizard.cli import main
+from wizard.conf.tokens import unescaped
 
 
 def _shared(role: str, lines: str) -> str:
@@ -68,3 +71,36 @@ def test_a_tree_whose_nested_include_names_its_path_from_the_main_files_director
                  "--session", str(tmp_path / "again")]) == 0
     printed = capsys.readouterr().out
     assert "no change" in printed and "+++" not in printed
+
+
+@pytest.mark.parametrize("written, name", [
+    (r'x\"y.conf', 'x"y.conf'), (r'a\\b.conf', "a\\b.conf"), (r'\x61\142.conf', "ab.conf"),
+    (r'tab\there', "tab\there"), (r'caf\351', "caf\udce9"), ("plain.conf", "plain.conf")])
+def test_a_strings_escapes_are_read_as_dhcpds_lexer_reads_them(written, name):
+    assert unescaped(written) == name
+
+
+@needs_dhcpd
+def test_an_include_whose_file_name_has_an_escaped_quote_is_planned(tmp_path, capsys):
+    # dhcpd reads `include "x\"y.conf"` as the file x"y.conf; the plan looked for x\"y.conf
+    # and refused a config dhcpd accepts.
+    (tmp_path / 'x"y.conf').write_text("  pool { range 198.51.100.10 198.51.100.20; }\n")
+    text = 'subnet 198.51.100.0 netmask 255.255.255.0 {\n  include "x\\"y.conf";\n}\n'
+    for name in ("p.conf", "s.conf"):
+        (tmp_path / name).write_text(text)
+        assert subprocess.run([DHCPD, "-4", "-t", "-cf", name], cwd=tmp_path,
+                              capture_output=True).returncode == 0
+    answers(tmp_path)
+    out = tmp_path / "out"
+    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                 str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out", str(out),
+                 "--session", str(tmp_path / "session")]) == 0
+    assert 'failover peer "fo";' in (out / "primary-includes" / str(tmp_path).lstrip("/")
+                                     / 'x"y.conf').read_text()
+    assert subprocess.run([DHCPD, "-4", "-t", "-cf", str(out / "primary.conf")],
+                          capture_output=True).returncode == 0
+    capsys.readouterr()
+    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                 str(out / "primary.conf"), str(out / "secondary.conf"),
+                 "--session", str(tmp_path / "again")]) == 0
+    assert "no change" in capsys.readouterr().out

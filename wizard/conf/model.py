@@ -15,7 +15,7 @@ from _socket import inet_aton, inet_ntoa
 from wizard.conf.loader import Loader, LocalLoader
 from wizard.conf.located import located, secrets_in
 from wizard.conf.parser import parse, paused_gc
-from wizard.conf.tokens import WORD, glued, unquote, words
+from wizard.conf.tokens import WORD, glued, unescaped, unquote, words
 from wizard.conf.tree import Block, Document, Run, Stmt
 from wizard.errors import InputError
 
@@ -567,7 +567,7 @@ class _Walker:
 
     def _include(self, doc: Document, here: Where, seen: tuple[str, ...]) -> Document:
         loader = self.c.loader
-        target = loader.resolve(here.node.arg(1) or "", doc.path, self.c.docs[0].path)
+        target = loader.resolve(unescaped(here.node.arg(1) or ""), doc.path, self.c.docs[0].path)
         if target in seen:
             raise _at(here, f"include loop: {target} includes itself",
                       "remove the include that closes the loop")

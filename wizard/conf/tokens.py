@@ -98,3 +98,41 @@ def unquote(word: str) -> str:
     if len(word) >= 2 and word[0] == '"' and word[-1] == '"':
         return word[1:-1]
     return word
+
+
+_ESCAPES = {"t": "\t", "r": "\r", "n": "\n", "b": "\b"}
+
+
+def unescaped(text: str) -> str:
+    """A string's characters as dhcpd's lexer reads them (conflex.c, read_string): `\\t`,
+    `\\r`, `\\n`, `\\b`, `\\NNN` in octal, `\\xHH` in hex, and a backslash before any
+    other character is that character."""
+    if "\\" not in text:
+        return text
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c != "\\" or i + 1 == n:
+            out.append(c)
+            i += 1
+            continue
+        nxt, digits = text[i + 1], text[i + 2:i + 4]
+        if nxt in "0123" and len(digits) == 2 and all(d in _OCTAL for d in digits):
+            out.append(_byte(int(text[i + 1:i + 4], 8)))
+            i += 4
+        elif nxt == "x" and len(digits) == 2 and all(d in _HEX for d in digits):
+            out.append(_byte(int(digits, 16)))
+            i += 4
+        else:
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+    return "".join(out)
+
+
+_OCTAL, _HEX = "01234567", "0123456789abcdefABCDEF"
+
+
+def _byte(value: int) -> str:
+    # As the files' own bytes are read (loader.decode): a byte above 127 stays that byte
+    # when the name is handed to the file system.
+    return bytes([value]).decode("utf-8", "surrogateescape")

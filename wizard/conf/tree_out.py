@@ -14,6 +14,7 @@ from pathlib import Path
 
 from wizard.conf.loader import Loader, encode
 from wizard.conf.parser import parse
+from wizard.conf.tokens import unescaped
 from wizard.conf.tree import Block, Run
 
 
@@ -78,7 +79,8 @@ class PlannedLoader(Loader):
     def __init__(self, files, role: str, which: str = "after"):
         mine = [f for f in files if f.role == role]
         self.texts = {f.path: getattr(f, which) for f in mine}
-        self.resolved = {(f.path, name): path for f in mine for name, path in f.includes.items()}
+        self.resolved = {(f.path, unescaped(name)): path for f in mine
+                         for name, path in f.includes.items()}
 
     def read(self, path: str) -> str:
         try:
