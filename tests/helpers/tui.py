@@ -324,5 +324,17 @@ async def until(pilot, condition, timeout: float = 10.0) -> bool:
     return bool(condition())  # at the deadline, whatever still stands in the way is raised
 
 
+async def answer(pilot, app, button: str = "yes", timeout: float = 10.0) -> None:
+    """Answer the modal on top with one of its buttons, and wait until it has gone. A click
+    at a modal just pushed can miss on a busy machine (its buttons not laid out yet): the
+    button is pressed as a click would press it."""
+    assert await until(pilot, lambda: bool(app.screen.query(f"#{button}")), timeout), \
+        f"no #{button} on {type(app.screen).__name__}"
+    modal = app.screen
+    modal.query_one(f"#{button}").press()
+    assert await until(pilot, lambda: app.screen is not modal, timeout), \
+        f"{type(modal).__name__} stayed up after #{button}"
+
+
 def next_enabled(app) -> bool:
     return not app.screen.query_one("#next").disabled

@@ -9,7 +9,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.helpers.apply import fresh
-from tests.helpers.tui import next_enabled, plain, until
+from tests.helpers.tui import answer, next_enabled, plain, until
 from wizard.lab import lifecycle
 from wizard.record.session import read_events
 
@@ -157,7 +157,7 @@ def test_an_unknown_host_key_is_shown_and_trusted_only_on_yes(lab, lab_answers, 
                                    20)
                 answered = app.screen
                 await pilot.pause()
-                await pilot.click("#yes")
+                await answer(pilot, app, "yes")
                 await pilot.pause()
             assert await until(pilot, lambda: app.screen.state.checked, 30)
             assert next_enabled(app), plain(app.screen.query_one("#gate"))

@@ -11,7 +11,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.conftest import run_cli
-from tests.helpers.tui import plain, until
+from tests.helpers.tui import answer, plain, until
 from tests.lab.test_protect_tunnel import MRD, ROLES, has_link, normal_over
 from tests.lab.test_tui_lab import SIZE
 from wizard.answers import load_answers
@@ -58,7 +58,7 @@ def test_the_tunnel_from_the_protection_step(deployed, routed_spec):
             assert "wireguard-go" in plan and "wg-dhcp" in plan, plan
             screen.query_one("#tunnel-apply").press()
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: screen.state.tunnel_ok is not None, 120)
             outcome = plain(screen.query_one("#tunnel-outcome"))
             assert screen.state.tunnel_ok, outcome

@@ -12,7 +12,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.helpers.lab import sh, ssh
-from tests.helpers.tui import plain, until
+from tests.helpers.tui import answer, plain, until
 from tests.lab.test_tui_lab import SIZE, name
 from tests.helpers.upgrade import (assert_answered_but_at_restarts, production_pair, states,
                                    version)
@@ -66,7 +66,7 @@ async def to_upgrade(pilot, app):
     assert "secondary first" in text(app, "#order")
     await pilot.press("ctrl+r")
     assert await until(pilot, lambda: bool(app.screen.query("#yes")), 10)
-    await pilot.click("#yes")
+    await answer(pilot, app, "yes")
     assert await until(pilot, lambda: name(app) == "UpgradeScreen")
 
 
@@ -181,7 +181,7 @@ def test_stop_in_the_first_window_leaves_the_survivor_serving_and_says_how_to_re
             assert await until(pilot, lambda: bool(app.screen.query("#yes")), 10)
             assert "secondary is left out of service" in plain(
                 app.screen.query_one(".modal-body"))
-            await pilot.click("#no")
+            await answer(pilot, app, "no")
             # Resume: the secondary (not upgraded) is checked and brought back, then the
             # primary's window opens; quitting there brings the primary back first.
             await press(pilot, app, "#resume")

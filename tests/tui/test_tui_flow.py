@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from screens.app import WizardApp
-from tests.helpers.tui import ANSWERS, SECRET, FakeEngine, next_enabled, plain, until
+from tests.helpers.tui import ANSWERS, SECRET, FakeEngine, answer, next_enabled, plain, until
 from wizard.answers import load_answers
 from wizard.flow.steps import WizardState
 
@@ -234,7 +234,7 @@ def test_cancel_during_apply_asks_then_cancels_the_engine_and_allows_going_back(
             assert "rolled back" in plain(app.screen.query_one(".modal-body"))
             await pilot.pause()
             assert not engine.cancel.is_set()        # asking is not cancelling
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: engine.cancel.is_set())
             assert "operator" in engine.cancel.reason
             assert await until(pilot, lambda: apply_screen.state.apply_ok is False)
@@ -254,13 +254,13 @@ def test_quit_during_apply_asks_first():
             await pilot.press("ctrl+q")
             assert await until(pilot, lambda: screen_name(app) == "ConfirmModal" and bool(app.screen.query("#yes")))
             await pilot.pause()
-            await pilot.click("#no")
+            await answer(pilot, app, "no")
             await pilot.pause()
             assert screen_name(app) == "ApplyScreen" and not engine.cancel.is_set()
             await pilot.press("ctrl+q")
             assert await until(pilot, lambda: screen_name(app) == "ConfirmModal" and bool(app.screen.query("#yes")))
             await pilot.pause()
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: app.return_code is not None)
             assert engine.cancel.is_set()
     run(go())

@@ -8,7 +8,7 @@ import signal
 import threading
 
 from screens.app import WizardApp
-from tests.helpers.tui import ANSWERS, FakeEngine, next_enabled, plain, until
+from tests.helpers.tui import ANSWERS, FakeEngine, answer, next_enabled, plain, until
 from wizard.flow.steps import WizardState, gate
 
 SIZE = (120, 40)
@@ -75,7 +75,7 @@ def test_quit_during_the_apply_puts_back_what_is_not_confirmed_then_quits():
             body = plain(app.screen.query_one(".modal-body"))
             assert "watchdog puts its old rules back by itself 60 s" in body
             assert not engine.cancel.is_set()              # nothing stops before the answer
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: app.return_value is not None)
         assert app.return_value == 1 and app.end_status == "cancelled"
         assert engine.cancel.is_set() and "quit during the firewall apply" in engine.cancel.reason
@@ -93,7 +93,7 @@ def test_keep_going_leaves_the_apply_alone():
             await applying(pilot, app)
             await pilot.press("ctrl+q")
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
-            await pilot.click("#no")
+            await answer(pilot, app, "no")
             await pilot.pause(0.2)
             assert app.return_value is None and not engine.cancel.is_set()
             engine.cancel.set()                               # end the held apply
@@ -131,7 +131,7 @@ def test_the_tunnel_is_offered_on_a_routed_path_and_the_firewall_rules_still_aft
             assert not app.screen.query_one("#tunnel-apply").disabled
             app.screen.query_one("#tunnel-apply").press()
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: app.screen.state.tunnel_ok is True)
             outcome = plain(app.screen.query_one("#tunnel-outcome"))
             assert "public key PUBKEYP=" in outcome and "10.99.0.1:519 <-> 10.99.0.2:520" in outcome
@@ -159,7 +159,7 @@ def test_with_the_firewall_rules_in_the_tunnel_is_still_offered():
             assert app.screen.query_one("#fw-apply").disabled       # applied: a new plan first
             app.screen.query_one("#tunnel-apply").press()
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: app.screen.state.tunnel_ok is True)
     asyncio.run(go())
 
@@ -175,12 +175,12 @@ def test_quit_during_the_tunnel_rolls_it_back_then_quits():
             engine.hold = threading.Event()
             app.screen.query_one("#tunnel-apply").press()
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: app.screen.running == "tunnel-apply")
             await pilot.press("ctrl+q")
             assert await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
             assert "rolls the transaction back" in plain(app.screen.query_one(".modal-body"))
-            await pilot.click("#yes")
+            await answer(pilot, app, "yes")
             assert await until(pilot, lambda: app.return_value is not None)
         assert app.return_value == 1 and "quit during the tunnel" in engine.cancel.reason
     asyncio.run(go())

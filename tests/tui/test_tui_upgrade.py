@@ -8,7 +8,7 @@ import asyncio
 import signal
 
 from screens.app import WizardApp
-from tests.helpers.tui import ANSWERS, FakeEngine, check_results, plain, until
+from tests.helpers.tui import ANSWERS, FakeEngine, answer, check_results, plain, until
 from wizard.checks.base import CheckResult
 from wizard.flow.steps import WizardState
 from wizard.flow.upgrade import UpgradeOutcome, UpgradeRun
@@ -67,7 +67,7 @@ async def to_window(pilot, app):
     assert await until(pilot, lambda: type(app.screen).__name__ == "UpgradeScreen")
     await pilot.press("ctrl+r")
     assert await until(pilot, lambda: bool(app.screen.query("#yes")))
-    await pilot.click("#yes")
+    await answer(pilot, app, "yes")
     assert await until(pilot, lambda: app.screen.gate.waiting_for == "secondary")
     assert await until(pilot, lambda: "1 lease(s)" in plain(app.screen.query_one("#survivor")))
 
