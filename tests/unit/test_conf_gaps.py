@@ -1,5 +1,6 @@
-"""Layouts dhcpd accepts that the planner read otherwise than dhcpd does (the gaps named in
-the README's limits): each test names the input and what the plan must do with it."""
+"""Pairs dhcpd accepts that the planner read otherwise than dhcpd does, or refused only at the
+check of its own output (the gaps once named in the README's limits): each test names the
+input and what the plan must do with it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ import subprocess
 
 import pytest
 
-from tests.helpers.conf import (DHCPD, answers, assert_dhcpd_and_lint_accept, needs_dhcpd,
-                                planned_pair)
+from tests.helpers.conf import (ANSWERS, DHCPD, answers, assert_dhcpd_and_lint_accept,
+                                needs_dhcpd, planned_pair)
 from wizard.cli import main
 from wizard.conf.tokens import unescaped
+from wizard.errors import InputError
+
+
+SUBNET = "subnet 10.0.0.0 netmask 255.255.255.0 {\n  pool { range 10.0.0.10 10.0.0.20; }\n}\n"
+
+
+def _peer(name: str, role: str) -> str:
+    mine, other = ("11", "12") if role == "primary" else ("12", "11")
+    extra = " mclt 600; split 128;" if role == "primary" else ""
+    return (f'failover peer "{name}" {{ {role}; address 198.51.100.{mine}; '
+            f"peer address 198.51.100.{other}; max-response-delay 60; "
+            f"max-unacked-updates 10; load balance max seconds 3;{extra} }}\n")
 
 
 def _shared(role: str, lines: str) -> str:
@@ -104,3 +117,34 @@ def test_an_include_whose_file_name_has_an_escaped_quote_is_planned(tmp_path, ca
                  str(out / "primary.conf"), str(out / "secondary.conf"),
                  "--session", str(tmp_path / "again")]) == 0
     assert "no change" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("role", ["primary", "secondary"])
+def test_a_relationship_with_the_partner_on_one_side_only_is_refused_up_front(tmp_path, role):
+    # Half of an earlier setup, under another name than the answers': the plan added "fo" on
+    # both sides, left "old" on one, and only its check of the output (lint's
+    # peer-name-mismatch) refused, pointing at a line the plan wrote.
+    plain = SUBNET
+    half = _peer("old", role) + SUBNET.replace("pool {", 'pool { failover peer "old";')
+    primary, secondary = (half, plain) if role == "primary" else (plain, half)
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, primary, secondary)
+    e = err.value
+    where = tmp_path / ("p.conf" if role == "primary" else "s.conf")
+    assert e.message.startswith(f"{where}:1:15: the {role} declares failover peer \"old\"")
+    assert 'set `name = "old"` under [failover]' in e.hint
+
+
+def test_the_same_relationship_named_in_the_answers_is_completed(tmp_path):
+    from wizard.answers import load_answers
+    from wizard.conf.plan import plan_pair
+
+    half = _peer("old", "secondary") + SUBNET.replace("pool {", 'pool { failover peer "old";')
+    (tmp_path / "p.conf").write_text(SUBNET)
+    (tmp_path / "s.conf").write_text(half)
+    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover="", omapi="").replace(
+        'name = "fo"', 'name = "old"'))
+    plan = plan_pair(load_answers(tmp_path / "answers.toml"), str(tmp_path / "p.conf"),
+                     str(tmp_path / "s.conf"))
+    assert 'failover peer "old" {' in plan.main("primary").after
+    assert_dhcpd_and_lint_accept(plan)

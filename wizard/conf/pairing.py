@@ -52,6 +52,24 @@ def third_party_peers(mine: Config, theirs: Config, partner: str | None = None) 
             and (address := peer.value("peer address")) is not None and address not in partners}
 
 
+def check_one_sided(mine: Config, theirs: Config, role: str, partner: str, name: str) -> None:
+    """A relationship `mine` has with its partner (its peer address is the partner's) under a
+    name that is not the answers', which the partner does not declare: half of an earlier
+    setup. Planned as it stands, the pair would have two relationships, one of them with no
+    other end, and lint refuses it; the answers can take that name instead."""
+    for peer_name, peer in mine.peers.items():
+        if peer_name == name or peer_name in theirs.peers \
+                or peer.value("peer address") != partner:
+            continue
+        other = "secondary" if role == "primary" else "primary"
+        raise _at(peer.at, f"the {role} declares failover peer \"{peer_name}\" with the "
+                  f"{other} (peer address {partner}), which the {other} does not declare, "
+                  f"while the answers name the relationship \"{name}\"",
+                  f"to keep that relationship, set `name = \"{peer_name}\"` under [failover] "
+                  f"in the answers; or remove it and its pools' references from the {role}; "
+                  "then plan again", 2)
+
+
 def of_third_party(holder: Holder, third: set[str]) -> bool:
     """Whether every pool of holder (one at least, and no bare range) belongs to one of those
     relationships."""

@@ -179,6 +179,9 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     p_spec, s_spec = peer_specs(answers)
     # Pools of a relationship the primary has with a third server stay as they are, there.
     third = set() if shared else pairing.third_party_peers(p, s, s_spec.address)
+    if not shared:
+        pairing.check_one_sided(p, s, "primary", s_spec.address, answers.failover.name)
+        pairing.check_one_sided(s, p, "secondary", p_spec.address, answers.failover.name)
     diffs = [] if shared else pairing.compare(
         p, s, lambda h: _in_scope(scope, h) and not pairing.of_third_party(h, third))
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
