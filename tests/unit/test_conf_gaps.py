@@ -148,3 +148,37 @@ def test_the_same_relationship_named_in_the_answers_is_completed(tmp_path):
                      str(tmp_path / "s.conf"))
     assert 'failover peer "old" {' in plan.main("primary").after
     assert_dhcpd_and_lint_accept(plan)
+
+
+@needs_dhcpd
+def test_a_class_declared_before_the_subnet_in_the_same_group_is_known_to_the_copied_pool(
+        tmp_path):
+    # Classes were judged by the top-level statement they are under only: one declared in
+    # the same group as the subnet, above it, was taken for one declared too late, and a
+    # valid pair refused. Classes now follow the rule options and spaces follow (carried).
+    def conf(last: str) -> str:
+        return ("group {\n"
+                '  class "phones" { match if substring(option vendor-class-identifier, 0, 4)'
+                ' = "SIP/"; }\n'
+                "  subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+                '    pool { allow members of "phones"; range 198.51.100.10 '
+                f"198.51.100.{last}; }}\n  }}\n}}\n")
+    _, plan = planned_pair(tmp_path, conf("20"), conf("30"))
+    assert "198.51.100.10 198.51.100.20" in plan.main("secondary").after
+    assert_dhcpd_and_lint_accept(plan)
+
+
+def test_a_class_declared_after_the_subnet_in_the_same_group_is_still_refused(tmp_path):
+    # The secondary's own pool names no class, so dhcpd accepts it with the class below; the
+    # primary's pool, which names it, would land above the declaration.
+    cls = ('class "phones" { match if substring(option vendor-class-identifier, 0, 4)'
+           ' = "SIP/"; }\n')
+    primary = (cls + "subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+               '  pool { allow members of "phones"; range 198.51.100.10 198.51.100.20; }\n}\n')
+    secondary = ("group {\n  subnet 198.51.100.0 netmask 255.255.255.0 {\n"
+                 "    pool { range 198.51.100.10 198.51.100.30; }\n  }\n  " + cls + "}\n")
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, primary, secondary)
+    assert 'names class "phones", which the secondary declares only further down' in \
+        err.value.message
+    assert f"{tmp_path / 's.conf'}:5" in err.value.message

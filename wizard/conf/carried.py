@@ -72,6 +72,20 @@ def _definitions(config: Config):
     return options, spaces, places
 
 
+def defined_after(place: tuple, landing: tuple[int, Where | None]) -> bool:
+    """Whether a declaration read at place (the rank of the main file's top-level statement
+    it is under, its document, its line) comes after where copies land (that rank, and the
+    holder they go in, if any): dhcpd knows it only from there on, so the copies could not
+    name it."""
+    rank, doc, line = place
+    at_rank, holder = landing
+    if rank != at_rank:
+        return rank > at_rank
+    # Under the same top-level statement: an included file read before the holder's own
+    # lines, or the holder's file itself further up.
+    return holder is None or doc is not holder.doc or line > holder.node.line
+
+
 class Needs:
     """What the secondary lacks, found once per plan (a stale secondary may lack thousands of
     the primary's subnets, each checked with check())."""
@@ -129,22 +143,13 @@ class Needs:
                lambda name: later.get(("group", name)) if name in groups else
                "which the secondary does not declare")
 
-    def _defined_after(self, place, landing: tuple[int, Where | None]) -> bool:
-        rank, doc, line = place
-        at_rank, holder = landing
-        if rank != at_rank:
-            return rank > at_rank
-        # Under the same top-level statement: an included file read before the holder's
-        # own lines, or the holder's file itself further up.
-        return holder is None or doc is not holder.doc or line > holder.node.line
-
     def _later(self, landing) -> dict[tuple[str, str], str]:
         """(kind, name) -> why, for each definition the secondary reads after landing."""
         return {(kind, name): f"which the secondary defines only further down "
                 f"({place[1].path}:{place[2]}), and dhcpd knows {_KINDS[kind]} only from "
                 "its declaration on"
                 for (kind, name), place in self._places.items()
-                if self._defined_after(place, landing)}
+                if defined_after(place, landing)}
 
     def _includes(self, copied: list[Where]) -> None:
         """An include inside what is copied names a file on the primary. Copied as it is,

@@ -171,7 +171,7 @@ def match_secondary(primary: Config, secondary: Config, diffs: list[Difference],
             continue
         copied = _copied(secondary, diff)
         landing = _landing(secondary, diff, classes)
-        _check_classes(copied, classes, landing[0])
+        _check_classes(copied, classes, landing)
         _check_peers(copied, peers, diff.primary)
         needs.check(_copied_nodes(secondary, diff, copied), landing)
         if diff.secondary is not None:
@@ -283,7 +283,7 @@ class _Classes:
 
     def __init__(self, config: Config):
         self.rank = anchor_rank(config)
-        self.first: dict[str, tuple[int, str]] = {}  # name -> (its top-level rank, where)
+        self.first: dict[str, tuple] = {}  # name -> where it is read (carried.defined_after)
         order = {id(n): i for i, n in enumerate(config.main.children)}
         stack = [(config.main, iter(config.main.children), None)]
         while stack:  # no recursion: groups nest thousands deep
@@ -295,23 +295,23 @@ class _Classes:
             top_rank = order[id(node)] if top is None else top
             if type(node) is Block:
                 if node.keyword == "class":
-                    self.first.setdefault(node.arg(1) or "", (top_rank, f"{doc.path}:{node.line}"))
+                    self.first.setdefault(node.arg(1) or "", (top_rank, doc, node.line))
                 # A run of statements still kept as text holds no block (tree.Run): not read.
                 stack.append((doc, (n for n in node.items if type(n) is not Run), top_rank))
             elif type(node) is Stmt and id(node) in config.included:
                 inc = config.included[id(node)]
                 stack.append((inc, iter(inc.children), top_rank))
 
-    def before(self, name: str, rank: int) -> str | None:
-        """None when class `name` is declared before the top-level statement of rank `rank`;
-        else why not."""
+    def before(self, name: str, landing: tuple[int, Where | None]) -> str | None:
+        """None when class `name` is declared before where copies land (see _landing); else
+        why not."""
         found = self.first.get(name)
         if found is None:
             return "which the secondary does not declare"
-        if found[0] < rank:
+        if not carried.defined_after(found, landing):
             return None
-        return (f"which the secondary declares only further down ({found[1]}), and dhcpd "
-                "knows a class only from its declaration on")
+        return (f"which the secondary declares only further down ({found[1].path}:"
+                f"{found[2]}), and dhcpd knows a class only from its declaration on")
 
 
 def _landing(secondary: Config, diff: Difference, classes: _Classes
@@ -364,8 +364,8 @@ def _copied_nodes(secondary: Config, diff: Difference, pools: list) -> list[Wher
     return [(_whole_shared(secondary, diff) or diff.primary).at]
 
 
-def _check_classes(pools: list, classes: _Classes, rank: int) -> None:
-    """A copied pool (going in at the secondary's top-level statement of rank `rank`) that
+def _check_classes(pools: list, classes: _Classes, landing: tuple[int, Where | None]) -> None:
+    """A copied pool (going in where landing says, see _landing) that
     admits or denies members of a class the secondary does not declare before it makes
     dhcpd refuse the file ("no such class"); the wizard neither invents nor moves the class."""
     for pool in pools:
@@ -373,7 +373,7 @@ def _check_classes(pools: list, classes: _Classes, rank: int) -> None:
             if len(stmt.words) != 4 or stmt.keyword not in ("allow", "deny") \
                     or not stmt.says(stmt.keyword, "members", "of"):
                 continue
-            why = classes.before(stmt.arg(3) or "", rank)
+            why = classes.before(stmt.arg(3) or "", landing)
             if why is not None:
                 raise _at(Where(pool.at.doc, stmt, pool.at.node, pool.at.anchor),
                           f"this pool of the primary, which the secondary must get too, names "
