@@ -43,6 +43,18 @@ def test_reopened_session_continues_the_chain(tmp_path):
     assert sum(e["kind"] == "start" for e in events) == 1
 
 
+def test_an_answers_section_in_an_event_is_recorded_by_field_name(tmp_path):
+    # Answers sections are named tuples: recorded as a bare list, the event would lose which
+    # value is which (and a reader could not tell a port from a timeout).
+    from wizard.answers import OmapiAnswers
+
+    s = Session.create(tmp_path / "s", command="test")
+    s.event("review", "omapi", section=OmapiAnswers(port=7911, key_name="k"))
+    s.close()
+    got = [e for e in read_events(tmp_path / "s") if e["kind"] == "omapi"][0]["data"]
+    assert got["section"]["port"] == 7911 and got["section"]["key_name"] == "k"
+
+
 def test_registered_secret_never_reaches_events_or_artifacts(tmp_path):
     secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
     s = Session.create(tmp_path / "s", command="test")

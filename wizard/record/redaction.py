@@ -117,6 +117,9 @@ class Redactor:
             return self.text(value.decode("utf-8", "replace"))
         if isinstance(value, dict):
             return {str(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, tuple) and hasattr(value, "_asdict"):
+            # An answers section (a NamedTuple): its fields by name, not a bare list.
+            return self.value(value._asdict())
         if isinstance(value, (list, tuple, set)):
             return [self.value(v) for v in value]
         if isinstance(value, Path):
