@@ -82,8 +82,23 @@ def defined_after(place: tuple, landing: tuple[int, Where | None]) -> bool:
     if rank != at_rank:
         return rank > at_rank
     # Under the same top-level statement: an included file read before the holder's own
-    # lines, or the holder's file itself further up.
-    return holder is None or doc is not holder.doc or line > holder.node.line
+    # lines, or the holder's file itself further up, or the holder itself above where the
+    # copies go (a class declared in the subnet, above its pools, is a common layout).
+    if holder is None or doc is not holder.doc:
+        return True
+    return line > holder.node.line and line >= _landing_line(holder.node)
+
+
+def _landing_line(block: Block) -> int:
+    """The line where copies go in block: that of its first pool or range (they take its
+    place), else its closing brace's (they go at its end)."""
+    firsts = [n.line for n in block.children
+              if type(n) is Block and n.keyword == "pool" or type(n) is Stmt and n.says("range")]
+    if firsts:
+        return min(firsts)
+    out: list[str] = []
+    block.emit(out)
+    return block.line + "".join(out)[len(block.pre):].count("\n")
 
 
 class Needs:
