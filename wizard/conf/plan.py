@@ -6,7 +6,7 @@ import re
 
 from wizard import forked
 from wizard.answers import Answers
-from wizard.conf import edits, failover, omapi, omapi_key, pairing
+from wizard.conf import edits, failover, omapi, omapi_key, owners, pairing
 from wizard.conf.diff import unified
 from wizard.conf.loader import Loader, LocalLoader, MemoryLoader
 from wizard.conf.located import secrets_in
@@ -182,6 +182,8 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     if not shared:
         pairing.check_one_sided(p, s, "primary", s_spec.address, answers.failover.name)
         pairing.check_one_sided(s, p, "secondary", p_spec.address, answers.failover.name)
+        owners.check(p, s, scope, answers.failover.name, third,
+                     pairing.third_party_peers(s, p, p_spec.address))
     diffs = [] if shared else pairing.compare(
         p, s, lambda h: _in_scope(scope, h) and not pairing.of_third_party(h, third))
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
@@ -194,8 +196,11 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
     # Sharing the primary's model, the secondary declares the primary's subnets and no other:
     # its scope is the primary's (no CIDR worked out for each of a campus's subnets, a few
     # milliseconds).
+    # Nor a subnet whose pools the primary gives to another relationship: the secondary's
+    # pools there stay out of this one, as the primary's do.
     s_scope = scope if shared else failover.Scope(
-        tuple(sub.cidr for sub in p.subnets if scope.subnet(sub)))
+        tuple(sub.cidr for sub in p.subnets
+              if scope.subnet(sub) and not owners.taken(sub, answers.failover.name)))
     # A file that shows no indentation of its own (a new secondary) takes the primary's.
     unit = edits.indent_unit(p.main)
 
