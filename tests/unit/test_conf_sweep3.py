@@ -114,3 +114,22 @@ def test_the_secondarys_copy_of_a_third_server_pool_stays_out_of_the_planned_one
     secondary = plan.main("secondary").after
     assert "pool { range 10.0.1.100 10.0.1.150; }" in secondary
     assert 'pool { failover peer "fo"; range 10.0.2.100 10.0.2.150; }' in secondary
+
+
+# -- pools in a file the subnet includes -------------------------------------------------------
+
+def test_pools_the_secondarys_subnet_includes_are_replaced_in_that_file(tmp_path):
+    # `subnet X { include "pools.conf"; }`, the secondary's range one address short: the
+    # copy was added to the subnet and the included pool left beside it, and the plan
+    # refused with lint findings on its own lines (range-overlap, "line 24 as planned").
+    for side, last in (("p", 50), ("s", 49)):
+        (tmp_path / f"{side}-pools.conf").write_text(
+            f"pool {{\n  range 10.1.0.10 10.1.0.{last};\n}}\n")
+    def main(side: str) -> str:
+        return ("subnet 10.1.0.0 netmask 255.255.255.0 {\n  option routers 10.1.0.1;\n"
+                f'  include "{tmp_path}/{side}-pools.conf";\n}}\n')
+    _, plan = planned_pair(tmp_path, main("p"), main("s"))
+    included = next(f for f in plan.files if f.path.endswith("s-pools.conf"))
+    assert "range 10.1.0.10 10.1.0.50;" in included.after
+    assert "10.1.0.49" not in included.after
+    assert "range" not in plan.main("secondary").after  # nothing added beside the include

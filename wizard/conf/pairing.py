@@ -420,17 +420,26 @@ def _replace_pools(src: Holder, dst: Holder, units: tuple[edits.Units, edits.Uni
     """dst's pools and bare ranges become copies of src's, in the place of dst's first one
     (its comment stays above them)."""
     block = dst.at.node
-    units = (units[0].of(src.at.doc), units[1].of(dst.at.doc))
-    old = {id(p.at.node) for p in dst.pools} | {id(r.at.node) for r in dst.bare_ranges}
+    olds = [p.at for p in dst.pools] + [r.at for r in dst.bare_ranges]
+    old = {id(at.node) for at in olds}
+    # The pools may be in a file the holder includes (`subnet X { include "pools.conf"; }`):
+    # the copies then go where the first of them is, in that file, and every old one goes
+    # from its own file; left there, they would be served beside the copies.
+    first_at = next((at for n in block.children for at in olds if at.node is n), None) or \
+        next((at for at in olds if at.doc is not dst.at.doc), None)
+    doc = first_at.doc if first_at is not None else dst.at.doc
+    units = (units[0].of(src.at.doc), units[1].of(doc))
     new = [edits.copy_node(p.at.node, *units) for p in src.pools]
     new += [edits.copy_node(r.at.node, *units) for r in src.bare_ranges]
-    first = next((i for i, n in enumerate(block.children) if id(n) in old), None)
-    if first is not None and new:
-        edits.replace(block.children, first, new)
+    if first_at is not None and new:
+        siblings = first_at.siblings
+        edits.replace(siblings, next(i for i, n in enumerate(siblings) if n is first_at.node),
+                      new)
         old.discard(id(new[0]))
-    for node in [n for n in block.children if id(n) in old]:
-        edits.remove(block, node)
-    if first is None and new:
+    for at in olds:
+        if id(at.node) in old and any(n is at.node for n in at.siblings):
+            edits.remove(at.owner, at.node)
+    if first_at is None and new:
         edits.append(block, new, units[1])
 
 
