@@ -91,7 +91,12 @@ def copy_node(node: Stmt, src_unit: str, dst_unit: str) -> Stmt:
     node.emit(out)
     base = line_indent(out[0]) or ""
     out[0] = ""
-    copy = snippet("".join(out))
+    text = "".join(out)
+    if "\r" in text:
+        # A copy takes the line endings of the file it goes to, as the lines the plan writes
+        # do: bare \n here, which plan turns into CRLF where that file is written so.
+        text = text.replace("\r\n", "\n")
+    copy = snippet(text)
     restyle(copy, base, "", src_unit, dst_unit)
     return copy
 
