@@ -29,3 +29,37 @@ def test_a_subnet_copied_from_an_lf_primary_into_a_crlf_secondary_is_written_wit
                            _subnet("10.0.0", "\r\n"))
     after = plan.main("secondary").after
     assert "subnet 10.0.1.0" in after and after.count("\n") == after.count("\r\n")
+
+
+# -- existing OMAPI: what changes for its other clients is said ------------------------------
+
+KEY = ("key omapi_key {\n  algorithm hmac-sha256;\n"
+       "  secret c2VjcmV0LW9uZS1mb3ItdGhlLXN3ZWVwNC10ZXN0;\n}\n")
+
+
+def test_an_existing_omapi_port_the_answers_change_is_said_with_how_to_keep_it(tmp_path):
+    # omapi-port 7912 became 7911 (the answers' default) with no word: monitoring that
+    # connects to 7912 stops working after the deployment.
+    config = "omapi-port 7912;\nomapi-key omapi_key;\n" + KEY + _subnet("10.0.0")
+    _, plan = planned_pair(tmp_path, config)
+    assert "omapi-port 7911;" in plan.main("secondary").after
+    for role in ("primary", "secondary"):
+        note = next(n for n in plan.notes if n.startswith(f"{role}: ") and "omapi-port" in n)
+        assert "conf:1: omapi-port 7912 changed to 7911" in note
+        assert "set port = 7912 under [omapi]" in note
+
+
+def test_open_omapi_that_the_plan_puts_behind_a_key_is_said(tmp_path):
+    # omapi-port without omapi-key: omshell and scripts use it without a key. The plan adds
+    # `omapi-key`, which locks them out, and said nothing.
+    _, plan = planned_pair(tmp_path, "omapi-port 7911;\n" + _subnet("10.0.0"))
+    assert "omapi-key omapi_key;" in plan.main("primary").after
+    notes = [n for n in plan.notes if "OMAPI was open" in n]
+    assert [n.split(":")[0] for n in notes] == ["primary", "secondary"]
+    assert all("now requires key omapi_key" in n for n in notes)
+
+
+def test_an_omapi_port_kept_as_it_is_says_nothing_of_it(tmp_path):
+    config = "OMAPI-PORT 7911;\nomapi-key omapi_key;\n" + KEY + _subnet("10.0.0")
+    _, plan = planned_pair(tmp_path, config)
+    assert not [n for n in plan.notes if "omapi-port" in n or "OMAPI was open" in n]

@@ -11,16 +11,30 @@ ALGORITHM = "hmac-md5"  # the only one pypureomapi speaks: what a new key gets
 
 
 def apply(config: Config, port: int, key_name: str, secret: str,
-          default_unit: str = "    ", algorithm: str = ALGORITHM) -> None:
+          default_unit: str = "    ", algorithm: str = ALGORITHM,
+          notes: list[str] | None = None) -> None:
+    """notes gets what changes for the server's other OMAPI clients (another port, a key
+    where there was none): they stop working, and only the diff would show it."""
+    notes = [] if notes is None else notes
     unit = edits.indent_unit(config.main, default_unit)
     missing = []
     if config.omapi_port is not None:
-        edits.set_words(config.omapi_port.node, f"omapi-port {port}")
+        old = config.omapi_port.node.arg(1) or ""
+        if edits.set_words(config.omapi_port.node, f"omapi-port {port}"):
+            notes.append(f"{config.omapi_port.location}: omapi-port {old} changed to {port} "
+                         "(the answers' [omapi] port): every other OMAPI client of this server "
+                         f"must connect to {port}; to keep {old}, set port = {old} under "
+                         "[omapi] in the answers")
     else:
         missing.append(edits.snippet(f"omapi-port {port};"))
     if config.omapi_key is not None:
         edits.set_words(config.omapi_key.node, f"omapi-key {key_name}")
     else:
+        if config.omapi_port is not None:
+            notes.append(f"{config.omapi_port.location}: OMAPI was open (no omapi-key: "
+                         "anyone who reaches the port may change leases and the failover "
+                         f"state); it now requires key {key_name}: every other OMAPI client "
+                         "of this server must authenticate with it")
         missing.append(edits.snippet(f"omapi-key {key_name};"))
     key = config.keys.get(key_name)
     if key is None:

@@ -208,7 +208,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
         done: list[str] = []
         failover.apply(config, spec, side_scope, done, unit)
         omapi.apply(config, answers.omapi.port, answers.omapi.key_name, key.secret, unit,
-                    key.algorithm)
+                    key.algorithm, done)
         files = [_file_plan(spec.role, d, befores, config.resolved) for d in config.docs]
         return files, [f"{spec.role}: {note}" for note in done]
 
