@@ -63,3 +63,19 @@ def test_an_omapi_port_kept_as_it_is_says_nothing_of_it(tmp_path):
     config = "OMAPI-PORT 7911;\nomapi-key omapi_key;\n" + KEY + _subnet("10.0.0")
     _, plan = planned_pair(tmp_path, config)
     assert not [n for n in plan.notes if "omapi-port" in n or "OMAPI was open" in n]
+
+
+def test_a_block_from_a_primary_indented_as_iscs_examples_takes_the_secondarys_spaces(tmp_path):
+    # ISC's examples indent 4 spaces, then a tab for 8 columns (keama/tests/pool42.in4). A
+    # subnet copied from such a primary into a 2-space secondary kept the tab of its pool's
+    # lines, as no run of the primary's 4-space step matched it.
+    def isc(net: str) -> str:
+        return (f"subnet {net}.0 netmask 255.255.255.0 {{\n    pool {{\n"
+                f"\trange {net}.10 {net}.20;\n    }}\n}}\n")
+
+    _, plan = planned_pair(tmp_path, isc("10.0.0") + isc("10.0.1"), _subnet("10.0.0"))
+    after = plan.main("secondary").after
+    copied = after[after.index("subnet 10.0.1.0"):]
+    assert copied == ('subnet 10.0.1.0 netmask 255.255.255.0 {\n  pool {\n'
+                      '    failover peer "fo";\n    range 10.0.1.10 10.0.1.20;\n  }\n}\n')
+    assert_dhcpd_and_lint_accept(plan)

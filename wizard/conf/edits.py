@@ -111,8 +111,19 @@ def restyle(node: Stmt, from_base: str, to_base: str, from_unit: str, to_unit: s
     if from_base == to_base and from_unit == to_unit:
         return
 
+    step = _columns(from_unit) if from_unit != to_unit else 0
+    base_columns = _columns(from_base)
+
     def indent(m) -> str:
         ws = m.group(1)
+        if step:
+            # Counted in columns, a tab to the next multiple of 8 as dhcpd's authors' editors
+            # show it: ISC's own examples indent 4 spaces, then a tab for 8, a tab and 4 spaces
+            # for 12, which no run of one unit matches.
+            columns = _columns(ws) - base_columns
+            if columns >= 0:
+                levels, rest = divmod(columns, step)
+                return "\n" + to_base + to_unit * levels + " " * rest
         if ws.startswith(from_base):
             ws = ws[len(from_base):]
         levels, at = 0, 0
@@ -135,6 +146,13 @@ def restyle(node: Stmt, from_base: str, to_base: str, from_unit: str, to_unit: s
         elif isinstance(item, Block):
             item.tail = fix(item.tail)
             stack.extend((child, False) for child in item.children)
+
+
+def _columns(ws: str) -> int:
+    width = 0
+    for ch in ws:
+        width = width + 8 - width % 8 if ch == "\t" else width + 1
+    return width
 
 
 def _place(nodes: list[Stmt], indent: str) -> None:
