@@ -79,3 +79,34 @@ def test_a_block_from_a_primary_indented_as_iscs_examples_takes_the_secondarys_s
     assert copied == ('subnet 10.0.1.0 netmask 255.255.255.0 {\n  pool {\n'
                       '    failover peer "fo";\n    range 10.0.1.10 10.0.1.20;\n  }\n}\n')
     assert_dhcpd_and_lint_accept(plan)
+
+
+def test_a_stray_tab_in_a_block_copied_between_space_indented_files_becomes_spaces(tmp_path):
+    # keama/tests/groupsubnet4.in4 indents with 4 spaces but one line with a tab: copied to a
+    # 4-space secondary, the tab came along (the steps of the two files being the same, the
+    # copy was not re-indented at all).
+    def subnet(net: str, stray: str) -> str:
+        return (f"subnet {net}.0 netmask 255.255.255.0 {{\n    pool {{\n"
+                f"        range {net}.10 {net}.20;\n    }}\n{stray}option routers {net}.1;\n}}\n")
+
+    primary = subnet("10.0.0", "    ") + subnet("10.0.1", "\t")
+    _, plan = planned_pair(tmp_path, primary, subnet("10.0.0", "    "))
+    after = plan.main("secondary").after
+    assert "\t" not in after
+    assert "\n        option routers 10.0.1.1;\n" in after
+
+
+def test_pools_replaced_from_the_primary_keep_their_lines_at_the_secondarys_columns(tmp_path):
+    # keama/tests/optdatagrouppool4.in4 with the secondary's range shrunk: the primary's pool
+    # replaced the secondary's, and its tab-indented line (8 columns, one step below the
+    # pool) came out as 4 spaces then the tab.
+    def subnet(hi: str) -> str:
+        return ("subnet 10.5.5.0 netmask 255.255.255.0 {\n    pool {\n"
+                f"        range 10.5.5.5 10.5.5.{hi};\n\tgroup fool {{\n"
+                '            option domain-name "x";\n        }\n    }\n}\n')
+
+    _, plan = planned_pair(tmp_path, subnet("10"), subnet("9"))
+    after = plan.main("secondary").after
+    assert "range 10.5.5.5 10.5.5.10;" in after
+    assert "\n        group fool {\n" in after and "    \t" not in after
+    assert_dhcpd_and_lint_accept(plan)

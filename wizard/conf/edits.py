@@ -108,18 +108,19 @@ _LINE_START = re.compile(r"\n([ \t]*+)(?![\r\n])")
 def restyle(node: Stmt, from_base: str, to_base: str, from_unit: str, to_unit: str) -> None:
     """Re-indent the lines inside node (not its own pre, which the caller places): each line
     drops from_base, has its steps of from_unit written in to_unit, and gains to_base."""
-    if from_base == to_base and from_unit == to_unit:
+    if from_base == to_base and from_unit == to_unit and (not to_unit or "\t" in to_unit):
         return
 
-    step = _columns(from_unit) if from_unit != to_unit else 0
+    # Counted in columns, a tab to the next multiple of 8 as dhcpd's authors' editors show
+    # it: ISC's own examples indent 4 spaces, then a tab for 8, a tab and 4 spaces for 12,
+    # which no run of one unit matches. Also between files of one step of spaces: a tab
+    # among them is a stray of the source, not the target's style.
+    step = _columns(from_unit) if from_unit != to_unit or "\t" not in to_unit else 0
     base_columns = _columns(from_base)
 
     def indent(m) -> str:
         ws = m.group(1)
         if step:
-            # Counted in columns, a tab to the next multiple of 8 as dhcpd's authors' editors
-            # show it: ISC's own examples indent 4 spaces, then a tab for 8, a tab and 4 spaces
-            # for 12, which no run of one unit matches.
             columns = _columns(ws) - base_columns
             if columns >= 0:
                 levels, rest = divmod(columns, step)
