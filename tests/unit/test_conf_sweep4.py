@@ -110,3 +110,18 @@ def test_pools_replaced_from_the_primary_keep_their_lines_at_the_secondarys_colu
     assert "range 10.5.5.5 10.5.5.10;" in after
     assert "\n        group fool {\n" in after and "    \t" not in after
     assert_dhcpd_and_lint_accept(plan)
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+def test_an_error_dhcpd_repeats_for_an_overlong_line_is_shown_once():
+    # A 120 kB secret line: dhcpd said "token larger than internal buffer" eighty times, and
+    # the refusal quoted all eighty (with their lines), burying the other error.
+    from wizard.conf.validate import parse_dhcpd_output
+
+    repeated = "/tmp/x.conf line 2: token larger than internal buffer\n  secret x\n  ^\n"
+    output = repeated * 80 + "/tmp/x.conf line 3: semicolon expected.\n  }\n  ^\n"
+    errors = parse_dhcpd_output(output, "/tmp/x.conf", "p.conf", "key k {\n  secret x\n}\n")
+    assert [e.split("\n")[0] for e in errors] == [
+        "p.conf:2:3: token larger than internal buffer", "p.conf:3:3: semicolon expected.",
+        "p.conf: (79 repeats of the errors above left out)"]

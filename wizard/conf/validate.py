@@ -60,6 +60,8 @@ def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]
     secrets = secrets_in(text)
     lines = output.splitlines()
     errors: list[str] = []
+    seen: set[tuple[str, int, str]] = set()
+    repeats = 0
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -84,8 +86,16 @@ def parse_dhcpd_output(output: str, tmp: str, name: str, text: str) -> list[str]
             problem.append(lines[i].strip())
             i += 1
         message = _tidy(" ".join(problem))
+        if (file, number, message) in seen:
+            repeats += 1
+            continue
+        seen.add((file, number, message))
         shown = source[number - 1] if file == name and 0 < number <= len(source) else None
         errors.append(located(file, number, col, message, shown, secrets))
+    if repeats:
+        # dhcpd says "token larger than internal buffer" once per buffer's worth of an
+        # overlong line: eighty copies of one error bury the others.
+        errors.append(f"{name}: ({repeats} repeats of the errors above left out)")
     return errors
 
 
