@@ -125,3 +125,15 @@ def test_an_error_dhcpd_repeats_for_an_overlong_line_is_shown_once():
     assert [e.split("\n")[0] for e in errors] == [
         "p.conf:2:3: token larger than internal buffer", "p.conf:3:3: semicolon expected.",
         "p.conf: (79 repeats of the errors above left out)"]
+
+
+def test_a_secondary_of_hosts_only_gives_its_own_step_to_the_lines_the_plan_writes(tmp_path):
+    # keama/tests/global4.in4: a host block (kept as text, not read into statements) is the
+    # only block, indented 4 spaces; the peer block, the key and the copied subnet took the
+    # primary's tabs.
+    host = "host h {\n    hardware ethernet 00:00:00:00:00:01;\n}\n"
+    _, plan = planned_pair(tmp_path, host.replace("    ", "\t") + _subnet("10.0.0", unit="\t"),
+                           host)
+    after = plan.main("secondary").after
+    assert "\t" not in after
+    assert "\n    secondary;\n" in after and "\n        range 10.0.0.10 10.0.0.20;\n" in after

@@ -18,11 +18,16 @@ def indent_unit(doc: Document, default: str = "    ") -> str:
     """The file's indentation step: a tab, or the most common run of spaces (else default)."""
     seen: Counter[str] = Counter()
     for block in doc.children[:400]:
-        if not isinstance(block, Block):
+        if isinstance(block, Block):
+            inners = [line_indent(child.pre) for child in block.children[:3]]
+        elif type(block) is Opaque:
+            # A host or class block is kept as text: its lines show the step all the same (a
+            # file of hosts and no subnet would otherwise take the other file's).
+            inners = _BODY_INDENT.findall(block.body, 0, 2000)[:3]
+        else:
             continue
         outer = line_indent(block.pre) or ""
-        for child in block.children[:3]:
-            inner = line_indent(child.pre)
+        for inner in inners:
             if inner and len(inner) > len(outer) and inner.startswith(outer):
                 seen[inner[len(outer):]] += 1
         if sum(seen.values()) >= 30:
@@ -47,6 +52,9 @@ class Units:
         if unit is None:
             unit = self._known[id(doc)] = indent_unit(doc, self.main)
         return unit
+
+
+_BODY_INDENT = re.compile(r"\n([ \t]+)(?=[^\s#])")
 
 
 def line_indent(pre: str) -> str | None:
