@@ -52,12 +52,17 @@ def test_missing_final_newline_is_marked():
     ("x\n\x0cy\nz", "x\n\x0cY\nz"),
     ("1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\n3\nX\n5\n6\n7\n8\n9"),
 ])
-def test_lines_without_a_newline_are_marked_wherever_they_are(before, after):
+def test_only_the_last_line_can_lack_a_newline_as_gnu_diff_cuts_lines(before, after):
+    # A lone \r or a form feed ends no line (GNU diff and patch cut at \n only).
+    def cut(text):
+        lines = [line + "\n" for line in text.split("\n")]
+        return lines[:-1] + ([lines[-1][:-1]] if lines[-1] != "\n" else [])
+
     class Codes:
         def get_opcodes(self):
-            return opcodes(before.splitlines(True), after.splitlines(True))
+            return opcodes(cut(before), cut(after))
 
-    a, b = before.splitlines(True), after.splitlines(True)
+    a, b = cut(before), cut(after)
     mark = lambda p, line: p + line + ("" if line.endswith("\n") else "\n\\ No newline at end of file\n")
     body = []
     for group in difflib.SequenceMatcher.get_grouped_opcodes(Codes(), 3):
@@ -67,7 +72,7 @@ def test_lines_without_a_newline_are_marked_wherever_they_are(before, after):
             else:
                 body += [mark("-", x) for x in a[i1:i2]] + [mark("+", x) for x in b[j1:j2]]
     out = unified(before, after, "x", "y")
-    assert "".join(line for line in out.splitlines(True) if not line.startswith(("---", "+++", "@@"))) \
+    assert "".join(line for line in cut(out) if not line.startswith(("---", "+++", "@@"))) \
         == "".join(body)
 
 

@@ -4,6 +4,8 @@ what it must do."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.conf import assert_dhcpd_and_lint_accept, planned_pair
 
 
@@ -137,3 +139,28 @@ def test_a_secondary_of_hosts_only_gives_its_own_step_to_the_lines_the_plan_writ
     after = plan.main("secondary").after
     assert "\t" not in after
     assert "\n    secondary;\n" in after and "\n        range 10.0.0.10 10.0.0.20;\n" in after
+
+
+# -- diffs -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("odd", ["\x0c", "\r", "\x1c", "\x85", "\u2028"])
+def test_a_diff_of_a_file_with_a_form_feed_or_a_lone_cr_applies_with_patch(tmp_path, odd):
+    # Lines were cut where str.splitlines cuts (after a form feed, a lone \r, ...): the hunk
+    # counts disagreed with patch's and a "No newline" marker stood mid-file; patch refused
+    # the diff as malformed.
+    import shutil
+    import subprocess
+
+    from wizard.conf.diff import unified
+
+    if shutil.which("patch") is None:
+        pytest.skip("patch is not installed")
+    before = f"authoritative;\n# a{odd}b\nsubnet x {{\n  a;\n}}\n"
+    after = f"authoritative;\n# a{odd}b\nnew;\nsubnet x {{\n  a;\n  b;\n}}\n"
+    diff = unified(before, after, "a/f", "b/f")
+    assert "No newline" not in diff
+    (tmp_path / "f").write_bytes(before.encode())
+    (tmp_path / "f.diff").write_bytes(diff.encode())
+    subprocess.run(["patch", "-s", str(tmp_path / "f"), str(tmp_path / "f.diff")], check=True)
+    assert (tmp_path / "f").read_bytes() == after.encode()
+

@@ -334,32 +334,38 @@ def _grouped(codes: list, n: int):
         yield group
 
 
-def _prefixed(prefix: str, lines: list[str], whole: bool) -> list[str]:
-    # whole: every line but a text's last ends with a newline, so only the last may need
-    # the marker; otherwise (a lone \r, a form feed) each line is looked at.
-    if whole and (not lines or lines[-1].endswith("\n")):
+def _prefixed(prefix: str, lines: list[str]) -> list[str]:
+    # Every line but a text's last ends with a newline (_lines): only the last may need the
+    # marker.
+    if not lines or lines[-1].endswith("\n"):
         return list(map(prefix.__add__, lines))
     return [_line(prefix, line) for line in lines]
 
 
-def _whole_lines(text: str, lines: list[str]) -> bool:
-    # splitlines cuts after \n and after other breaks; a line holds a \n only at its end.
-    if not lines:
-        return True
-    return text.count("\n") == len(lines) - (not lines[-1].endswith("\n"))
+def _lines(text: str) -> list[str]:
+    """The lines of text as GNU diff and patch count them, cut after each \n only."""
+    lines = text.splitlines(keepends=True)  # in C, but it also cuts after \r, \f, \x1c...
+    if not lines or text.count("\n") == len(lines) - (not lines[-1].endswith("\n")):
+        return lines
+    # A lone \r or a form feed (dhcpd reads both as blanks): cut there, the hunks' counts and
+    # their "No newline" markers mid-file made a diff that patch refused as malformed.
+    lines = [line + "\n" for line in text.split("\n")]
+    last = lines.pop()[:-1]
+    if last:
+        lines.append(last)
+    return lines
 
 
 def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 3) -> str:
     if before == after:
         return ""
-    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    whole_a, whole_b = _whole_lines(before, a), _whole_lines(after, b)
+    a, b = _lines(before), _lines(after)
     out = [f"--- {fromfile}\n", f"+++ {tofile}\n"]
     with paused_gc():  # thousands of tuples, no cycle: the collector would only walk them
         codes = opcodes(a, b)
-    if not (whole_a and whole_b and before.endswith("\n") and after.endswith("\n")):
+    if not (before.endswith("\n") and after.endswith("\n")):
         for group in _grouped(codes, context):
-            _hunk(out, group, a, b, whole_a, whole_b)
+            _hunk(out, group, a, b)
         return "".join(out)
     # Every line of both texts ends with a newline, so none needs the marker: _grouped and
     # _hunk in one loop, without the tuples and calls per hunk (a plan makes thousands). A
@@ -404,12 +410,12 @@ def unified(before: str, after: str, fromfile: str, tofile: str, context: int = 
     return "".join(out)
 
 
-def _hunk(out: list[str], group, a, b, whole_a: bool, whole_b: bool) -> None:
+def _hunk(out: list[str], group, a, b) -> None:
     first, last = group[0], group[-1]
     out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
     for tag, i1, i2, j1, j2 in group:
         if tag == "equal":
-            out += _prefixed(" ", a[i1:i2], whole_a)
+            out += _prefixed(" ", a[i1:i2])
             continue
-        out += _prefixed("-", a[i1:i2], whole_a)
-        out += _prefixed("+", b[j1:j2], whole_b)
+        out += _prefixed("-", a[i1:i2])
+        out += _prefixed("+", b[j1:j2])
