@@ -164,3 +164,13 @@ def test_a_diff_of_a_file_with_a_form_feed_or_a_lone_cr_applies_with_patch(tmp_p
     subprocess.run(["patch", "-s", str(tmp_path / "f"), str(tmp_path / "f.diff")], check=True)
     assert (tmp_path / "f").read_bytes() == after.encode()
 
+
+def test_a_header_paragraph_right_above_the_first_subnet_stays_whole_at_the_top(tmp_path):
+    # "# header\n# more\nsubnet ...": the OMAPI and peer blocks went in between the two
+    # comment lines (a single header line stayed first; a paragraph was cut after its first).
+    config = "# site A\n# by hand\n" + _subnet("10.0.0")
+    _, plan = planned_pair(tmp_path, config)
+    for role in ("primary", "secondary"):
+        after = plan.main(role).after
+        assert after.startswith("# site A\n# by hand\nomapi-port 7911;\n")
+        assert "\n\nsubnet 10.0.0.0" in after

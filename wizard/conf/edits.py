@@ -175,11 +175,15 @@ def _place(nodes: list[Stmt], indent: str) -> None:
 def _split_attached(pre: str) -> tuple[str, str]:
     """pre = lead + attached, where attached is the comment lines right above a statement
     (no blank line between) plus its indentation."""
-    start = pre.rfind("\n") + 1
+    last = start = pre.rfind("\n") + 1
     while start > 0:
         prev = pre.rfind("\n", 0, start - 1)
-        if prev < 0 or not pre[prev + 1:start - 1].lstrip(" \t").startswith("#"):
+        if not pre[prev + 1:start - 1].lstrip(" \t").startswith("#"):
             break
+        if prev < 0:
+            # The comments run from the top of the file: its header, which stays first
+            # whole (a lone comment line there always did; a paragraph was cut in two).
+            return pre[:last], pre[last:]
         start = prev + 1
     return pre[:start], pre[start:]
 
