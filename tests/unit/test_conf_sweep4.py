@@ -174,3 +174,14 @@ def test_a_header_paragraph_right_above_the_first_subnet_stays_whole_at_the_top(
         after = plan.main(role).after
         assert after.startswith("# site A\n# by hand\nomapi-port 7911;\n")
         assert "\n\nsubnet 10.0.0.0" in after
+
+
+def test_a_secondary_whose_wrapper_is_written_flush_left_gives_its_own_step(tmp_path):
+    # `group {` with its subnet flush left and the subnet's lines tab-indented: nothing was
+    # indented right inside a top-level block, so the lines the plan wrote took the primary's
+    # two spaces.
+    wrapped = "group {\n" + _subnet("10.0.0", unit="\t") + "}\n"
+    _, plan = planned_pair(tmp_path, _subnet("10.0.0"), wrapped)
+    after = plan.main("secondary").after
+    assert "\n\tsecondary;\n" in after and "\n\t\tfailover peer \"fo\";\n" in after
+    assert "  " not in after

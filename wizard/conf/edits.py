@@ -18,25 +18,38 @@ def indent_unit(doc: Document, default: str = "    ") -> str:
     """The file's indentation step: a tab, or the most common run of spaces (else default)."""
     seen: Counter[str] = Counter()
     for block in doc.children[:400]:
-        if isinstance(block, Block):
-            inners = [line_indent(child.pre) for child in block.children[:3]]
-        elif type(block) is Opaque:
-            # A host or class block is kept as text: its lines show the step all the same (a
-            # file of hosts and no subnet would otherwise take the other file's).
-            inners = _BODY_INDENT.findall(block.body, 0, 2000)[:3]
-        else:
-            continue
-        outer = line_indent(block.pre) or ""
-        for inner in inners:
-            if inner and len(inner) > len(outer) and inner.startswith(outer):
-                seen[inner[len(outer):]] += 1
+        seen.update(_steps(block))
         if sum(seen.values()) >= 30:
             break
+    if not seen:
+        # Nothing indented right inside the top-level blocks: a wrapper whose contents are
+        # written flush left (`group {` NEWLINE `subnet ... {`) shows the step one level down.
+        for block in doc.children[:400]:
+            if isinstance(block, Block):
+                for child in block.children[:3]:
+                    seen.update(_steps(child))
+            if sum(seen.values()) >= 30:
+                break
     if not seen:
         return default
     # What most_common(1) gives (the first of the most seen), without its import of heapq.
     unit = max(seen, key=seen.__getitem__)
     return "\t" if "\t" in unit else unit
+
+
+def _steps(block: Stmt) -> list[str]:
+    """How much deeper than block its first few lines inside are indented."""
+    if isinstance(block, Block):
+        inners = [line_indent(child.pre) for child in block.children[:3]]
+    elif type(block) is Opaque:
+        # A host or class block is kept as text: its lines show the step all the same (a
+        # file of hosts and no subnet would otherwise take the other file's).
+        inners = _BODY_INDENT.findall(block.body, 0, 2000)[:3]
+    else:
+        return []
+    outer = line_indent(block.pre) or ""
+    return [inner[len(outer):] for inner in inners
+            if inner and len(inner) > len(outer) and inner.startswith(outer)]
 
 
 class Units:
