@@ -39,19 +39,50 @@ def _shared(role: str, lines: str) -> str:
             "  }\n}\n")
 
 
+def _answers_named(tmp_path, name: str):
+    from wizard.answers import load_answers
+
+    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover="", omapi="").replace(
+        'name = "fo"', f'name = "{name}"'))
+    return load_answers(tmp_path / "answers.toml")
+
+
+def _plan_named(tmp_path, name: str, primary: str, secondary: str):
+    from wizard.conf.plan import plan_pair
+
+    (tmp_path / "p.conf").write_text(primary)
+    (tmp_path / "s.conf").write_text(secondary)
+    return plan_pair(_answers_named(tmp_path, name), str(tmp_path / "p.conf"),
+                     str(tmp_path / "s.conf"))
+
+
+SECOND_POOL = "    pool { range 198.51.100.30 198.51.100.40; }\n"
+
+
 @needs_dhcpd
 def test_pools_inheriting_the_peer_of_their_shared_network_are_left_in_it(tmp_path):
-    # The peer block inside the shared-network gives every later pool of it that peer:
-    # the plan wrote `failover peer "fo";` into the second pool (a second relationship
-    # between the same two servers, taking the pool out of the one it was in).
-    second = "    pool { range 198.51.100.30 198.51.100.40; }\n"
-    _, plan = planned_pair(tmp_path, _shared("primary", second), _shared("secondary", second))
+    # The peer block inside the shared-network gives every later pool of it that peer: the
+    # plan wrote `failover peer "fo";` into the second pool (a second relationship between
+    # the same two servers, taking the pool out of the one it was in). Planned under the
+    # relationship's own name, the inherited pool stays in it (named there, as the plan
+    # names every pool it puts in failover: dhcpd counts only those as referring).
+    plan = _plan_named(tmp_path, "old", _shared("primary", SECOND_POOL),
+                       _shared("secondary", SECOND_POOL))
     for role in ("primary", "secondary"):
         after = plan.main(role).after
-        assert after.count('failover peer "old";') == 1, after
-        assert 'failover peer "fo"' not in after, after
-    assert any("already belongs to failover peer 'old'" in n for n in plan.notes), plan.notes
+        assert after.count('failover peer "old";') == 2 and 'peer "fo"' not in after, after
+        assert after.count('failover peer "old" {') == 1, after
     assert_dhcpd_and_lint_accept(plan)
+
+
+def test_pools_inheriting_another_relationship_count_as_taken_by_it(tmp_path):
+    # Under another name than the answers', both pools are that relationship's: refused,
+    # not planned as if the inherited one were free (test_conf_sweep4 has the explicit case).
+    with pytest.raises(InputError) as err:
+        planned_pair(tmp_path, _shared("primary", SECOND_POOL),
+                     _shared("secondary", SECOND_POOL))
+    assert 'every pool in scope (2, this one first) already belongs to failover peer "old"' \
+        in err.value.message
 
 
 @needs_dhcpd
@@ -136,16 +167,8 @@ def test_a_relationship_with_the_partner_on_one_side_only_is_refused_up_front(tm
 
 
 def test_the_same_relationship_named_in_the_answers_is_completed(tmp_path):
-    from wizard.answers import load_answers
-    from wizard.conf.plan import plan_pair
-
     half = _peer("old", "secondary") + SUBNET.replace("pool {", 'pool { failover peer "old";')
-    (tmp_path / "p.conf").write_text(SUBNET)
-    (tmp_path / "s.conf").write_text(half)
-    (tmp_path / "answers.toml").write_text(ANSWERS.format(failover="", omapi="").replace(
-        'name = "fo"', 'name = "old"'))
-    plan = plan_pair(load_answers(tmp_path / "answers.toml"), str(tmp_path / "p.conf"),
-                     str(tmp_path / "s.conf"))
+    plan = _plan_named(tmp_path, "old", SUBNET, half)
     assert 'failover peer "old" {' in plan.main("primary").after
     assert_dhcpd_and_lint_accept(plan)
 

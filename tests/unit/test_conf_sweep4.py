@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers.conf import assert_dhcpd_and_lint_accept, planned_pair
+from wizard.errors import InputError
 
 
 def _subnet(net: str, nl: str = "\n", unit: str = "  ") -> str:
@@ -185,3 +186,31 @@ def test_a_secondary_whose_wrapper_is_written_flush_left_gives_its_own_step(tmp_
     after = plan.main("secondary").after
     assert "\n\tsecondary;\n" in after and "\n\t\tfailover peer \"fo\";\n" in after
     assert "  " not in after
+
+
+# -- existing failover under another name ----------------------------------------------------
+
+def _peer(role: str, name: str) -> str:
+    me, other = ("198.51.100.11", "198.51.100.12")[::1 if role == "primary" else -1]
+    extra = "  mclt 3600;\n  split 128;\n" if role == "primary" else ""
+    return (f'failover peer "{name}" {{\n  {role};\n  address {me};\n  port 647;\n'
+            f"  peer address {other};\n  peer port 647;\n{extra}}}\n")
+
+
+def test_a_pair_whose_every_pool_is_in_another_relationship_is_a_located_error(tmp_path):
+    # Both servers already run "dhcp-failover"; the answers say "fo". The plan left every
+    # pool alone, declared nothing, exited 0: check and drill then look for "fo" in vain.
+    pool = _subnet("10.0.0").replace("pool {\n", 'pool {\n    failover peer "dhcp-failover";\n')
+    with pytest.raises(InputError) as info:
+        planned_pair(tmp_path, _peer("primary", "dhcp-failover") + pool,
+                     _peer("secondary", "dhcp-failover") + pool)
+    assert str(info.value).startswith(f"{tmp_path / 'p.conf'}:11:")
+    assert 'failover peer "dhcp-failover"' in str(info.value)
+    assert 'set name = "dhcp-failover" under [failover]' in info.value.hint
+
+
+def test_pools_left_to_another_relationship_beside_free_ones_still_plan(tmp_path):
+    pool = _subnet("10.0.0").replace("pool {\n", 'pool {\n    failover peer "old";\n')
+    primary = _peer("primary", "old").replace("198.51.100.12", "198.51.100.13") + pool
+    _, plan = planned_pair(tmp_path, primary + _subnet("10.0.1"), _subnet("10.0.1"))
+    assert 'failover peer "fo" {' in plan.main("primary").after

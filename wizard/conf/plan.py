@@ -174,7 +174,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
                    {("secondary", d.path): d.source for d in s.docs})
     input_secrets = _secrets(p, s)
     scope = failover.Scope(answers.failover.pools)
-    _check_scope(p, answers, scope)
+    bare = _check_scope(p, answers, scope)
     notes: list[str] = []
     p_spec, s_spec = peer_specs(answers)
     # Pools of a relationship the primary has with a third server stay as they are, there.
@@ -184,6 +184,7 @@ def _plan_pair(answers: Answers, primary_path: str, secondary_path: str, loader:
         pairing.check_one_sided(s, p, "secondary", p_spec.address, answers.failover.name)
         owners.check(p, s, scope, answers.failover.name, third,
                      pairing.third_party_peers(s, p, p_spec.address))
+    _check_taken(p, answers, scope, bare)
     diffs = [] if shared else pairing.compare(
         p, s, lambda h: _in_scope(scope, h) and not pairing.of_third_party(h, third))
     if diffs and pairing.match_secondary(p, s, diffs, notes, answers.failover.name):
@@ -316,7 +317,8 @@ def _in_scope(scope: failover.Scope, holder) -> bool:
     return scope.shared_ranges(holder, pairing._ranges(holder))
 
 
-def _check_scope(primary: Config, answers: Answers, scope: failover.Scope) -> None:
+def _check_scope(primary: Config, answers: Answers, scope: failover.Scope) -> bool:
+    """Refuse answers whose scope cannot be planned; whether bare ranges are in it."""
     known = {s.cidr for s in primary.subnets} if answers.failover.pools else set()
     for cidr in answers.failover.pools or ():
         if cidr not in known:
@@ -336,10 +338,31 @@ def _check_scope(primary: Config, answers: Answers, scope: failover.Scope) -> No
                           "failover whole",
                           f"add {', '.join(out)} to failover.pools, or split the pool so that "
                           "each pool's ranges lie in chosen subnets only")
-    if not any(scope.pool(pool) for pool in primary.pools) and not any(
-            scope.subnet(sub) and sub.bare_ranges for sub in primary.subnets) and not any(
-            scope.shared_ranges(net, net.bare_ranges) for net in primary.shared_networks
-            if net.bare_ranges):
+    bare = any(scope.subnet(sub) and sub.bare_ranges for sub in primary.subnets) or any(
+        scope.shared_ranges(net, net.bare_ranges) for net in primary.shared_networks
+        if net.bare_ranges)
+    if not any(scope.pool(pool) for pool in primary.pools) and not bare:
         raise InputError(f"{primary.main.path} has no pool or range to put under failover",
                          "dhcpd refuses a failover peer that no pool refers to; add a pool with "
                          "a range, or choose subnets that have one in failover.pools")
+    return bare
+
+
+def _check_taken(primary: Config, answers: Answers, scope: failover.Scope, bare: bool) -> None:
+    """After the refusals that say more (a relationship one server lacks): every pool in
+    scope already in another relationship of the pair."""
+    name = answers.failover.name
+    chosen = [pool for pool in primary.pools if scope.pool(pool) and not pool.no_failover]
+    taken = [pool for pool in chosen if pool.peer not in (None, name)]
+    if taken and len(taken) == len(chosen) and not bare:
+        # Each such pool is left to its relationship: the plan would declare nothing of the
+        # answers' one, and every later step (check, drill) would look for it in vain.
+        others = sorted({pool.peer for pool in taken})
+        which = "the only pool in scope" if len(taken) == 1 else \
+            f"every pool in scope ({len(taken)}, this one first)"
+        peers = " or ".join(f'"{other}"' for other in others)
+        raise _at(taken[0].at, f"{which} already belongs to failover peer {peers}; the "
+                  f"answers name the relationship \"{name}\", which would get no pool",
+                  f"to plan the existing relationship, set name = \"{others[0]}\" under "
+                  f"[failover] in the answers; to add \"{name}\" beside it, give it pools of "
+                  "its own")
