@@ -108,7 +108,13 @@ def test_ssh_cut_while_the_new_release_starts_the_restart_completes_and_the_wiza
     try:
         with Continuity(lab_spec, every=1.0) as probe:
             reader.start()
-            proc.wait(300)
+            try:
+                proc.wait(300)
+            except subprocess.TimeoutExpired:
+                pytest.fail("the upgrade was still running 300 s on"
+                            + (f", {time.monotonic() - cut_at[0]:.0f} s after the cut"
+                               if cut_at else ", the cut never made") + ":\n"
+                            + "".join(seen)[-4000:])
             reader.join(10)
             stopped = time.monotonic()
             subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "inet",

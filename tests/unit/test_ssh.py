@@ -54,3 +54,51 @@ def test_sudo_refusal_is_recognised():
     res = ssh.CommandResult("sudo -n -- sh -c id", 1, "", "sudo: a password is required\n", 0.01)
     assert ssh.sudo_refused(res)
     assert not ssh.sudo_refused(ssh.CommandResult("x", 1, "", "cat: x: No such file\n", 0.01))
+
+
+class _UnansweredExec:
+    """What paramiko's Channel does with an exec request the server never answers (packets
+    dropped, the connection still open): exec_command waits for the answer with no timeout,
+    and only close() ends the wait, with "Channel closed."."""
+
+    def __init__(self, answer: bool = False):
+        import threading
+
+        self.closed = False
+        self.event = threading.Event()
+        if answer:
+            self.event.set()
+
+    def exec_command(self, command: str) -> None:
+        import paramiko
+
+        self.event.wait()
+        if self.closed:
+            raise paramiko.SSHException("Channel closed.")
+
+    def close(self) -> None:
+        self.closed = True
+        self.event.set()
+
+
+def test_an_exec_request_the_server_never_answers_times_out():
+    # A link cut at that instant held an upgrade's restart poll for good (CI: 300 s).
+    import socket
+    import time
+
+    import pytest
+
+    chan = _UnansweredExec()
+    start = time.monotonic()
+    with pytest.raises(socket.timeout):
+        ssh._exec(chan, "true", 0.3)
+    assert time.monotonic() - start < 5 and chan.closed
+
+
+def test_an_answered_exec_request_leaves_the_channel_open():
+    import time
+
+    chan = _UnansweredExec(answer=True)
+    ssh._exec(chan, "true", 0.2)
+    time.sleep(0.4)  # past the deadline: the watchdog was stood down
+    assert not chan.closed

@@ -76,6 +76,31 @@ def sudo_refused(result: CommandResult) -> bool:
         or "a terminal is required" in err)
 
 
+def _exec(chan, command: str, timeout: float) -> None:
+    """chan.exec_command, bounded: paramiko waits for the server's answer to the request
+    without a timeout, so a link cut at that instant (packets dropped, the TCP connection
+    still open) held a run, and the upgrade behind it, for good (seen in CI: 300 s). At
+    the deadline the channel is closed, which ends the wait; the run then counts as timed
+    out."""
+    fired = threading.Event()
+
+    def expire() -> None:
+        fired.set()
+        chan.close()
+
+    watchdog = threading.Timer(max(0.1, timeout), expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        chan.exec_command(command)
+    except Exception:  # noqa: BLE001 - paramiko says "Channel closed." for the watchdog's close
+        if fired.is_set():
+            raise socket.timeout from None
+        raise
+    finally:
+        watchdog.cancel()
+
+
 class Connection:
     """An authenticated SSH transport to one host (`role` names it in the session)."""
 
@@ -126,7 +151,7 @@ class Connection:
                            "the connection was lost; run the check again") from None
         try:
             chan.settimeout(max(0.1, timeout))
-            chan.exec_command(command)
+            _exec(chan, command, timeout)
             if stdin is not None:
                 try:
                     chan.sendall(stdin.encode())
