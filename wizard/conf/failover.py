@@ -62,6 +62,12 @@ class Scope:
             return self.subnet(pool.subnet)
         return self.shared_ranges(pool.shared, pool.ranges)
 
+    def bare_ranges_in(self, config: Config) -> bool:
+        """Whether config has a range outside any pool in scope (the plan wraps it in one)."""
+        return any(self.subnet(sub) and sub.bare_ranges for sub in config.subnets) or any(
+            self.shared_ranges(net, net.bare_ranges) for net in config.shared_networks
+            if net.bare_ranges)
+
     def shared_ranges(self, shared, ranges: list[Range]) -> bool:
         chosen = [s for s in shared.subnets if self.subnet(s)]
         if not ranges:

@@ -100,6 +100,14 @@ class Pool(_Record):
             return self.shared.peer_ref.arg(2)
         return None
 
+    def peer_at(self) -> tuple[Where, int]:
+        """Where a refusal about the pool's peer points: the statement that names it (the
+        pool's own, else its shared-network's) at the name, else the pool itself."""
+        ref = self.peer_ref or (self.shared.peer_ref if self.shared is not None else None)
+        if ref is None:
+            return self.at, 0
+        return Where(self.at.doc, ref, self.at.node, self.at.anchor), 2
+
 
 class Subnet(_Record):
     __slots__ = ("at", "network", "mask", "shared", "pools", "bare_ranges", "_cidr")

@@ -12,7 +12,7 @@ that leaves no pool for the planned one).
 from __future__ import annotations
 
 from wizard.conf import failover
-from wizard.conf.model import Config, Pool, Subnet, Where, _at
+from wizard.conf.model import Config, Pool, Subnet, _at
 
 
 def taken(subnet: Subnet, name: str) -> bool:
@@ -43,16 +43,12 @@ def _check_side(mine: Config, theirs: Config, roles: tuple[str, str], scope: fai
             free = True
         elif peer not in theirs.peers:
             others.setdefault(peer, pool)
-    free = free or any(scope.subnet(sub) and sub.bare_ranges for sub in mine.subnets) or any(
-        scope.shared_ranges(net, net.bare_ranges) for net in mine.shared_networks
-        if net.bare_ranges)
+    free = free or scope.bare_ranges_in(mine)
     for peer, pool in others.items():
         if peer in third and free:
             continue  # this side's pair with another server: left to that pair
         declared = mine.peers.get(peer)
-        # Where the pool says so (as pairing's refusal of a copy naming that peer does).
-        ref = pool.peer_ref or (pool.shared.peer_ref if pool.shared is not None else None)
-        at = Where(pool.at.doc, ref, pool.at.node, pool.at.anchor) if ref is not None else pool.at
+        at, word = pool.peer_at()  # where the pool says so
         address = declared.value("peer address") if declared is not None else None
         partner = f" (with {address})" if address else ""
         raise _at(at, f"the {roles[0]}'s pools in scope already belong to failover peer "
@@ -63,4 +59,4 @@ def _check_side(mine: Config, theirs: Config, roles: tuple[str, str], scope: fai
                   "[failover] (and the hosts or addresses of its two peers) in the answers; or "
                   "take those "
                   f"pools out of it on the {roles[0]}, or out of failover.pools",
-                  2 if ref is not None else 0)
+                  word)

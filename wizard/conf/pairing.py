@@ -389,13 +389,12 @@ def _check_secondary_only(holder: Holder) -> None:
     for pool in holder.pools:
         if pool.peer is None:
             continue
-        ref = pool.peer_ref or (pool.shared.peer_ref if pool.shared is not None else None)
-        at = Where(pool.at.doc, ref, pool.at.node, pool.at.anchor) if ref is not None else pool.at
+        at, word = pool.peer_at()
         raise _at(at, f"{holder_key(holder)}, which the primary does not declare, has a pool in "
                   f"failover peer \"{pool.peer}\" on the secondary: the two peers would not "
                   "have the same pools",
                   "declare it with the same pools on the primary too, or take this pool out of "
-                  "failover on the secondary, then plan again", 2 if ref is not None else 0)
+                  "failover on the secondary, then plan again", word)
 
 
 def _check_peers(pools: list, declared: set[str], src: Holder) -> None:
@@ -406,14 +405,13 @@ def _check_peers(pools: list, declared: set[str], src: Holder) -> None:
         peer = pool.peer
         if peer is None or peer in declared:
             continue
-        ref = pool.peer_ref or (pool.shared.peer_ref if pool.shared is not None else None)
-        at = Where(pool.at.doc, ref, pool.at.node, pool.at.anchor) if ref is not None else pool.at
+        at, word = pool.peer_at()
         raise _at(at, f"{holder_key(src)} must be copied to the secondary so that both peers "
                   f"have the same pools, but this pool of the primary belongs to failover peer "
                   f"\"{peer}\", which the secondary does not declare",
                   f"the two servers must declare the same failover peers: declare "
                   f"\"{peer}\" on the secondary too, or take the pool out of that "
-                  "relationship on the primary", 2)
+                  "relationship on the primary", word)
 
 
 def _replace_pools(src: Holder, dst: Holder, units: tuple[edits.Units, edits.Units]) -> None:

@@ -338,9 +338,7 @@ def _check_scope(primary: Config, answers: Answers, scope: failover.Scope) -> bo
                           "failover whole",
                           f"add {', '.join(out)} to failover.pools, or split the pool so that "
                           "each pool's ranges lie in chosen subnets only")
-    bare = any(scope.subnet(sub) and sub.bare_ranges for sub in primary.subnets) or any(
-        scope.shared_ranges(net, net.bare_ranges) for net in primary.shared_networks
-        if net.bare_ranges)
+    bare = scope.bare_ranges_in(primary)
     if not any(scope.pool(pool) for pool in primary.pools) and not bare:
         raise InputError(f"{primary.main.path} has no pool or range to put under failover",
                          "dhcpd refuses a failover peer that no pool refers to; add a pool with "
