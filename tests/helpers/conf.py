@@ -86,6 +86,18 @@ def assert_dhcpd_and_lint_accept(plan) -> None:
     assert [f.render() for f in findings if f.severity == "error"] == []
 
 
+def assert_replans_to_no_change(tmp_path: Path, out: Path, capsys) -> None:
+    """A plan of the tree that `plan --out` wrote to out finds nothing left to change."""
+    from wizard.cli import main
+
+    capsys.readouterr()
+    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                 str(out / "primary.conf"), str(out / "secondary.conf"),
+                 "--session", str(tmp_path / "again")]) == 0
+    printed = capsys.readouterr().out
+    assert "no change" in printed and "+++" not in printed
+
+
 def plan_values(plan) -> tuple:
     """Everything a plan says, as plain values, its generated secret (if any) masked: two
     runs each generate their own."""

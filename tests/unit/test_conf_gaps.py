@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.helpers.conf import (ANSWERS, DHCPD, answers, assert_dhcpd_and_lint_accept,
-                                needs_dhcpd, planned_pair)
+                                assert_replans_to_no_change, needs_dhcpd, planned_pair)
 from wizard.cli import main
 from wizard.conf.tokens import unescaped
 from wizard.errors import InputError
@@ -85,6 +85,21 @@ def test_pools_inheriting_another_relationship_count_as_taken_by_it(tmp_path):
         in err.value.message
 
 
+def _planned_tree(tmp_path, text: str):
+    """The tree `plan --out` writes for text as both peers' config, which dhcpd -t run
+    beside it accepts; where it was written."""
+    for name in ("p.conf", "s.conf"):
+        (tmp_path / name).write_text(text)
+        assert subprocess.run([DHCPD, "-4", "-t", "-cf", name], cwd=tmp_path,
+                              capture_output=True).returncode == 0
+    answers(tmp_path)
+    out = tmp_path / "out"
+    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
+                 str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out", str(out),
+                 "--session", str(tmp_path / "session")]) == 0
+    return out
+
+
 @needs_dhcpd
 def test_a_tree_whose_nested_include_names_its_path_from_the_main_files_directory(tmp_path,
                                                                                  capsys):
@@ -93,28 +108,15 @@ def test_a_tree_whose_nested_include_names_its_path_from_the_main_files_director
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.conf").write_text('  include "sub/b.conf";\n')
     (tmp_path / "sub" / "b.conf").write_text("  pool { range 198.51.100.10 198.51.100.20; }\n")
-    for name in ("p.conf", "s.conf"):
-        (tmp_path / name).write_text('subnet 198.51.100.0 netmask 255.255.255.0 {\n'
-                                     '  include "sub/a.conf";\n}\n')
-        assert subprocess.run([DHCPD, "-4", "-t", "-cf", name], cwd=tmp_path,
-                              capture_output=True).returncode == 0
-    answers(tmp_path)
-    out = tmp_path / "out"
-    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                 str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out", str(out),
-                 "--session", str(tmp_path / "session")]) == 0
+    out = _planned_tree(tmp_path, 'subnet 198.51.100.0 netmask 255.255.255.0 {\n'
+                                  '  include "sub/a.conf";\n}\n')
     for role in ("primary", "secondary"):
         copy = out / f"{role}-includes" / str(tmp_path / "sub" / "b.conf").lstrip("/")
         assert 'failover peer "fo";' in copy.read_text()
         proc = subprocess.run([DHCPD, "-4", "-t", "-cf", str(out / f"{role}.conf")],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
-    capsys.readouterr()
-    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                 str(out / "primary.conf"), str(out / "secondary.conf"),
-                 "--session", str(tmp_path / "again")]) == 0
-    printed = capsys.readouterr().out
-    assert "no change" in printed and "+++" not in printed
+    assert_replans_to_no_change(tmp_path, out, capsys)
 
 
 @pytest.mark.parametrize("written, name", [
@@ -129,25 +131,13 @@ def test_an_include_whose_file_name_has_an_escaped_quote_is_planned(tmp_path, ca
     # dhcpd reads `include "x\"y.conf"` as the file x"y.conf; the plan looked for x\"y.conf
     # and refused a config dhcpd accepts.
     (tmp_path / 'x"y.conf').write_text("  pool { range 198.51.100.10 198.51.100.20; }\n")
-    text = 'subnet 198.51.100.0 netmask 255.255.255.0 {\n  include "x\\"y.conf";\n}\n'
-    for name in ("p.conf", "s.conf"):
-        (tmp_path / name).write_text(text)
-        assert subprocess.run([DHCPD, "-4", "-t", "-cf", name], cwd=tmp_path,
-                              capture_output=True).returncode == 0
-    answers(tmp_path)
-    out = tmp_path / "out"
-    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                 str(tmp_path / "p.conf"), str(tmp_path / "s.conf"), "--out", str(out),
-                 "--session", str(tmp_path / "session")]) == 0
+    out = _planned_tree(tmp_path, 'subnet 198.51.100.0 netmask 255.255.255.0 {\n'
+                                  '  include "x\\"y.conf";\n}\n')
     assert 'failover peer "fo";' in (out / "primary-includes" / str(tmp_path).lstrip("/")
                                      / 'x"y.conf').read_text()
     assert subprocess.run([DHCPD, "-4", "-t", "-cf", str(out / "primary.conf")],
                           capture_output=True).returncode == 0
-    capsys.readouterr()
-    assert main(["plan", "--answers", str(tmp_path / "answers.toml"), "--from",
-                 str(out / "primary.conf"), str(out / "secondary.conf"),
-                 "--session", str(tmp_path / "again")]) == 0
-    assert "no change" in capsys.readouterr().out
+    assert_replans_to_no_change(tmp_path, out, capsys)
 
 
 @pytest.mark.parametrize("role", ["primary", "secondary"])
