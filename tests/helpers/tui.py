@@ -324,6 +324,20 @@ async def until(pilot, condition, timeout: float = 10.0) -> bool:
     return bool(condition())  # at the deadline, whatever still stands in the way is raised
 
 
+async def click(pilot, app, selector: str, timeout: float = 10.0) -> None:
+    """Click a widget as the operator would: scrolled into view first. A widget below the
+    fold has an empty region, and the pilot's click then lands at (0, 0), the header's
+    command-palette icon (seen in CI: the palette opened on the protection step, whose
+    outcome text had pushed the tick box down)."""
+    assert await until(pilot, lambda: bool(app.screen.query(selector)), timeout), \
+        f"no {selector} on {type(app.screen).__name__}"
+    widget = app.screen.query_one(selector)
+    widget.scroll_visible(animate=False, immediate=True)
+    assert await until(pilot, lambda: widget.region.area > 0, timeout), \
+        f"{selector} on {type(app.screen).__name__} never came into view"
+    assert await pilot.click(widget), f"the click at {selector} landed elsewhere"
+
+
 async def answer(pilot, app, button: str = "yes", timeout: float = 10.0) -> None:
     """Answer the modal on top with one of its buttons, and wait until it has gone. A click
     at a modal just pushed can miss on a busy machine (its buttons not laid out yet): the

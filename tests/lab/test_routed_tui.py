@@ -12,7 +12,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.conftest import run_cli
-from tests.helpers.tui import plain, until
+from tests.helpers.tui import click, plain, until
 from tests.lab.test_tui_lab import SIZE, forward
 from wizard.answers import load_answers
 from wizard.lab import lifecycle
@@ -41,7 +41,7 @@ def test_the_whole_guide_on_the_routed_lab_through_apply_and_drill(routed_lab, r
             await forward(pilot, app, "ClockScreen")
             assert await until(pilot, lambda: app.screen.state.skew is not None, 30)
             await pilot.pause()
-            await pilot.click("#override")   # the lab's chronyds have no upstream
+            await click(pilot, app, "#override")   # the lab's chronyds have no upstream
             await forward(pilot, app, "NetworksScreen")
             assert await until(pilot, lambda: bool(app.screen.state.networks), 30)
             assert str(routed_spec.served_network) in [n.cidr for n in app.screen.state.chosen()]
@@ -110,7 +110,7 @@ async def protect(pilot, app, spec):
     assert "applied and verified" in outcome and "persisted" in outcome, outcome
     gate = plain(app.screen.query_one("#gate"))
     assert "firewall rules" not in gate and "not tunnelled" in gate, gate
-    await pilot.click("#override")
+    await click(pilot, app, "#override")
 
 
 def omapi_from_everywhere(spec) -> dict:

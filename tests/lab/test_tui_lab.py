@@ -9,7 +9,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.helpers.apply import fresh
-from tests.helpers.tui import answer, next_enabled, plain, until
+from tests.helpers.tui import answer, click, next_enabled, plain, until
 from wizard.lab import lifecycle
 from wizard.record.session import read_events
 
@@ -54,7 +54,7 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
             assert "agree only with each other" in plain(app.screen.query_one("#ntp"))
             assert not next_enabled(app)
             await pilot.pause()
-            await pilot.click("#override")
+            await click(pilot, app, "#override")
             await forward(pilot, app, "NetworksScreen")
             assert await until(pilot, lambda: bool(app.screen.state.networks), 30)
             assert subnet in [n.cidr for n in app.screen.state.chosen()]
@@ -89,7 +89,7 @@ def test_the_whole_guide_on_the_lab_through_apply_and_drill(lab, lab_spec, tmp_p
             gate = plain(app.screen.query_one("#gate"))
             assert "firewall rules" in gate and "tunnel" not in gate, gate
             assert await until(pilot, lambda: app.screen.running is None, 30)
-            await pilot.click("#override")
+            await click(pilot, app, "#override")
             await forward(pilot, app, "DoneScreen")
             assert await until(pilot, lambda: plain(app.screen.query_one("#final"))
                                .count(" normal, partner normal") == 2, 30)

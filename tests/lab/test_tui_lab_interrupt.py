@@ -11,7 +11,7 @@ import pytest
 from screens.app import WizardApp
 from tests.helpers.apply import fresh
 from tests.helpers.interrupt import assert_valid_and_serving, confs, wait_serving
-from tests.helpers.tui import plain, until
+from tests.helpers.tui import click, plain, until
 from tests.lab.test_tui_lab import SIZE, forward, name
 from wizard.record.session import read_events
 
@@ -30,7 +30,7 @@ async def to_apply(pilot, app):
         if screen == "ClockScreen":
             # The lab's chronyds have no upstream: a warning only an override goes past.
             await pilot.pause()
-            await pilot.click("#override")
+            await click(pilot, app, "#override")
     app.screen.query_one("#confirm").value = True
     await forward(pilot, app, "ApplyScreen")
 
@@ -45,7 +45,7 @@ def timeline(app) -> str:
 
 async def confirm(pilot, app, button: str = "#yes"):
     assert await until(pilot, lambda: bool(app.screen.query(button)), 10), name(app)
-    await pilot.click(button)
+    await click(pilot, app, button)
 
 
 async def exited(pilot, app, timeout: float) -> None:

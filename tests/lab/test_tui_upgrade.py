@@ -12,7 +12,7 @@ import pytest
 
 from screens.app import WizardApp
 from tests.helpers.lab import sh, ssh
-from tests.helpers.tui import answer, plain, until
+from tests.helpers.tui import answer, click, plain, until
 from tests.lab.test_tui_lab import SIZE, name
 from tests.helpers.upgrade import (assert_answered_but_at_restarts, production_pair, states,
                                    version)
@@ -190,7 +190,7 @@ def test_stop_in_the_first_window_leaves_the_survivor_serving_and_says_how_to_re
             assert await until(pilot, lambda: bool(app.screen.query("#choice-restore")), 10)
             body = plain(app.screen.query_one(".modal-body"))
             assert "primary is out of service right now" in body, body
-            await pilot.click("#choice-restore")
+            await click(pilot, app, "#choice-restore")
             assert await until(pilot, lambda: app.return_code is not None, 90), \
                 text(app, "#steps")[-3000:]
     asyncio.run(walk())

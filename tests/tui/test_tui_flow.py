@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from screens.app import WizardApp
-from tests.helpers.tui import ANSWERS, SECRET, FakeEngine, answer, next_enabled, plain, until
+from tests.helpers.tui import ANSWERS, SECRET, FakeEngine, answer, click, next_enabled, plain, until
 from wizard.answers import load_answers
 from wizard.flow.steps import WizardState
 
@@ -76,7 +76,7 @@ def test_the_whole_guide_in_order_with_what_each_screen_shows():
             # The routed, untrusted path still wants a tunnel: going on past it is explicit.
             assert not next_enabled(app) and "not tunnelled" in \
                 plain(app.screen.query_one("#gate"))
-            await pilot.click("#override")
+            await click(pilot, app, "#override")
             await next_step(pilot, app, "DoneScreen")
             assert await until(pilot, lambda: "normal" in plain(app.screen.query_one("#final")))
             assert app.engine.session_path in plain(app.screen.query_one("#record"))
@@ -162,7 +162,7 @@ def test_a_warning_is_passed_only_by_an_explicit_override_that_is_recorded():
             assert "10.9.0.0/24" in plain(app.screen.query_one("#gate"))
             assert not next_enabled(app) and app.screen.query_one("#override").display
             await pilot.pause()
-            await pilot.click("#override")
+            await click(pilot, app, "#override")
             assert await until(pilot, lambda: next_enabled(app))
             await pilot.press("ctrl+n")
             assert await until(pilot, lambda: screen_name(app) == "ElementsScreen")
@@ -277,7 +277,7 @@ def test_the_answers_can_be_saved_at_any_step(tmp_path):
             assert await until(pilot, lambda: screen_name(app) == "SaveModal")
             app.screen.query_one("#path").value = str(target)
             await pilot.pause()
-            await pilot.click("#save")
+            await click(pilot, app, "#save")
             assert await until(pilot, target.exists)
         saved = load_answers(target)
         assert saved.failover.name == "campus-pair" and saved.primary.host == "198.51.100.11"
@@ -309,7 +309,7 @@ def test_the_drill_takes_out_the_secondary_too_when_asked():
         app = make_app(engine=engine, start="drill", apply_ok=True)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            await pilot.click("#both")
+            await click(pilot, app, "#both")
             await pilot.press("ctrl+r")
             assert await until(pilot, lambda: app.screen.state.drill_passed is not None)
             assert engine.drilled == ("primary", "secondary")

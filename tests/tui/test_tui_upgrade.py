@@ -8,7 +8,7 @@ import asyncio
 import signal
 
 from screens.app import WizardApp
-from tests.helpers.tui import ANSWERS, FakeEngine, answer, check_results, plain, until
+from tests.helpers.tui import ANSWERS, FakeEngine, answer, check_results, click, plain, until
 from wizard.checks.base import CheckResult
 from wizard.flow.steps import WizardState
 from wizard.flow.upgrade import UpgradeOutcome, UpgradeRun
@@ -86,7 +86,7 @@ def test_leave_out_and_quit_stops_the_pause_and_says_how_to_resume(capfd):
             await to_window(pilot, app)
             await pilot.press("ctrl+c")
             assert await until(pilot, lambda: bool(app.screen.query("#choice-leave")))
-            await pilot.click("#choice-leave")
+            await click(pilot, app, "#choice-leave")
             assert await until(pilot, lambda: app.return_code is not None)
     asyncio.run(go())
     assert engine.answer is False and app.return_value == 1     # what `dhcp-wizard` exits with
